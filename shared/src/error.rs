@@ -1,0 +1,168 @@
+//! The one error enum of the API and the single place that maps it to the SPEC's error code,
+//! HTTP status and message. Messages name the offending key or value and never carry secrets.
+
+use lambda_http::http::StatusCode;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("Required parameter. (key = {key})")]
+    RequiredParameter { key: String },
+    #[error("Invalid parameter. (key = {key}, reason = {reason})")]
+    InvalidParameter { key: String, reason: String },
+    #[error("Password format is invalid: {rule}.")]
+    IncorrectPasswordFormat { rule: &'static str },
+    #[error("Email format is invalid. (key = {key})")]
+    IncorrectEmailFormat { key: String },
+    #[error("The new password is the same as the current one.")]
+    PasswordNotChanged,
+    #[error("Unable to set or reset a password for an EXTERNAL user. (user_id = {user_id})")]
+    UnableToResetPasswordInExternalAuth { user_id: String },
+    #[error("Unable to reset the password: the user has no email. (user_id = {user_id})")]
+    UnableToResetPasswordWithoutEmail { user_id: String },
+    #[error("The email is not verified, so it cannot be used for this. (user_id = {user_id})")]
+    VerificationUnavailable { user_id: String },
+    #[error("The verification code is invalid or expired. (user_id = {user_id})")]
+    InvalidVerifyCode { user_id: String },
+    #[error("Action {action} is not allowed for {auth_type} users. (user_id = {user_id})")]
+    NotAllowedActions {
+        action: String,
+        auth_type: String,
+        user_id: String,
+    },
+    #[error("MFA is already enabled. (user_id = {user_id})")]
+    MfaAlreadyEnabled { user_id: String },
+    #[error("MFA is already disabled. (user_id = {user_id})")]
+    MfaAlreadyDisabled { user_id: String },
+    #[error("MFA is not set up. (user_id = {user_id})")]
+    MfaNotEnabled { user_id: String },
+    #[error("MFA type is not supported. (mfa_type = {mfa_type}, supported = EMAIL)")]
+    NotSupportedMfaType { mfa_type: String },
+    #[error("The last enabled domain admin cannot be disabled or deleted. (user_id = {user_id})")]
+    LastAdminCannotDisabledDeleted { user_id: String },
+    #[error("Invalid role. ({reason})")]
+    InvalidRole { reason: String },
+    #[error("Invalid query. ({reason})")]
+    DbQuery { reason: String },
+    #[error("Authentication failed: {reason}.")]
+    AuthenticateFailure { reason: &'static str },
+    #[error("Permission denied: {reason}.")]
+    PermissionDenied { reason: &'static str },
+    #[error("Resource cannot be found or access is denied. (user_id = {user_id})")]
+    NotFound { user_id: String },
+    #[error("A user with this user_id already exists. (user_id = {user_id})")]
+    NotUnique { user_id: String },
+    #[error("The user was changed by a concurrent request; retry. (user_id = {user_id})")]
+    Conflict { user_id: String },
+    #[error("Request body is larger than {limit} bytes.")]
+    PayloadTooLarge { limit: usize },
+    #[error("The {service} is unavailable; nothing was changed. Retry later.")]
+    Unavailable { service: &'static str },
+    #[error("This method is not implemented yet. (method = {method})")]
+    Unimplemented { method: &'static str },
+    #[error("No such path. (path = {path})")]
+    NoSuchPath { path: String },
+    #[error("Only POST is allowed. (method = {method})")]
+    MethodNotAllowed { method: String },
+    #[error("An unexpected error occurred. (request_id = {request_id})")]
+    Unknown { request_id: String },
+}
+
+impl ApiError {
+    pub fn required(key: impl Into<String>) -> Self {
+        Self::RequiredParameter { key: key.into() }
+    }
+
+    pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The SPEC's error code.
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            RequiredParameter { .. } => "ERROR_REQUIRED_PARAMETER",
+            InvalidParameter { .. } => "ERROR_INVALID_PARAMETER",
+            IncorrectPasswordFormat { .. } => "ERROR_INCORRECT_PASSWORD_FORMAT",
+            IncorrectEmailFormat { .. } => "ERROR_INCORRECT_EMAIL_FORMAT",
+            PasswordNotChanged => "ERROR_PASSWORD_NOT_CHANGED",
+            UnableToResetPasswordInExternalAuth { .. } => {
+                "ERROR_UNABLE_TO_RESET_PASSWORD_IN_EXTERNAL_AUTH"
+            }
+            UnableToResetPasswordWithoutEmail { .. } => {
+                "ERROR_UNABLE_TO_RESET_PASSWORD_WITHOUT_EMAIL"
+            }
+            VerificationUnavailable { .. } => "ERROR_VERIFICATION_UNAVAILABLE",
+            InvalidVerifyCode { .. } => "ERROR_INVALID_VERIFY_CODE",
+            NotAllowedActions { .. } => "ERROR_NOT_ALLOWED_ACTIONS",
+            MfaAlreadyEnabled { .. } => "ERROR_MFA_ALREADY_ENABLED",
+            MfaAlreadyDisabled { .. } => "ERROR_MFA_ALREADY_DISABLED",
+            MfaNotEnabled { .. } => "ERROR_MFA_NOT_ENABLED",
+            NotSupportedMfaType { .. } => "ERROR_NOT_SUPPORTED_MFA_TYPE",
+            LastAdminCannotDisabledDeleted { .. } => "ERROR_LAST_ADMIN_CANNOT_DISABLED_DELETED",
+            InvalidRole { .. } => "ERROR_INVALID_ROLE",
+            DbQuery { .. } => "ERROR_DB_QUERY",
+            AuthenticateFailure { .. } => "ERROR_AUTHENTICATE_FAILURE",
+            PermissionDenied { .. } => "ERROR_PERMISSION_DENIED",
+            NotFound { .. } | NoSuchPath { .. } => "ERROR_NOT_FOUND",
+            NotUnique { .. } => "ERROR_NOT_UNIQUE",
+            Conflict { .. } => "ERROR_CONFLICT",
+            PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
+            Unavailable { .. } => "ERROR_UNAVAILABLE",
+            Unimplemented { .. } => "ERROR_UNIMPLEMENTED",
+            MethodNotAllowed { .. } => "ERROR_METHOD_NOT_ALLOWED",
+            Unknown { .. } => "ERROR_UNKNOWN",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            AuthenticateFailure { .. } => StatusCode::UNAUTHORIZED,
+            PermissionDenied { .. } => StatusCode::FORBIDDEN,
+            NotFound { .. } | NoSuchPath { .. } => StatusCode::NOT_FOUND,
+            NotUnique { .. } | Conflict { .. } => StatusCode::CONFLICT,
+            PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Unimplemented { .. } => StatusCode::NOT_IMPLEMENTED,
+            MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Unknown { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The body every error answers with: `{"detail": {"code", "message"}}`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"detail": {"code": self.code(), "message": self.to_string()}})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_message_is_the_reference_sentence() {
+        let e = ApiError::NotFound {
+            user_id: "alice".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Resource cannot be found or access is denied. (user_id = alice)"
+        );
+        assert_eq!(e.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn body_has_detail_code_and_message() {
+        let body = ApiError::required("user_id").body();
+        assert_eq!(body["detail"]["code"], "ERROR_REQUIRED_PARAMETER");
+        assert!(
+            body["detail"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("user_id"))
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! Reading a request body: a JSON object whose keys are taken one by one, each with its type
+//! checked and its key named in any error. Whatever is left at the end is an unknown field.
+//!
+//! Proto3 JSON clients omit default values and may send `null` for them, so `null` reads as
+//! "not given" and an absent boolean reads as `false`.
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+pub struct Fields {
+    map: Map<String, Value>,
+}
+
+impl Fields {
+    /// Parses a body that must be one JSON object.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ApiError> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::invalid(
+                "body",
+                format!("not valid JSON (line {}, column {})", e.line(), e.column()),
+            )
+        })?;
+        match value {
+            Value::Object(map) => Ok(Self { map }),
+            _ => Err(ApiError::invalid("body", "must be a JSON object")),
+        }
+    }
+
+    pub fn from_map(map: Map<String, Value>) -> Self {
+        Self { map }
+    }
+
+    fn take(&mut self, key: &str) -> Option<Value> {
+        self.map.remove(key).filter(|v| !v.is_null())
+    }
+
+    /// An optional string; any other JSON type is an error naming the key.
+    pub fn string(&mut self, key: &str) -> Result<Option<String>, ApiError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(wrong_type(key, "a string", &other)),
+        }
+    }
+
+    /// A required string: absent or empty is ERROR_REQUIRED_PARAMETER.
+    pub fn required_string(&mut self, key: &str) -> Result<String, ApiError> {
+        match self.string(key)? {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(ApiError::required(key)),
+        }
+    }
+
+    /// A boolean; absent means `false`.
+    pub fn flag(&mut self, key: &str) -> Result<bool, ApiError> {
+        match self.take(key) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(b),
+            Some(other) => Err(wrong_type(key, "a boolean", &other)),
+        }
+    }
+
+    pub fn object(&mut self, key: &str) -> Result<Option<Map<String, Value>>, ApiError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(other) => Err(wrong_type(key, "an object", &other)),
+        }
+    }
+
+    /// A list of strings.
+    pub fn strings(&mut self, key: &str) -> Result<Option<Vec<String>>, ApiError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s),
+                    other => Err(wrong_type(key, "a list of strings", &other)),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(wrong_type(key, "a list of strings", &other)),
+        }
+    }
+
+    /// Rejects whatever keys were not taken. Called once every known key has been read.
+    pub fn finish(self) -> Result<(), ApiError> {
+        match self.map.keys().min() {
+            None => Ok(()),
+            Some(key) => Err(ApiError::invalid(key.clone(), "unknown field")),
+        }
+    }
+}
+
+fn wrong_type(key: &str, expected: &str, got: &Value) -> ApiError {
+    let got = match got {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    };
+    ApiError::invalid(key, format!("must be {expected}, got {got}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(json: &str) -> Fields {
+        Fields::from_json(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn body_must_be_an_object() {
+        for body in ["[]", "3", "\"x\"", "null", "{", ""] {
+            let err = Fields::from_json(body.as_bytes()).err().unwrap();
+            assert_eq!(err.code(), "ERROR_INVALID_PARAMETER", "{body}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let err = fields(r#"{"name": 5}"#).string("name").unwrap_err();
+        assert_eq!(err.code(), "ERROR_INVALID_PARAMETER");
+        assert!(err.to_string().contains("key = name"), "{err}");
+        assert!(fields(r#"{"force": "yes"}"#).flag("force").is_err());
+        assert!(
+            fields(r#"{"actions": ["A", 1]}"#)
+                .strings("actions")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn null_and_absent_are_not_given_and_empty_is_missing() {
+        let mut f = fields(r#"{"a": null, "b": ""}"#);
+        assert_eq!(f.string("a").unwrap(), None);
+        assert!(!f.flag("zz").unwrap());
+        assert_eq!(
+            f.required_string("b").unwrap_err().code(),
+            "ERROR_REQUIRED_PARAMETER"
+        );
+        f.finish().unwrap();
+    }
+
+    #[test]
+    fn leftover_keys_are_unknown_fields() {
+        let mut f = fields(r#"{"user_id": "a", "surprise": 1}"#);
+        f.string("user_id").unwrap();
+        let err = f.finish().unwrap_err();
+        assert!(err.to_string().contains("surprise"));
+    }
+}

@@ -1,0 +1,23 @@
+//! The identity v2 `User` API: everything except the binaries.
+//!
+//! Who owns what:
+//! - [`model`]: the domain types (ids, enums, the stored user and its `UserInfo` view).
+//! - [`input`]: turning a raw JSON body into those types, with SPEC error codes naming the key.
+//! - [`error`]: the one error enum and its mapping to SPEC codes, statuses and messages.
+//! - [`auth`]: JWT verification against a JWKS, the caller, and the role table.
+//! - [`secrets`]: passwords, temporary passwords and verification codes.
+//! - [`store`]: the storage port and its adapters.
+//! - [`mail`]: the mail port, its transports and the rendered mails.
+//! - [`ops`]: one module per API operation; the business rules live there.
+//! - [`http`]: `lambda_http` request in, response out; the one code path every binary runs.
+//! - [`app`]: the process-wide state (store, mailer, keys, clock) and its configuration.
+
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod input;
+pub mod model;
+pub mod secrets;
+pub mod store;
+
+pub use error::ApiError;

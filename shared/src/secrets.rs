@@ -1,0 +1,284 @@
+//! Passwords, temporary passwords and verification codes: the values that must never appear in
+//! a response, a log line or an error message. Randomness comes from the thread-local CSPRNG
+//! (ChaCha reseeded from the operating system); comparisons are constant-time.
+
+use argon2::password_hash::phc::PasswordHash as Phc;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+
+const MIN_PASSWORD: usize = 8;
+const MAX_PASSWORD: usize = 128;
+const TEMP_PASSWORD_LEN: usize = 12;
+const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
+const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+const ARGON2_PASSES: u32 = 2;
+const ARGON2_LANES: u32 = 1;
+
+/// A plaintext password that meets the policy. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+impl Password {
+    /// Checks the policy: 8–128 characters with a lowercase letter, an uppercase letter and a
+    /// digit. The error names the rule that failed, never the password.
+    pub fn parse(text: String) -> Result<Self, ApiError> {
+        let length = text.chars().count();
+        let rule = if length < MIN_PASSWORD {
+            Some("at least 8 characters")
+        } else if length > MAX_PASSWORD {
+            Some("at most 128 characters")
+        } else if !text.chars().any(char::is_lowercase) {
+            Some("at least one lowercase letter")
+        } else if !text.chars().any(char::is_uppercase) {
+            Some("at least one uppercase letter")
+        } else if !text.chars().any(|c| c.is_ascii_digit()) {
+            Some("at least one digit")
+        } else {
+            None
+        };
+        match rule {
+            Some(rule) => Err(ApiError::IncorrectPasswordFormat { rule }),
+            None => Ok(Self(text)),
+        }
+    }
+
+    /// A fresh temporary password: 12 characters from upper, lower and digits, each class
+    /// present. Drawn uniformly and redrawn until every class appears, so every valid password
+    /// is equally likely.
+    pub fn temporary() -> Self {
+        let mut rng = rand::rng();
+        loop {
+            let text: String = (0..TEMP_PASSWORD_LEN)
+                .map(|_| char::from(ALPHANUMERIC[rng.random_range(0..ALPHANUMERIC.len())]))
+                .collect();
+            if let Ok(password) = Self::parse(text) {
+                return password;
+            }
+        }
+    }
+
+    /// The plaintext, for the one place that needs it: the temporary-password mail.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Hashes with Argon2id and a random salt. CPU-heavy (tens of milliseconds), so it runs on
+    /// the blocking pool rather than stalling the async workers.
+    pub async fn hash(&self) -> Result<PasswordHash, ApiError> {
+        let plain = self.0.clone();
+        tokio::task::spawn_blocking(move || hash_blocking(&plain))
+            .await
+            .map_err(|_| unknown("password hashing task failed"))?
+    }
+}
+
+fn argon2() -> Result<Argon2<'static>, ApiError> {
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
+        .map_err(|_| unknown("invalid Argon2 parameters"))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn hash_blocking(plain: &str) -> Result<PasswordHash, ApiError> {
+    let phc = argon2()?
+        .hash_password(plain.as_bytes())
+        .map_err(|_| unknown("password hashing failed"))?;
+    Ok(PasswordHash(phc.to_string()))
+}
+
+fn unknown(what: &str) -> ApiError {
+    tracing::error!(what, "internal failure in secrets");
+    ApiError::Unknown {
+        request_id: String::new(),
+    }
+}
+
+/// An Argon2id PHC string. Stored, never returned or logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordHash(String);
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+impl PasswordHash {
+    /// True when `candidate` is the password this hash was made from. The parameters come from
+    /// the PHC string itself, so hashes made with older parameters still verify.
+    pub fn matches(&self, candidate: &str) -> bool {
+        Phc::new(&self.0).ok().is_some_and(|phc| {
+            Argon2::default()
+                .verify_password(candidate.as_bytes(), &phc)
+                .is_ok()
+        })
+    }
+
+    /// The PHC string, for tests that check the algorithm and parameters.
+    pub fn phc(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A 6-digit verification code as sent by mail. Never stored: see [`CodeDigest`].
+pub struct PlainCode(String);
+
+impl std::fmt::Debug for PlainCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlainCode(<redacted>)")
+    }
+}
+
+impl PlainCode {
+    pub fn generate() -> Self {
+        Self(format!("{:06}", rand::rng().random_range(0..1_000_000u32)))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The salted digest that is stored in place of the code.
+    pub fn digest(&self) -> CodeDigest {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        CodeDigest {
+            salt: B64.encode(salt),
+            hash: B64.encode(digest(&salt, &self.0)),
+        }
+    }
+}
+
+fn digest(salt: &[u8], code: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    hasher.update(code.as_bytes());
+    hasher.finalize().into()
+}
+
+/// A stored code: SHA-256 over a random salt and the code. With 10^6 possible codes a digest
+/// only keeps codes out of plain sight; the real protection is the short lifetime, single use
+/// and the 5-attempt limit (see docs/design.md).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeDigest {
+    pub salt: String,
+    pub hash: String,
+}
+
+impl std::fmt::Debug for CodeDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeDigest(<redacted>)")
+    }
+}
+
+impl CodeDigest {
+    /// Constant-time check of a candidate code.
+    pub fn matches(&self, candidate: &str) -> bool {
+        let (Ok(salt), Ok(expected)) = (B64.decode(&self.salt), B64.decode(&self.hash)) else {
+            return false;
+        };
+        digest(&salt, candidate).ct_eq(expected.as_slice()).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(text: &str) -> Option<&'static str> {
+        match Password::parse(text.to_string()) {
+            Ok(_) => None,
+            Err(ApiError::IncorrectPasswordFormat { rule }) => Some(rule),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn password_policy_names_each_rule() {
+        assert_eq!(rule("Abcdef1"), Some("at least 8 characters"));
+        assert_eq!(
+            rule(&format!("Ab1{}", "x".repeat(126))),
+            Some("at most 128 characters")
+        );
+        assert_eq!(rule("ABCDEFG1"), Some("at least one lowercase letter"));
+        assert_eq!(rule("abcdefg1"), Some("at least one uppercase letter"));
+        assert_eq!(rule("Abcdefgh"), Some("at least one digit"));
+        assert_eq!(rule("Abcdefg1"), None);
+        assert_eq!(rule(&format!("Ab1{}", "x".repeat(125))), None);
+    }
+
+    #[test]
+    fn policy_error_never_contains_the_password() {
+        let err = Password::parse("secretpw".into()).unwrap_err();
+        assert!(!err.to_string().contains("secretpw"));
+        assert!(!format!("{:?}", Password::parse("Secret123".into()).unwrap()).contains("Secret"));
+    }
+
+    #[test]
+    fn temporary_passwords_have_every_class_and_differ() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let p = Password::temporary();
+            let text = p.expose();
+            assert_eq!(text.len(), 12);
+            assert!(text.chars().all(|c| c.is_ascii_alphanumeric()));
+            assert!(text.chars().any(|c| c.is_ascii_lowercase()));
+            assert!(text.chars().any(|c| c.is_ascii_uppercase()));
+            assert!(text.chars().any(|c| c.is_ascii_digit()));
+            seen.insert(text.to_string());
+        }
+        assert_eq!(seen.len(), 200);
+    }
+
+    #[tokio::test]
+    async fn hash_is_argon2id_with_owasp_parameters_and_verifies() {
+        let password = Password::parse("Correct1horse".into()).unwrap();
+        let hash = password.hash().await.unwrap();
+        assert!(
+            hash.phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.phc()
+        );
+        assert!(hash.matches("Correct1horse"));
+        assert!(!hash.matches("Correct1horsf"));
+        assert!(!format!("{hash:?}").contains("argon2"));
+    }
+
+    #[test]
+    fn codes_are_six_digits_and_verify_only_themselves() {
+        for _ in 0..100 {
+            let code = PlainCode::generate();
+            assert_eq!(code.expose().len(), 6);
+            assert!(code.expose().chars().all(|c| c.is_ascii_digit()));
+            let stored = code.digest();
+            assert!(stored.matches(code.expose()));
+            let other = format!(
+                "{:06}",
+                (code.expose().parse::<u32>().unwrap() + 1) % 1_000_000
+            );
+            assert!(!stored.matches(&other));
+        }
+    }
+
+    #[test]
+    fn same_code_gets_different_salts() {
+        let code = PlainCode::generate();
+        assert_ne!(code.digest().hash, code.digest().hash);
+    }
+}

@@ -1,0 +1,355 @@
+//! The embedded store: redb, a pure-Rust, ACID, copy-on-write B-tree database in one file under
+//! `DATA_DIR`. redb runs one write transaction at a time, so every check-then-write below (the
+//! version condition, uniqueness, the admin count, code attempts) is atomic without locks of
+//! our own. Reads use MVCC snapshots and never block writes.
+//!
+//! Tables (keys are tuples, so a domain's users are one contiguous range):
+//! - `users`:  (domain_id, user_id) → JSON `{version, user}`
+//! - `codes`:  (domain_id, user_id, purpose) → JSON `CodeRecord`
+//! - `admins`: domain_id → number of enabled DOMAIN_ADMINs
+//! - `resets`: (domain_id, user_id) → end of the reset-mail window (Unix ms)
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::{CodeChange, CodePurpose, CodeRecord, StoreError, StoreResult, UserStore, admin_delta};
+use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
+
+const USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users");
+const CODES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("codes");
+const ADMINS: TableDefinition<&str, u64> = TableDefinition::new("admins");
+const RESETS: TableDefinition<(&str, &str), i64> = TableDefinition::new("resets");
+
+const FILE_NAME: &str = "users.redb";
+
+#[derive(Serialize, Deserialize)]
+struct UserRow {
+    version: u64,
+    user: User,
+}
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `dir/users.redb`, creating the tables so readers never miss one.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir).map_err(unavailable)?;
+        let db = Database::create(dir.join(FILE_NAME)).map_err(unavailable)?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        txn.open_table(USERS).map_err(unavailable)?;
+        txn.open_table(CODES).map_err(unavailable)?;
+        txn.open_table(ADMINS).map_err(unavailable)?;
+        txn.open_table(RESETS).map_err(unavailable)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs blocking database work off the async workers.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(unavailable)?
+    }
+
+    /// Runs `work` in one write transaction, committed only if it succeeds.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let out = work(&txn)?;
+            txn.commit().map_err(unavailable)?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn read_row(txn: &WriteTransaction, domain: &str, user: &str) -> StoreResult<Option<UserRow>> {
+    let table = txn.open_table(USERS).map_err(unavailable)?;
+    let row = table.get((domain, user)).map_err(unavailable)?;
+    row.map(|bytes| serde_json::from_slice(bytes.value()).map_err(unavailable))
+        .transpose()
+}
+
+fn write_row(txn: &WriteTransaction, row: &UserRow) -> StoreResult<()> {
+    let bytes = serde_json::to_vec(row).map_err(unavailable)?;
+    let mut table = txn.open_table(USERS).map_err(unavailable)?;
+    table
+        .insert(
+            (row.user.domain_id.as_str(), row.user.user_id.as_str()),
+            bytes.as_slice(),
+        )
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Applies an admin-count change for a domain, refusing to take the count from 1 to 0.
+fn apply_admin_delta(txn: &WriteTransaction, domain: &str, delta: i64) -> StoreResult<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let mut table = txn.open_table(ADMINS).map_err(unavailable)?;
+    let current = table
+        .get(domain)
+        .map_err(unavailable)?
+        .map(|v| v.value())
+        .unwrap_or(0);
+    let next = i64::try_from(current).map_err(unavailable)? + delta;
+    if next < 1 && delta < 0 {
+        return Err(StoreError::LastAdmin);
+    }
+    let next = u64::try_from(next).map_err(unavailable)?;
+    table.insert(domain, next).map_err(unavailable)?;
+    Ok(())
+}
+
+/// Reads the stored row and checks it is still at `version`.
+fn current_row(txn: &WriteTransaction, before: &Versioned<User>) -> StoreResult<UserRow> {
+    let user = &before.item;
+    match read_row(txn, user.domain_id.as_str(), user.user_id.as_str())? {
+        Some(row) if row.version == before.version => Ok(row),
+        _ => Err(StoreError::Conflict),
+    }
+}
+
+fn code_key(code: &CodeRecord) -> (&str, &str, &'static str) {
+    (
+        code.domain_id.as_str(),
+        code.user_id.as_str(),
+        code.purpose.as_str(),
+    )
+}
+
+fn put_code(txn: &WriteTransaction, code: &CodeRecord) -> StoreResult<()> {
+    let bytes = serde_json::to_vec(code).map_err(unavailable)?;
+    let mut table = txn.open_table(CODES).map_err(unavailable)?;
+    table
+        .insert(code_key(code), bytes.as_slice())
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+fn read_code(txn: &WriteTransaction, key: (&str, &str, &str)) -> StoreResult<Option<CodeRecord>> {
+    let table = txn.open_table(CODES).map_err(unavailable)?;
+    let row = table.get(key).map_err(unavailable)?;
+    row.map(|bytes| serde_json::from_slice(bytes.value()).map_err(unavailable))
+        .transpose()
+}
+
+fn remove_code(txn: &WriteTransaction, key: (&str, &str, &str)) -> StoreResult<()> {
+    let mut table = txn.open_table(CODES).map_err(unavailable)?;
+    table.remove(key).map_err(unavailable)?;
+    Ok(())
+}
+
+fn apply_code_change(txn: &WriteTransaction, user: &User, change: &CodeChange) -> StoreResult<()> {
+    let (domain, user_id) = (user.domain_id.as_str(), user.user_id.as_str());
+    match change {
+        CodeChange::None => Ok(()),
+        CodeChange::Issue(code) => put_code(txn, code),
+        CodeChange::Consume(code) => {
+            // Consumed only if it is still the very code that was checked.
+            match read_code(txn, code_key(code))? {
+                Some(stored) if stored.digest == code.digest => remove_code(txn, code_key(code)),
+                _ => Err(StoreError::CodeGone),
+            }
+        }
+        CodeChange::Discard(purpose) => remove_code(txn, (domain, user_id, purpose.as_str())),
+    }
+}
+
+#[async_trait]
+impl UserStore for EmbeddedStore {
+    async fn get_user(
+        &self,
+        domain: &DomainId,
+        user_id: &UserId,
+    ) -> StoreResult<Option<Versioned<User>>> {
+        let (domain, user_id) = (domain.clone(), user_id.clone());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(USERS).map_err(unavailable)?;
+            let Some(bytes) = table
+                .get((domain.as_str(), user_id.as_str()))
+                .map_err(unavailable)?
+            else {
+                return Ok(None);
+            };
+            let row: UserRow = serde_json::from_slice(bytes.value()).map_err(unavailable)?;
+            Ok(Some(Versioned {
+                item: row.user,
+                version: row.version,
+            }))
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>> {
+        let user = user.clone();
+        self.write(move |txn| {
+            if read_row(txn, user.domain_id.as_str(), user.user_id.as_str())?.is_some() {
+                return Err(StoreError::NotUnique);
+            }
+            apply_admin_delta(txn, user.domain_id.as_str(), admin_delta(None, Some(&user)))?;
+            let row = UserRow { version: 1, user };
+            write_row(txn, &row)?;
+            Ok(Versioned {
+                item: row.user,
+                version: row.version,
+            })
+        })
+        .await
+    }
+
+    async fn save_user(
+        &self,
+        before: &Versioned<User>,
+        after: &User,
+        code: CodeChange,
+    ) -> StoreResult<Versioned<User>> {
+        let (before, after) = (before.clone(), after.clone());
+        self.write(move |txn| {
+            let stored = current_row(txn, &before)?;
+            apply_admin_delta(
+                txn,
+                after.domain_id.as_str(),
+                admin_delta(Some(&stored.user), Some(&after)),
+            )?;
+            apply_code_change(txn, &after, &code)?;
+            let row = UserRow {
+                version: stored.version + 1,
+                user: after,
+            };
+            write_row(txn, &row)?;
+            Ok(Versioned {
+                item: row.user,
+                version: row.version,
+            })
+        })
+        .await
+    }
+
+    async fn delete_user(&self, before: &Versioned<User>) -> StoreResult<()> {
+        let before = before.clone();
+        self.write(move |txn| {
+            let stored = current_row(txn, &before)?;
+            let (domain, user_id) = (stored.user.domain_id.as_str(), stored.user.user_id.as_str());
+            apply_admin_delta(txn, domain, admin_delta(Some(&stored.user), None))?;
+            txn.open_table(USERS)
+                .map_err(unavailable)?
+                .remove((domain, user_id))
+                .map_err(unavailable)?;
+            for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
+                remove_code(txn, (domain, user_id, purpose.as_str()))?;
+            }
+            txn.open_table(RESETS)
+                .map_err(unavailable)?
+                .remove((domain, user_id))
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn issue_code(&self, code: &CodeRecord) -> StoreResult<()> {
+        let code = code.clone();
+        self.write(move |txn| put_code(txn, &code)).await
+    }
+
+    async fn take_code_attempt(
+        &self,
+        domain: &DomainId,
+        user_id: &UserId,
+        purpose: CodePurpose,
+        now: Timestamp,
+    ) -> StoreResult<Option<CodeRecord>> {
+        let (domain, user_id) = (domain.clone(), user_id.clone());
+        self.write(move |txn| {
+            let key = (domain.as_str(), user_id.as_str(), purpose.as_str());
+            let Some(mut code) = read_code(txn, key)? else {
+                return Ok(None);
+            };
+            if !code.is_live(now) {
+                remove_code(txn, key)?;
+                return Ok(None);
+            }
+            code.attempts += 1;
+            put_code(txn, &code)?;
+            Ok(Some(code))
+        })
+        .await
+    }
+
+    async fn claim_reset_window(
+        &self,
+        domain: &DomainId,
+        user_id: &UserId,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool> {
+        let (domain, user_id) = (domain.clone(), user_id.clone());
+        self.write(move |txn| {
+            let mut table = txn.open_table(RESETS).map_err(unavailable)?;
+            let key = (domain.as_str(), user_id.as_str());
+            let open_until = table.get(key).map_err(unavailable)?.map(|v| v.value());
+            if open_until.is_some_and(|end| now.at().timestamp_millis() < end) {
+                return Ok(false);
+            }
+            table
+                .insert(key, until.at().timestamp_millis())
+                .map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn release_reset_window(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()> {
+        let (domain, user_id) = (domain.clone(), user_id.clone());
+        self.write(move |txn| {
+            let mut table = txn.open_table(RESETS).map_err(unavailable)?;
+            table
+                .remove((domain.as_str(), user_id.as_str()))
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_users(&self, domain: &DomainId) -> StoreResult<Vec<User>> {
+        let domain = domain.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(USERS).map_err(unavailable)?;
+            // Every key of the domain sorts at or after (domain, ""); stop at the first other domain.
+            let range = table.range((domain.as_str(), "")..).map_err(unavailable)?;
+            let mut users = Vec::new();
+            for entry in range {
+                let (key, value) = entry.map_err(unavailable)?;
+                if key.value().0 != domain.as_str() {
+                    break;
+                }
+                let row: UserRow = serde_json::from_slice(value.value()).map_err(unavailable)?;
+                users.push(row.user);
+            }
+            Ok(users)
+        })
+        .await
+    }
+}
