@@ -12,12 +12,18 @@
 //! - [`http`]: `lambda_http` request in, response out; the one code path every binary runs.
 //! - [`app`]: the process-wide state (store, mailer, keys, clock) and its configuration.
 
+pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod http;
 pub mod input;
+pub mod mail;
 pub mod model;
+pub mod ops;
 pub mod secrets;
 pub mod store;
 
+pub use app::{App, Config};
 pub use error::ApiError;
+pub use ops::Operation;

@@ -1,1 +1,102 @@
-fn main() {}
+//! `users-local serve [--port N]` runs the API on 127.0.0.1; `users-local token …` prints a dev token.
+
+use clap::{Parser, Subcommand};
+use functions::local::{self, BANNER_TOKEN_TTL, LOCAL_DOMAIN, ServeOptions};
+use users::Config;
+use users::model::RoleType;
+
+#[derive(Parser)]
+#[command(
+    name = "users-local",
+    about = "The User API on this machine: embedded store, mail to an outbox folder."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every API path on 127.0.0.1.
+    Serve {
+        #[arg(long, env = "PORT", default_value_t = 3000)]
+        port: u16,
+    },
+    /// Print an access token signed by the dev key in DATA_DIR.
+    Token {
+        #[arg(long)]
+        domain_id: String,
+        #[arg(long)]
+        user_id: String,
+        /// DOMAIN_ADMIN, WORKSPACE_OWNER, WORKSPACE_MEMBER or USER.
+        #[arg(long, value_parser = |s: &str| RoleType::parse(s))]
+        role: RoleType,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    lambda_http::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    let config = Config::from_env()?;
+    match Cli::parse().command {
+        Command::Token {
+            domain_id,
+            user_id,
+            role,
+            ttl,
+        } => {
+            let (_, Some(key)) = config.token_keys()? else {
+                return Err("IDENTITY_JWKS or IDENTITY_JWKS_FILE is set: tokens come from your identity service".into());
+            };
+            println!(
+                "{}",
+                local::dev_token(&key, &domain_id, &user_id, role, ttl)?
+            );
+        }
+        Command::Serve { port } => {
+            let (verifier, dev_key) = config.token_keys()?;
+            let app = config.build(verifier)?;
+            let banner_token = match &dev_key {
+                Some(key) => Some(local::dev_token(
+                    key,
+                    LOCAL_DOMAIN,
+                    "admin",
+                    RoleType::DomainAdmin,
+                    BANNER_TOKEN_TTL,
+                )?),
+                None => None,
+            };
+            local::serve(app, ServeOptions { port }, |addr| {
+                print_banner(&config, addr, banner_token.as_deref())
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn print_banner(config: &Config, addr: std::net::SocketAddr, token: Option<&str>) {
+    println!(
+        "users-local listening on http://{addr}  (data: {})",
+        config.data_dir.display()
+    );
+    let Some(token) = token else {
+        println!("Tokens are verified with the configured JWKS.");
+        return;
+    };
+    println!(
+        "DOMAIN_ADMIN token for {LOCAL_DOMAIN} (valid {} h):",
+        BANNER_TOKEN_TTL / 3600
+    );
+    println!("export TOKEN={token}");
+    println!("Try:");
+    println!(
+        "curl -s http://{addr}/identity/v2/user/create -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"user_id\": \"alice\", \"auth_type\": \"LOCAL\", \"password\": \"Wonderland1\", \"permission_group\": \"DOMAIN\", \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
+    );
+    println!(
+        "curl -s http://{addr}/identity/v2/user/get -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"user_id\": \"alice\", \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
+    );
+}

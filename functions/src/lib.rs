@@ -1,0 +1,4 @@
+//! The binaries' shared start-up code. Each binary under `src/bin/` is a few lines that call
+//! into here; all request handling is `users::http`.
+
+pub mod local;

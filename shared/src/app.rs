@@ -1,0 +1,208 @@
+//! The process-wide state every request borrows: store, mailer, token keys, clock and mail
+//! settings. Built once per process (per Lambda execution environment), never per request.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::auth::{DevKey, TokenVerifier};
+use crate::clock::{Clock, SystemClock};
+use crate::mail::outbox::OutboxMailer;
+use crate::mail::{MailComposer, Mailer};
+use crate::store::UserStore;
+use crate::store::embedded::EmbeddedStore;
+
+pub struct App {
+    pub store: Arc<dyn UserStore>,
+    pub mailer: Arc<dyn Mailer>,
+    pub composer: MailComposer,
+    pub tokens: TokenVerifier,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Where verification keys come from (SPEC section 7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    Inline(String),
+    File(PathBuf),
+    /// No keys configured: the local server makes and uses a dev key in DATA_DIR.
+    DevKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    Outbox(PathBuf),
+    Ses,
+}
+
+/// The environment of SPEC section 7, read once.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub users_table: Option<String>,
+    pub data_dir: PathBuf,
+    pub transport: MailTransport,
+    pub mail_from: String,
+    pub service_name: String,
+    pub jwks: JwksSource,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} has an invalid value: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("cannot start: {0}")]
+    Startup(String),
+}
+
+impl Config {
+    /// Reads the configuration through `var` (the process environment in production).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let data_dir = PathBuf::from(non_empty("DATA_DIR").unwrap_or_else(|| ".local".into()));
+        let transport = match non_empty("MAIL_TRANSPORT").as_deref() {
+            None | Some("outbox") => MailTransport::Outbox(
+                non_empty("MAIL_OUTBOX_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| data_dir.join("outbox")),
+            ),
+            Some("ses") => MailTransport::Ses,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "MAIL_TRANSPORT",
+                    reason: format!("{other:?} is not one of ses, outbox"),
+                });
+            }
+        };
+        let mail_from = match (&transport, non_empty("MAIL_FROM")) {
+            (_, Some(from)) => from,
+            (MailTransport::Outbox(_), None) => "no-reply@localhost".into(),
+            (MailTransport::Ses, None) => {
+                return Err(ConfigError::Invalid {
+                    name: "MAIL_FROM",
+                    reason: "required with MAIL_TRANSPORT=ses".into(),
+                });
+            }
+        };
+        let jwks = match (non_empty("IDENTITY_JWKS"), non_empty("IDENTITY_JWKS_FILE")) {
+            (Some(inline), _) => JwksSource::Inline(inline),
+            (None, Some(path)) => JwksSource::File(PathBuf::from(path)),
+            (None, None) => JwksSource::DevKey,
+        };
+        Ok(Self {
+            users_table: non_empty("USERS_TABLE"),
+            data_dir,
+            transport,
+            mail_from,
+            service_name: non_empty("EMAIL_SERVICE_NAME").unwrap_or_else(|| "Cloudforet".into()),
+            jwks,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The token verifier; with no keys configured, the dev key in DATA_DIR (which is returned
+    /// too, so the local server can print tokens signed by it).
+    pub fn token_keys(&self) -> Result<(TokenVerifier, Option<DevKey>), ConfigError> {
+        let invalid = |name, reason: String| ConfigError::Invalid { name, reason };
+        match &self.jwks {
+            JwksSource::Inline(json) => {
+                let verifier = TokenVerifier::from_jwks_json(json)
+                    .map_err(|e| invalid("IDENTITY_JWKS", e.to_string()))?;
+                Ok((verifier, None))
+            }
+            JwksSource::File(path) => {
+                let json = std::fs::read_to_string(path).map_err(|e| {
+                    invalid("IDENTITY_JWKS_FILE", format!("{}: {e}", path.display()))
+                })?;
+                let verifier = TokenVerifier::from_jwks_json(&json)
+                    .map_err(|e| invalid("IDENTITY_JWKS_FILE", e.to_string()))?;
+                Ok((verifier, None))
+            }
+            JwksSource::DevKey => {
+                let key = DevKey::load_or_create(&self.data_dir)
+                    .map_err(|e| ConfigError::Startup(e.to_string()))?;
+                let verifier = key
+                    .verifier()
+                    .map_err(|e| ConfigError::Startup(e.to_string()))?;
+                Ok((verifier, Some(key)))
+            }
+        }
+    }
+
+    /// Builds the store and mailer this configuration names.
+    pub fn build(&self, tokens: TokenVerifier) -> Result<App, ConfigError> {
+        if self.users_table.is_some() {
+            return Err(ConfigError::Unsupported(
+                "USERS_TABLE is set, but this build has no DynamoDB store yet; unset it to use the embedded store",
+            ));
+        }
+        let store = EmbeddedStore::open(&self.data_dir.join("db"))
+            .map_err(|e| ConfigError::Startup(e.to_string()))?;
+        let mailer: Arc<dyn Mailer> = match &self.transport {
+            MailTransport::Outbox(dir) => Arc::new(
+                OutboxMailer::new(dir)
+                    .map_err(|e| ConfigError::Startup(format!("outbox {}: {e}", dir.display())))?,
+            ),
+            MailTransport::Ses => {
+                return Err(ConfigError::Unsupported(
+                    "MAIL_TRANSPORT=ses is not available in this build yet; use outbox",
+                ));
+            }
+        };
+        Ok(App {
+            store: Arc::new(store),
+            mailer,
+            composer: MailComposer {
+                from: self.mail_from.clone(),
+                service_name: self.service_name.clone(),
+            },
+            tokens,
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_specs() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from(".local"));
+        assert_eq!(
+            c.transport,
+            MailTransport::Outbox(PathBuf::from(".local/outbox"))
+        );
+        assert_eq!(c.mail_from, "no-reply@localhost");
+        assert_eq!(c.service_name, "Cloudforet");
+        assert_eq!(c.jwks, JwksSource::DevKey);
+        assert_eq!(c.users_table, None);
+    }
+
+    #[test]
+    fn ses_needs_mail_from_and_unknown_transports_are_refused() {
+        assert!(config(&[("MAIL_TRANSPORT", "ses")]).is_err());
+        assert!(config(&[("MAIL_TRANSPORT", "ses"), ("MAIL_FROM", "a@b.co")]).is_ok());
+        assert!(config(&[("MAIL_TRANSPORT", "pigeon")]).is_err());
+    }
+
+    #[test]
+    fn inline_jwks_wins_over_file() {
+        let c = config(&[("IDENTITY_JWKS", "{}"), ("IDENTITY_JWKS_FILE", "/x")]).unwrap();
+        assert_eq!(c.jwks, JwksSource::Inline("{}".into()));
+        assert!(c.token_keys().is_err());
+    }
+}

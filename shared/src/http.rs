@@ -1,0 +1,167 @@
+//! The `lambda_http` adapter: a `Request` in, a `Response` out. Every binary — each Lambda
+//! function and the local server — calls [`handle`] (or [`route`], which picks the operation
+//! by path), so there is one code path for every request.
+//!
+//! Order of checks: method → body size (413) → token (401) → content type and JSON (400) →
+//! the operation. One log line per request: method, status, latency, request id. Never a body,
+//! a header value, or anything else that could hold a secret.
+
+use std::time::Instant;
+
+use lambda_http::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use rand::Rng;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::ops::{self, Operation};
+
+/// The largest accepted body.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Serves a request addressed to `op`.
+pub async fn handle(app: &App, op: Operation, request: Request) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = request_id(&request);
+    let outcome = respond(app, op, &request).await;
+    finish(op.name(), outcome, &request_id, started)
+}
+
+/// Serves a request by its path; unknown paths are 404 ERROR_NOT_FOUND.
+pub async fn route(app: &App, request: Request) -> Response<Body> {
+    match Operation::from_path(request.uri().path()) {
+        Some(op) => handle(app, op, request).await,
+        None => {
+            let started = Instant::now();
+            let error = ApiError::NoSuchPath {
+                path: request.uri().path().chars().take(200).collect(),
+            };
+            finish("unknown", Err(error), &request_id(&request), started)
+        }
+    }
+}
+
+/// The answer for a body too large to read at all (the local server stops reading early).
+pub fn payload_too_large() -> Response<Body> {
+    error_response(&ApiError::PayloadTooLarge {
+        limit: MAX_BODY_BYTES,
+    })
+}
+
+async fn respond(app: &App, op: Operation, request: &Request) -> Result<Value, ApiError> {
+    if request.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed {
+            method: request.method().as_str().chars().take(20).collect(),
+        });
+    }
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let caller = if op.needs_token() {
+        let header = request.headers().get(AUTHORIZATION).map(|v| v.to_str());
+        let header = match header {
+            Some(Err(_)) => {
+                return Err(ApiError::AuthenticateFailure {
+                    reason: "malformed Authorization header",
+                });
+            }
+            Some(Ok(text)) => Some(text),
+            None => None,
+        };
+        Some(app.tokens.verify_header(header)?)
+    } else {
+        None
+    };
+    check_content_type(request)?;
+    let fields = Fields::from_json(body)?;
+    ops::run(app, op, caller.as_ref(), fields).await
+}
+
+/// JSON only. A missing Content-Type is taken as JSON (some clients omit it); anything else
+/// is refused rather than guessed at.
+fn check_content_type(request: &Request) -> Result<(), ApiError> {
+    let Some(value) = request.headers().get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "Content-Type",
+            "must be application/json",
+        ))
+    }
+}
+
+fn finish(
+    method: &str,
+    outcome: Result<Value, ApiError>,
+    request_id: &str,
+    started: Instant,
+) -> Response<Body> {
+    let response = match outcome {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(mut error) => {
+            if let ApiError::Unknown { request_id: id } = &mut error {
+                *id = request_id.to_string();
+            }
+            if error.status().is_server_error() {
+                tracing::error!(method, request_id, code = error.code(), "request failed");
+            }
+            error_response(&error)
+        }
+    };
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        method,
+        status = response.status().as_u16(),
+        latency_ms,
+        request_id,
+        "request"
+    );
+    response
+}
+
+fn error_response(error: &ApiError) -> Response<Body> {
+    json_response(error.status(), &error.body())
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".into());
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    // Responses describe users; no cache along the way should keep them.
+    headers.insert(
+        CACHE_CONTROL,
+        lambda_http::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// Lambda's request id when running on Lambda; a random one locally.
+fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

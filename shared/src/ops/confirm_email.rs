@@ -1,0 +1,45 @@
+//! confirm_email → UserInfo (SPEC 4.4).
+
+use serde_json::Value;
+
+use super::support::{Edit, check_code, info, load, modify, target};
+use crate::app::App;
+use crate::auth::{Access, Caller};
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::store::{CodeChange, CodePurpose};
+
+pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
+    let (domain_id, user_id) = target(&mut f)?;
+    let verify_code = f.required_string("verify_code")?;
+    f.finish()?;
+    caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
+
+    let current = load(app, &domain_id, &user_id).await?.item;
+    let invalid = || ApiError::InvalidVerifyCode {
+        user_id: user_id.to_string(),
+    };
+    let email = current.email.clone().ok_or_else(invalid)?;
+    let code = check_code(
+        app,
+        &current,
+        CodePurpose::VerifyEmail,
+        &verify_code,
+        email.as_str(),
+    )
+    .await?;
+    let user = modify(app, &domain_id, &user_id, |current| {
+        // The email may have changed since the code was mailed; then the code proves nothing.
+        if current.email.as_ref().map(|e| e.as_str()) != Some(code.bound_to.as_str()) {
+            return Err(invalid());
+        }
+        let mut user = current.clone();
+        user.email_verified = true;
+        Ok(Edit {
+            user,
+            code: CodeChange::Consume(code.clone()),
+        })
+    })
+    .await?;
+    Ok(info(&user))
+}

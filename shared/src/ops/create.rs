@@ -1,0 +1,202 @@
+//! create → UserInfo (SPEC 4.1).
+
+use serde_json::Value;
+
+use super::support::{info, non_empty, now, send_mail, store_error, target};
+use crate::app::App;
+use crate::auth::{Access, Caller};
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::mail::Mail;
+use crate::model::{
+    AuthType, Email, Language, Mfa, Name, PermissionGroup, RequiredAction, RoleBinding, RoleType,
+    State, Tags, Timezone, User, UserId, WorkspaceId,
+};
+use crate::secrets::Password;
+
+/// The managed roles and the role type each confers.
+const MANAGED_ROLES: [(&str, RoleType); 3] = [
+    ("managed-domain-admin", RoleType::DomainAdmin),
+    ("managed-workspace-owner", RoleType::WorkspaceOwner),
+    ("managed-workspace-member", RoleType::WorkspaceMember),
+];
+
+/// How the new user gets a password.
+enum Credential {
+    /// EXTERNAL users have none.
+    None,
+    Given(Password),
+    /// Generated and mailed (reset_password).
+    Temporary(Password),
+}
+
+pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
+    let (domain_id, user_id) = target(&mut f)?;
+    let auth_type = AuthType::parse(&f.required_string("auth_type")?)
+        .map_err(|r| ApiError::invalid("auth_type", r))?;
+    let reset_password = f.flag("reset_password")?;
+    let group = PermissionGroup::parse(&f.required_string("permission_group")?)
+        .map_err(|r| ApiError::invalid("permission_group", r))?;
+    let password = non_empty(&mut f, "password")?;
+    let name = f
+        .string("name")?
+        .map(|n| Name::parse("name", &n))
+        .transpose()?
+        .unwrap_or_default();
+    let email = f
+        .string("email")?
+        .map(|e| Email::parse_optional("email", &e))
+        .transpose()?
+        .flatten();
+    let language = non_empty(&mut f, "language")?
+        .map(|l| Language::parse("language", &l))
+        .transpose()?;
+    let timezone = non_empty(&mut f, "timezone")?
+        .map(|t| Timezone::parse("timezone", &t))
+        .transpose()?;
+    let tags = f
+        .object("tags")?
+        .map(|t| Tags::parse("tags", t))
+        .transpose()?
+        .unwrap_or_default();
+    let role_id = non_empty(&mut f, "role_id")?;
+    let workspace_id = non_empty(&mut f, "workspace_id")?
+        .map(|w| WorkspaceId::parse("workspace_id", w))
+        .transpose()?;
+    f.finish()?;
+
+    let (role_type, role_binding) = resolve_role(group, role_id, workspace_id.as_ref())?;
+    let credential = credential(
+        &user_id,
+        auth_type,
+        reset_password,
+        password,
+        email.as_ref(),
+    )?;
+    caller.authorize(Access::Admin, &domain_id, &user_id)?;
+
+    let temporary = match &credential {
+        Credential::Temporary(p) => Some(p.clone()),
+        _ => None,
+    };
+    let password_hash = match &credential {
+        Credential::None => None,
+        Credential::Given(p) | Credential::Temporary(p) => Some(p.hash().await?),
+    };
+    let user = User {
+        domain_id,
+        user_id,
+        name,
+        state: State::Enabled,
+        email,
+        email_verified: false,
+        auth_type,
+        role_type,
+        role_binding,
+        workspace_id,
+        mfa: Mfa::default(),
+        language: language.unwrap_or_default(),
+        timezone: timezone.unwrap_or_default(),
+        required_actions: if temporary.is_some() {
+            vec![RequiredAction::UpdatePassword]
+        } else {
+            vec![]
+        },
+        tags,
+        created_at: now(app),
+        last_accessed_at: None,
+        password_hash,
+    };
+
+    if let (Some(password), Some(to)) = (&temporary, &user.email) {
+        // Refuse a duplicate before mailing a password that would never work; the conditional
+        // create below still settles races.
+        let existing = app
+            .store
+            .get_user(&user.domain_id, &user.user_id)
+            .await
+            .map_err(|e| store_error(e, &user.user_id))?;
+        if existing.is_some() {
+            return Err(ApiError::NotUnique {
+                user_id: user.user_id.to_string(),
+            });
+        }
+        // Mail before the write: if the mail fails, no user is created.
+        send_mail(
+            app,
+            Mail::TemporaryPassword {
+                password: password.expose(),
+            },
+            &user,
+            to.as_str(),
+        )
+        .await?;
+    }
+    let created = app
+        .store
+        .create_user(&user)
+        .await
+        .map_err(|e| store_error(e, &user.user_id))?;
+    Ok(info(&created.item))
+}
+
+fn resolve_role(
+    group: PermissionGroup,
+    role_id: Option<String>,
+    workspace_id: Option<&WorkspaceId>,
+) -> Result<(RoleType, Option<RoleBinding>), ApiError> {
+    let Some(role_id) = role_id else {
+        return Ok((RoleType::User, None));
+    };
+    let role_type = MANAGED_ROLES
+        .iter()
+        .find(|(id, _)| *id == role_id)
+        .map(|(_, role_type)| *role_type)
+        .ok_or_else(|| ApiError::InvalidRole {
+            reason: format!("unknown role_id {role_id}"),
+        })?;
+    match (group, role_type) {
+        (PermissionGroup::Domain, RoleType::DomainAdmin) => {}
+        (PermissionGroup::Workspace, RoleType::WorkspaceOwner | RoleType::WorkspaceMember) => {
+            if workspace_id.is_none() {
+                return Err(ApiError::required("workspace_id"));
+            }
+        }
+        _ => {
+            return Err(ApiError::InvalidRole {
+                reason: format!("role_id {role_id} cannot be bound with permission_group {group}"),
+            });
+        }
+    }
+    Ok((role_type, Some(RoleBinding { role_id, role_type })))
+}
+
+fn credential(
+    user_id: &UserId,
+    auth_type: AuthType,
+    reset_password: bool,
+    password: Option<String>,
+    email: Option<&Email>,
+) -> Result<Credential, ApiError> {
+    match (auth_type, reset_password, password) {
+        (AuthType::External, true, _) => Err(ApiError::UnableToResetPasswordInExternalAuth {
+            user_id: user_id.to_string(),
+        }),
+        (AuthType::External, false, Some(_)) => Err(ApiError::invalid(
+            "password",
+            "EXTERNAL users have no password",
+        )),
+        (AuthType::External, false, None) => Ok(Credential::None),
+        (AuthType::Local, true, _) => match email {
+            // A given password is replaced by the temporary one, so it is not checked.
+            Some(_) => Ok(Credential::Temporary(Password::temporary())),
+            None => Err(ApiError::UnableToResetPasswordWithoutEmail {
+                user_id: user_id.to_string(),
+            }),
+        },
+        (AuthType::Local, false, None) => Err(ApiError::required("password")),
+        (AuthType::Local, false, Some(password)) => {
+            Password::parse(password).map(Credential::Given)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! enable_mfa → UserInfo (SPEC 4.7). Stores the MFA settings (still DISABLED) and mails a code;
+//! MFA turns ENABLED only through confirm_mfa.
+
+use chrono::TimeDelta;
+use serde_json::{Map, Value};
+
+use super::support::{Edit, info, load, new_code, save_once, send_mail, target};
+use crate::app::App;
+use crate::auth::{Access, Caller};
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::mail::Mail;
+use crate::model::{Email, Mfa, MfaState, MfaType};
+use crate::store::{CodeChange, CodePurpose};
+
+pub const MFA_CODE_TTL: TimeDelta = TimeDelta::seconds(300);
+/// What an MFA code confirms, recorded with the code.
+pub const TO_ENABLE: &str = "ENABLE";
+pub const TO_DISABLE: &str = "DISABLE";
+
+pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
+    let (domain_id, user_id) = target(&mut f)?;
+    let mfa_type = f.required_string("mfa_type")?;
+    let options = f
+        .object("options")?
+        .ok_or_else(|| ApiError::required("options"))?;
+    f.finish()?;
+    let mfa_type =
+        MfaType::parse(&mfa_type).map_err(|_| ApiError::NotSupportedMfaType { mfa_type })?;
+    let email = options_email(options)?;
+    caller.authorize(Access::SelfOnly, &domain_id, &user_id)?;
+
+    let before = load(app, &domain_id, &user_id).await?;
+    if before.item.mfa.is_enabled() {
+        return Err(ApiError::MfaAlreadyEnabled {
+            user_id: user_id.to_string(),
+        });
+    }
+    let mut user = before.item.clone();
+    user.mfa = Mfa {
+        state: MfaState::Disabled,
+        mfa_type: Some(mfa_type),
+        email: Some(email.clone()),
+    };
+    let (code, record) = new_code(app, &user, CodePurpose::Mfa, TO_ENABLE, MFA_CODE_TTL);
+    send_mail(
+        app,
+        Mail::MfaCode {
+            code: code.expose(),
+        },
+        &user,
+        email.as_str(),
+    )
+    .await?;
+    let saved = save_once(
+        app,
+        &before,
+        Edit {
+            user,
+            code: CodeChange::Issue(record),
+        },
+    )
+    .await?;
+    Ok(info(&saved))
+}
+
+/// `options` of an EMAIL factor: exactly `{"email": "<address>"}`.
+fn options_email(mut options: Map<String, Value>) -> Result<Email, ApiError> {
+    let email = match options.remove("email") {
+        Some(Value::String(s)) => Email::parse("options.email", &s)?,
+        None | Some(Value::Null) => return Err(ApiError::required("options.email")),
+        Some(_) => return Err(ApiError::invalid("options.email", "must be a string")),
+    };
+    if let Some(key) = options.keys().next() {
+        return Err(ApiError::invalid(format!("options.{key}"), "unknown field"));
+    }
+    Ok(email)
+}

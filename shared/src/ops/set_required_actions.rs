@@ -1,0 +1,43 @@
+//! set_required_actions → UserInfo (SPEC 4.6): union with the existing list.
+
+use serde_json::Value;
+
+use super::support::{Edit, info, modify, target};
+use crate::app::App;
+use crate::auth::{Access, Caller};
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::model::{AuthType, RequiredAction};
+
+pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
+    let (domain_id, user_id) = target(&mut f)?;
+    let actions = f
+        .strings("actions")?
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ApiError::required("actions"))?;
+    let actions = actions
+        .iter()
+        .map(|a| RequiredAction::parse(a).map_err(|reason| ApiError::invalid("actions", reason)))
+        .collect::<Result<Vec<_>, _>>()?;
+    f.finish()?;
+    caller.authorize(Access::Admin, &domain_id, &user_id)?;
+
+    let user = modify(app, &domain_id, &user_id, |current| {
+        if current.auth_type == AuthType::External
+            && actions.contains(&RequiredAction::UpdatePassword)
+        {
+            return Err(ApiError::NotAllowedActions {
+                action: RequiredAction::UpdatePassword.to_string(),
+                auth_type: AuthType::External.to_string(),
+                user_id: current.user_id.to_string(),
+            });
+        }
+        let mut user = current.clone();
+        for action in &actions {
+            user.add_required_action(*action);
+        }
+        Ok(Edit::user(user))
+    })
+    .await?;
+    Ok(info(&user))
+}

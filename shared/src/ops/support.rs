@@ -1,0 +1,195 @@
+//! What several operations share: reading the target, read-modify-write with retries, codes,
+//! mail, and mapping store errors to API errors.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use rand::RngExt;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::mail::Mail;
+use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
+use crate::secrets::PlainCode;
+use crate::store::{CodeChange, CodePurpose, CodeRecord, StoreError};
+
+/// How often a read-modify-write is retried after losing a race before answering ERROR_CONFLICT.
+const WRITE_ATTEMPTS: u32 = 8;
+
+/// The user_id and domain_id every request carries.
+pub fn target(fields: &mut Fields) -> Result<(DomainId, UserId), ApiError> {
+    let user_id = UserId::parse("user_id", fields.required_string("user_id")?)?;
+    let domain_id = DomainId::parse("domain_id", fields.required_string("domain_id")?)?;
+    Ok((domain_id, user_id))
+}
+
+pub fn now(app: &App) -> Timestamp {
+    Timestamp::new(app.clock.now())
+}
+
+pub fn info(user: &User) -> Value {
+    serde_json::to_value(user.info()).unwrap_or(Value::Null)
+}
+
+pub fn store_error(error: StoreError, user_id: &UserId) -> ApiError {
+    let user_id = user_id.to_string();
+    match error {
+        StoreError::NotUnique => ApiError::NotUnique { user_id },
+        StoreError::Conflict => ApiError::Conflict { user_id },
+        StoreError::LastAdmin => ApiError::LastAdminCannotDisabledDeleted { user_id },
+        StoreError::CodeGone => ApiError::InvalidVerifyCode { user_id },
+        StoreError::Unavailable(reason) => {
+            tracing::error!(%reason, "storage unavailable");
+            ApiError::Unavailable { service: "storage" }
+        }
+    }
+}
+
+/// Reads the user or answers 404.
+pub async fn load(
+    app: &App,
+    domain: &DomainId,
+    user_id: &UserId,
+) -> Result<Versioned<User>, ApiError> {
+    app.store
+        .get_user(domain, user_id)
+        .await
+        .map_err(|e| store_error(e, user_id))?
+        .ok_or_else(|| ApiError::NotFound {
+            user_id: user_id.to_string(),
+        })
+}
+
+/// A change to a user and what happens to its codes in the same write.
+pub struct Edit {
+    pub user: User,
+    pub code: CodeChange,
+}
+
+impl Edit {
+    pub fn user(user: User) -> Self {
+        Self {
+            user,
+            code: CodeChange::None,
+        }
+    }
+}
+
+/// Read-modify-write: applies `change` to the current user and writes it conditionally on the
+/// version read. When a concurrent write wins, it re-reads and re-applies, so concurrent partial
+/// updates never lose a field; `change` re-checks the rules on every attempt. Only for changes
+/// without side effects (no mail): those are written once (see [`save_once`]).
+pub async fn modify(
+    app: &App,
+    domain: &DomainId,
+    user_id: &UserId,
+    change: impl Fn(&User) -> Result<Edit, ApiError>,
+) -> Result<User, ApiError> {
+    let mut attempt = 0;
+    loop {
+        let before = load(app, domain, user_id).await?;
+        let edit = change(&before.item)?;
+        match app.store.save_user(&before, &edit.user, edit.code).await {
+            Ok(saved) => return Ok(saved.item),
+            Err(StoreError::Conflict) if attempt + 1 < WRITE_ATTEMPTS => {
+                attempt += 1;
+                backoff(attempt).await;
+            }
+            Err(e) => return Err(store_error(e, user_id)),
+        }
+    }
+}
+
+/// Writes a change decided on `before` once; a lost race is ERROR_CONFLICT for the client to
+/// retry. Used after a mail was sent, where silently re-deciding could contradict the mail.
+pub async fn save_once(app: &App, before: &Versioned<User>, edit: Edit) -> Result<User, ApiError> {
+    app.store
+        .save_user(before, &edit.user, edit.code)
+        .await
+        .map(|saved| saved.item)
+        .map_err(|e| store_error(e, &before.item.user_id))
+}
+
+/// Jittered, growing pause between write attempts so racing writers spread out.
+pub async fn backoff(attempt: u32) {
+    let ceiling = 2u64 << attempt.min(6);
+    let millis = rand::rng().random_range(1..=ceiling);
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+/// Renders and sends a mail to `to` in the user's language; a transport failure is 503.
+pub async fn send_mail(app: &App, mail: Mail<'_>, user: &User, to: &str) -> Result<(), ApiError> {
+    let message = app
+        .composer
+        .compose(&mail, user.language.as_str(), user.user_id.as_str(), to)
+        .map_err(|e| {
+            tracing::error!(error = %e, "mail rendering failed");
+            ApiError::Unknown {
+                request_id: String::new(),
+            }
+        })?;
+    app.mailer.send(&message).await.map_err(|e| {
+        tracing::error!(error = %e, "mail transport failed");
+        ApiError::Unavailable {
+            service: "email provider",
+        }
+    })
+}
+
+/// A fresh code for `user`, valid for `ttl`, bound to what it will confirm.
+pub fn new_code(
+    app: &App,
+    user: &User,
+    purpose: CodePurpose,
+    bound_to: &str,
+    ttl: TimeDelta,
+) -> (PlainCode, CodeRecord) {
+    let plain = PlainCode::generate();
+    let record = CodeRecord {
+        domain_id: user.domain_id.clone(),
+        user_id: user.user_id.clone(),
+        purpose,
+        digest: plain.digest(),
+        bound_to: bound_to.to_string(),
+        expires_at: Timestamp::new(app.clock.now() + ttl),
+        attempts: 0,
+    };
+    (plain, record)
+}
+
+/// Checks a candidate code against the pending one. Every well-formed guess counts as an
+/// attempt before it is compared, so no interleaving of requests gets more than five guesses
+/// at one code. Returns the code for the caller to consume with its user write.
+pub async fn check_code(
+    app: &App,
+    user: &User,
+    purpose: CodePurpose,
+    candidate: &str,
+    bound_to: &str,
+) -> Result<CodeRecord, ApiError> {
+    let invalid = || ApiError::InvalidVerifyCode {
+        user_id: user.user_id.to_string(),
+    };
+    // A value that cannot be a code is refused without spending an attempt.
+    if candidate.len() != 6 || !candidate.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let code = app
+        .store
+        .take_code_attempt(&user.domain_id, &user.user_id, purpose, now(app))
+        .await
+        .map_err(|e| store_error(e, &user.user_id))?
+        .ok_or_else(invalid)?;
+    let matches = code.digest.matches(candidate);
+    if !matches || code.bound_to != bound_to {
+        return Err(invalid());
+    }
+    Ok(code)
+}
+
+/// An optional string field where `""` means "not given" (proto3 default).
+pub fn non_empty(fields: &mut Fields, key: &str) -> Result<Option<String>, ApiError> {
+    Ok(fields.string(key)?.filter(|s| !s.is_empty()))
+}

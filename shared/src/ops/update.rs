@@ -1,0 +1,164 @@
+//! update → UserInfo (SPEC 4.2). Only the given fields change; `tags` replaces the whole object.
+
+use serde_json::Value;
+
+use super::support::{Edit, info, load, modify, non_empty, save_once, send_mail, target};
+use crate::app::App;
+use crate::auth::{Access, Caller};
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::mail::Mail;
+use crate::model::{AuthType, Email, Language, Name, RequiredAction, Tags, Timezone, User};
+use crate::secrets::{Password, PasswordHash};
+
+/// The profile fields an update may carry. `email: Some(None)` clears the email.
+struct Profile {
+    name: Option<Name>,
+    email: Option<Option<Email>>,
+    language: Option<Language>,
+    timezone: Option<Timezone>,
+    tags: Option<Tags>,
+}
+
+impl Profile {
+    fn apply(&self, user: &mut User) {
+        if let Some(name) = &self.name {
+            user.name = name.clone();
+        }
+        if let Some(email) = &self.email {
+            if &user.email != email {
+                user.email_verified = false;
+            }
+            user.email = email.clone();
+        }
+        if let Some(language) = &self.language {
+            user.language = language.clone();
+        }
+        if let Some(timezone) = &self.timezone {
+            user.timezone = timezone.clone();
+        }
+        if let Some(tags) = &self.tags {
+            user.tags = tags.clone();
+        }
+    }
+}
+
+pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
+    let (domain_id, user_id) = target(&mut f)?;
+    let password = non_empty(&mut f, "password")?;
+    let reset_password = f.flag("reset_password")?;
+    let profile = Profile {
+        name: f
+            .string("name")?
+            .map(|n| Name::parse("name", &n))
+            .transpose()?,
+        email: f
+            .string("email")?
+            .map(|e| Email::parse_optional("email", &e))
+            .transpose()?,
+        language: f
+            .string("language")?
+            .map(|l| Language::parse("language", &l))
+            .transpose()?,
+        timezone: f
+            .string("timezone")?
+            .map(|t| Timezone::parse("timezone", &t))
+            .transpose()?,
+        tags: f
+            .object("tags")?
+            .map(|t| Tags::parse("tags", t))
+            .transpose()?,
+    };
+    f.finish()?;
+    // With reset_password the temporary password replaces a given one, as in create.
+    let password = match (reset_password, password) {
+        (false, Some(p)) => Some(Password::parse(p)?),
+        _ => None,
+    };
+    caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
+
+    if reset_password {
+        return reset(app, &domain_id, &user_id, &profile).await;
+    }
+    let new_hash = match &password {
+        Some(p) => Some(p.hash().await?),
+        None => None,
+    };
+    let user = modify(app, &domain_id, &user_id, |current| {
+        let mut user = current.clone();
+        if let (Some(plain), Some(hash)) = (&password, &new_hash) {
+            set_password(&mut user, plain, hash)?;
+        }
+        profile.apply(&mut user);
+        Ok(Edit::user(user))
+    })
+    .await?;
+    Ok(info(&user))
+}
+
+fn set_password(user: &mut User, plain: &Password, hash: &PasswordHash) -> Result<(), ApiError> {
+    if user.auth_type == AuthType::External {
+        return Err(ApiError::UnableToResetPasswordInExternalAuth {
+            user_id: user.user_id.to_string(),
+        });
+    }
+    if user
+        .password_hash
+        .as_ref()
+        .is_some_and(|current| current.matches(plain.expose()))
+    {
+        return Err(ApiError::PasswordNotChanged);
+    }
+    user.password_hash = Some(hash.clone());
+    user.required_actions
+        .retain(|a| *a != RequiredAction::UpdatePassword);
+    Ok(())
+}
+
+/// update with reset_password: a temporary password mailed to the stored, verified email.
+async fn reset(
+    app: &App,
+    domain_id: &crate::model::DomainId,
+    user_id: &crate::model::UserId,
+    profile: &Profile,
+) -> Result<Value, ApiError> {
+    let before = load(app, domain_id, user_id).await?;
+    let current = &before.item;
+    let user_id_text = || current.user_id.to_string();
+    if current.auth_type == AuthType::External {
+        return Err(ApiError::UnableToResetPasswordInExternalAuth {
+            user_id: user_id_text(),
+        });
+    }
+    let Some(email) = current.email.clone() else {
+        return Err(ApiError::UnableToResetPasswordWithoutEmail {
+            user_id: user_id_text(),
+        });
+    };
+    let email_changes = profile
+        .email
+        .as_ref()
+        .is_some_and(|new| new.as_ref() != Some(&email));
+    if !current.email_verified || email_changes {
+        return Err(ApiError::VerificationUnavailable {
+            user_id: user_id_text(),
+        });
+    }
+    let temporary = Password::temporary();
+    let mut user = current.clone();
+    profile.apply(&mut user);
+    user.password_hash = Some(temporary.hash().await?);
+    user.add_required_action(RequiredAction::UpdatePassword);
+    // Mail first: if it fails, nothing changes.
+    send_mail(
+        app,
+        Mail::TemporaryPassword {
+            password: temporary.expose(),
+        },
+        &user,
+        email.as_str(),
+    )
+    .await?;
+    let saved = save_once(app, &before, Edit::user(user)).await?;
+    Ok(info(&saved))
+}

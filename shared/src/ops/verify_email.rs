@@ -1,0 +1,78 @@
+//! verify_email → {} (SPEC 4.3).
+
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use super::support::{Edit, load, modify, new_code, non_empty, save_once, send_mail, target};
+use crate::app::App;
+use crate::auth::{Access, Caller};
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::mail::Mail;
+use crate::model::Email;
+use crate::store::{CodeChange, CodePurpose};
+
+const CODE_TTL: TimeDelta = TimeDelta::seconds(3600);
+
+pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
+    let (domain_id, user_id) = target(&mut f)?;
+    let email = non_empty(&mut f, "email")?
+        .map(|e| Email::parse("email", &e))
+        .transpose()?;
+    let force = f.flag("force")?;
+    f.finish()?;
+    caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
+    if force && !caller.is_admin_of(&domain_id) {
+        return Err(ApiError::PermissionDenied {
+            reason: "only a DOMAIN_ADMIN may force email verification",
+        });
+    }
+
+    if force {
+        modify(app, &domain_id, &user_id, |current| {
+            let mut user = current.clone();
+            user.email = Some(
+                email
+                    .clone()
+                    .or_else(|| user.email.clone())
+                    .ok_or_else(|| ApiError::required("email"))?,
+            );
+            user.email_verified = true;
+            Ok(Edit {
+                user,
+                code: CodeChange::Discard(CodePurpose::VerifyEmail),
+            })
+        })
+        .await?;
+        return Ok(json!({}));
+    }
+
+    let before = load(app, &domain_id, &user_id).await?;
+    let to = email
+        .or_else(|| before.item.email.clone())
+        .ok_or_else(|| ApiError::required("email"))?;
+    let mut user = before.item.clone();
+    user.email = Some(to.clone());
+    user.email_verified = false;
+    // The code is bound to the address it is mailed to: it cannot verify a different one.
+    let (code, record) = new_code(app, &user, CodePurpose::VerifyEmail, to.as_str(), CODE_TTL);
+    send_mail(
+        app,
+        Mail::VerifyEmail {
+            code: code.expose(),
+        },
+        &user,
+        to.as_str(),
+    )
+    .await?;
+    save_once(
+        app,
+        &before,
+        Edit {
+            user,
+            code: CodeChange::Issue(record),
+        },
+    )
+    .await?;
+    Ok(json!({}))
+}

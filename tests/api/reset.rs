@@ -1,0 +1,133 @@
+//! SPEC 4.5 reset_password: no token, no enumeration, one mail per minute.
+
+use serde_json::json;
+use users_tests::{DOMAIN, PASSWORD, TestApi};
+
+async fn reset(api: &TestApi, user_id: &str) -> users_tests::Reply {
+    api.post(
+        "/identity/v2/user/reset-password",
+        None,
+        json!({"user_id": user_id, "domain_id": DOMAIN}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_local_user_with_a_verified_email_gets_a_temporary_password() {
+    let api = TestApi::new().await;
+    api.create_verified("alice", "a@example.com").await;
+    assert_eq!(reset(&api, "alice").await.ok(), json!({}));
+    assert_eq!(
+        api.get("alice").await["required_actions"],
+        json!(["UPDATE_PASSWORD"])
+    );
+    let mail = &api.mails_to("a@example.com")[0];
+    assert_eq!(
+        mail["subject"],
+        "[Cloudforet] Your password has been changed"
+    );
+    let temporary = api.last_temporary_password("a@example.com");
+    let same = json!({"user_id": "alice", "domain_id": DOMAIN, "password": temporary});
+    api.admin_call("update", same)
+        .await
+        .err("ERROR_PASSWORD_NOT_CHANGED", 400);
+}
+
+#[tokio::test]
+async fn every_other_case_answers_the_same_and_changes_nothing() {
+    let api = TestApi::new().await;
+    let unverified = api
+        .create_user("unverified", json!({"email": "u@example.com"}))
+        .await;
+    let no_email = api.create_user("noemail", json!({})).await;
+    api.admin_call("create", json!({"user_id": "ext", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN, "email": "e@example.com"})).await.ok();
+    api.admin_call(
+        "verify-email",
+        json!({"user_id": "ext", "domain_id": DOMAIN, "force": true}),
+    )
+    .await
+    .ok();
+    let ext = api.get("ext").await;
+    for user_id in ["ghost", "unverified", "noemail", "ext"] {
+        let reply = reset(&api, user_id).await;
+        assert_eq!(
+            (reply.status, reply.body.clone()),
+            (200, json!({})),
+            "{user_id}"
+        );
+    }
+    assert!(api.mails().is_empty());
+    assert_eq!(api.get("unverified").await, unverified);
+    assert_eq!(api.get("noemail").await, no_email);
+    assert_eq!(api.get("ext").await, ext);
+}
+
+#[tokio::test]
+async fn malformed_requests_are_400() {
+    let api = TestApi::new().await;
+    api.post(
+        "/identity/v2/user/reset-password",
+        None,
+        json!({"domain_id": DOMAIN}),
+    )
+    .await
+    .err("ERROR_REQUIRED_PARAMETER", 400);
+    api.post(
+        "/identity/v2/user/reset-password",
+        None,
+        json!({"user_id": "a", "domain_id": DOMAIN, "x": 1}),
+    )
+    .await
+    .err("ERROR_INVALID_PARAMETER", 400);
+}
+
+#[tokio::test]
+async fn at_most_one_reset_mail_per_user_per_minute() {
+    let api = TestApi::new().await;
+    api.create_verified("alice", "a@example.com").await;
+    reset(&api, "alice").await.ok();
+    let temporary = api.last_temporary_password("a@example.com");
+    api.clock.advance(59);
+    reset(&api, "alice").await.ok();
+    assert_eq!(api.mails_to("a@example.com").len(), 1);
+    // The second call changed nothing: the first temporary password is still the password.
+    let same = json!({"user_id": "alice", "domain_id": DOMAIN, "password": temporary});
+    api.admin_call("update", same)
+        .await
+        .err("ERROR_PASSWORD_NOT_CHANGED", 400);
+    api.clock.advance(2);
+    reset(&api, "alice").await.ok();
+    assert_eq!(api.mails_to("a@example.com").len(), 2);
+}
+
+#[tokio::test]
+async fn update_with_reset_password_does_not_count_toward_the_limit() {
+    let api = TestApi::new().await;
+    api.create_verified("alice", "a@example.com").await;
+    api.admin_call(
+        "update",
+        json!({"user_id": "alice", "domain_id": DOMAIN, "reset_password": true}),
+    )
+    .await
+    .ok();
+    reset(&api, "alice").await.ok();
+    assert_eq!(api.mails_to("a@example.com").len(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_mail_changes_nothing_and_does_not_block_the_next_try() {
+    let api = TestApi::new().await;
+    let before = api.create_verified("alice", "a@example.com").await;
+    api.set_mail_failing(true);
+    assert_eq!(reset(&api, "alice").await.ok(), json!({}));
+    assert_eq!(api.get("alice").await, before);
+    api.admin_call(
+        "update",
+        json!({"user_id": "alice", "domain_id": DOMAIN, "password": PASSWORD}),
+    )
+    .await
+    .err("ERROR_PASSWORD_NOT_CHANGED", 400);
+    api.set_mail_failing(false);
+    reset(&api, "alice").await.ok();
+    assert_eq!(api.mails_to("a@example.com").len(), 1);
+}
