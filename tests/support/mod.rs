@@ -2,6 +2,8 @@
 //! `users::http::route` the binaries use, with a clock tests can move and a mailer they can
 //! make fail.
 
+pub mod conformance;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,7 @@
 //! `users-local serve [--port N]` runs the API on 127.0.0.1; `users-local token …` prints a dev token.
 
+use std::io::Write;
+
 use clap::{Parser, Subcommand};
 use functions::local::{self, BANNER_TOKEN_TTL, LOCAL_DOMAIN, ServeOptions};
 use users::Config;
@@ -78,25 +80,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Prints the start-up banner. Write errors are ignored: a closed stdout must not stop the server.
 fn print_banner(config: &Config, addr: std::net::SocketAddr, token: Option<&str>) {
-    println!(
+    let mut out = std::io::stdout().lock();
+    let mut line = |text: String| {
+        let _ = writeln!(out, "{text}");
+    };
+    line(format!(
         "users-local listening on http://{addr}  (data: {})",
         config.data_dir.display()
-    );
+    ));
     let Some(token) = token else {
-        println!("Tokens are verified with the configured JWKS.");
+        line("Tokens are verified with the configured JWKS.".into());
         return;
     };
-    println!(
+    line(format!(
         "DOMAIN_ADMIN token for {LOCAL_DOMAIN} (valid {} h):",
         BANNER_TOKEN_TTL / 3600
-    );
-    println!("export TOKEN={token}");
-    println!("Try:");
-    println!(
+    ));
+    line(format!("export TOKEN={token}"));
+    line("Try:".into());
+    line(format!(
         "curl -s http://{addr}/identity/v2/user/create -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"user_id\": \"alice\", \"auth_type\": \"LOCAL\", \"password\": \"Wonderland1\", \"permission_group\": \"DOMAIN\", \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
-    );
-    println!(
+    ));
+    line(format!(
         "curl -s http://{addr}/identity/v2/user/get -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"user_id\": \"alice\", \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
-    );
+    ));
+    let _ = out.flush();
 }

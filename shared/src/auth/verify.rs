@@ -159,3 +159,185 @@ impl TokenVerifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::auth::DevKey;
+
+    struct Keys {
+        pem: Vec<u8>,
+        jwk: Value,
+        _dir: tempfile::TempDir,
+    }
+
+    fn keys() -> Keys {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DevKey::load_or_create(dir.path()).unwrap();
+        let jwk = serde_json::from_str::<Value>(key.jwks_json()).unwrap()["keys"][0].clone();
+        let pem = std::fs::read(dir.path().join("dev-signing-key.pem")).unwrap();
+        Keys {
+            pem,
+            jwk,
+            _dir: dir,
+        }
+    }
+
+    fn verifier(jwks: &[&Value]) -> TokenVerifier {
+        TokenVerifier::from_jwks_json(&json!({ "keys": jwks }).to_string()).unwrap()
+    }
+
+    fn claims() -> Value {
+        let now = chrono::Utc::now().timestamp();
+        json!({"did": "domain-a", "aud": "alice", "rol": "USER", "typ": "ACCESS_TOKEN", "ver": "2.0", "iat": now, "exp": now + 300})
+    }
+
+    fn sign(keys: &Keys, kid: Option<&str>, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = kid.map(str::to_string);
+        encode(
+            &header,
+            claims,
+            &EncodingKey::from_ec_pem(&keys.pem).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn refused(verifier: &TokenVerifier, token: &str) -> &'static str {
+        match verifier.verify(token) {
+            Err(ApiError::AuthenticateFailure { reason }) => reason,
+            other => panic!("expected 401, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_token_gives_the_caller() {
+        let k = keys();
+        let caller = verifier(&[&k.jwk])
+            .verify(&sign(&k, Some("users-local-dev"), &claims()))
+            .unwrap();
+        assert_eq!(
+            (
+                caller.domain_id.as_str(),
+                caller.user_id.as_str(),
+                caller.role
+            ),
+            ("domain-a", "alice", RoleType::User)
+        );
+    }
+
+    #[test]
+    fn expiry_has_sixty_seconds_of_leeway_and_is_required() {
+        let k = keys();
+        let v = verifier(&[&k.jwk]);
+        let now = chrono::Utc::now().timestamp();
+        let mut c = claims();
+        c["exp"] = json!(now - 50);
+        assert!(v.verify(&sign(&k, None, &c)).is_ok());
+        c["exp"] = json!(now - 70);
+        assert_eq!(refused(&v, &sign(&k, None, &c)), "token expired");
+        c.as_object_mut().unwrap().remove("exp");
+        assert_eq!(refused(&v, &sign(&k, None, &c)), "token has no exp");
+    }
+
+    #[test]
+    fn alg_none_and_hmac_are_refused() {
+        let k = keys();
+        let v = verifier(&[&k.jwk]);
+        let none = format!(
+            "{}.{}.",
+            B64.encode(br#"{"alg":"none"}"#),
+            B64.encode(claims().to_string())
+        );
+        assert_eq!(refused(&v, &none), "malformed token");
+        // HS256 keyed with the public key as published: the key-confusion attack.
+        let hs = encode(
+            &Header::new(Algorithm::HS256),
+            &claims(),
+            &EncodingKey::from_secret(k.jwk.to_string().as_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(refused(&v, &hs), "token algorithm is not RS256 or ES256");
+    }
+
+    #[test]
+    fn kid_must_name_a_key_or_be_absent_with_a_single_key() {
+        let (a, b) = (keys(), keys());
+        let mut jwk_b = b.jwk.clone();
+        jwk_b["kid"] = json!("second");
+        let one = verifier(&[&a.jwk]);
+        let two = verifier(&[&a.jwk, &jwk_b]);
+        assert_eq!(
+            refused(&one, &sign(&a, Some("other"), &claims())),
+            "unknown key id"
+        );
+        assert!(one.verify(&sign(&a, None, &claims())).is_ok());
+        assert_eq!(
+            refused(&two, &sign(&a, None, &claims())),
+            "token has no kid and the key set has several keys"
+        );
+        assert!(two.verify(&sign(&b, Some("second"), &claims())).is_ok());
+        // Signed by key a but naming key b: the signature does not verify.
+        assert_eq!(
+            refused(&two, &sign(&a, Some("second"), &claims())),
+            "bad token signature"
+        );
+    }
+
+    #[test]
+    fn typ_ver_and_rol_are_checked() {
+        let k = keys();
+        let v = verifier(&[&k.jwk]);
+        for (claim, value, reason) in [
+            ("typ", "REFRESH_TOKEN", "token typ is not ACCESS_TOKEN"),
+            ("ver", "1.0", "token ver is not 2.0"),
+            ("rol", "SYSTEM", "token rol is not a known role type"),
+        ] {
+            let mut c = claims();
+            c[claim] = json!(value);
+            assert_eq!(refused(&v, &sign(&k, None, &c)), reason);
+        }
+    }
+
+    #[test]
+    fn keys_are_only_used_for_their_own_algorithm() {
+        let k = keys();
+        let mut mislabelled = k.jwk.clone();
+        mislabelled["alg"] = json!("RS256");
+        assert!(matches!(
+            TokenVerifier::from_jwks_json(&json!({"keys": [mislabelled]}).to_string()),
+            Err(ConfigError::NoUsableKey)
+        ));
+        let hmac = json!({"kty": "oct", "k": "c2VjcmV0", "alg": "HS256"});
+        assert!(matches!(
+            TokenVerifier::from_jwks_json(&json!({"keys": [hmac]}).to_string()),
+            Err(ConfigError::NoUsableKey)
+        ));
+        assert!(matches!(
+            TokenVerifier::from_jwks_json("not json"),
+            Err(ConfigError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let k = keys();
+        let v = verifier(&[&k.jwk]);
+        for token in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "😀.😀.😀",
+            &"A".repeat(10_000),
+            "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
+        ] {
+            assert!(v.verify(token).is_err());
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! holds what must never leave storage (the password hash, the role binding); `UserInfo` is
 //! built from it field by field, so a new internal field cannot leak by accident.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -12,13 +12,14 @@ use super::{
 };
 use crate::secrets::PasswordHash;
 
-/// A point in time, written as ISO 8601 UTC with milliseconds and `Z`.
+/// A point in time, written as ISO 8601 UTC with milliseconds and `Z`. Held at millisecond
+/// precision, so a value reads back from storage exactly as it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Timestamp(#[serde(with = "millis_z")] DateTime<Utc>);
 
 impl Timestamp {
     pub fn new(at: DateTime<Utc>) -> Self {
-        Self(at)
+        Self(at.trunc_subsecs(3))
     }
 
     pub fn at(self) -> DateTime<Utc> {

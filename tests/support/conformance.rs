@@ -1,0 +1,435 @@
+//! The storage conformance suite: what every `UserStore` adapter must do, written against the
+//! trait alone. `tests/store_conformance.rs` runs it for each adapter.
+
+use chrono::{TimeDelta, Utc};
+use users::model::{
+    AuthType, DomainId, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User,
+    UserId, Versioned,
+};
+use users::secrets::PlainCode;
+use users::store::{CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, StoreError, UserStore};
+
+fn domain(id: &str) -> DomainId {
+    DomainId::parse("domain_id", id.into()).expect("domain id")
+}
+
+fn uid(id: &str) -> UserId {
+    UserId::parse("user_id", id.into()).expect("user id")
+}
+
+pub fn user(domain_id: &str, user_id: &str, role_type: RoleType) -> User {
+    User {
+        domain_id: domain(domain_id),
+        user_id: uid(user_id),
+        name: Name::default(),
+        state: State::Enabled,
+        email: None,
+        email_verified: false,
+        auth_type: AuthType::External,
+        role_type,
+        role_binding: None,
+        workspace_id: None,
+        mfa: Mfa::default(),
+        language: Language::default(),
+        timezone: Timezone::default(),
+        required_actions: vec![],
+        tags: Tags::default(),
+        created_at: Timestamp::new(Utc::now()),
+        last_accessed_at: None,
+        password_hash: None,
+    }
+}
+
+fn code(user: &User, purpose: CodePurpose, ttl_seconds: i64) -> (PlainCode, CodeRecord) {
+    let plain = PlainCode::generate();
+    let record = CodeRecord {
+        domain_id: user.domain_id.clone(),
+        user_id: user.user_id.clone(),
+        purpose,
+        digest: plain.digest(),
+        bound_to: "x@example.com".into(),
+        expires_at: Timestamp::new(Utc::now() + TimeDelta::seconds(ttl_seconds)),
+        attempts: 0,
+    };
+    (plain, record)
+}
+
+fn now() -> Timestamp {
+    Timestamp::new(Utc::now())
+}
+
+async fn created(
+    store: &dyn UserStore,
+    domain_id: &str,
+    user_id: &str,
+    role: RoleType,
+) -> Versioned<User> {
+    store
+        .create_user(&user(domain_id, user_id, role))
+        .await
+        .expect("create")
+}
+
+pub async fn create_then_get_round_trips(store: &dyn UserStore) {
+    let mut u = user("d1", "alice", RoleType::User);
+    u.tags = Tags::parse(
+        "tags",
+        serde_json::json!({"k": [1, "two"]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    )
+    .expect("tags");
+    let saved = store.create_user(&u).await.expect("create");
+    let read = store
+        .get_user(&domain("d1"), &uid("alice"))
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(read.item, u);
+    assert_eq!(read.version, saved.version);
+    assert!(
+        store
+            .get_user(&domain("d2"), &uid("alice"))
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+pub async fn create_is_unique_per_domain(store: &dyn UserStore) {
+    created(store, "d1", "alice", RoleType::User).await;
+    let again = store
+        .create_user(&user("d1", "alice", RoleType::User))
+        .await;
+    assert_eq!(again.err(), Some(StoreError::NotUnique));
+    created(store, "d2", "alice", RoleType::User).await;
+}
+
+pub async fn writes_are_conditional_on_the_version_read(store: &dyn UserStore) {
+    let first = created(store, "d1", "alice", RoleType::User).await;
+    let mut renamed = first.item.clone();
+    renamed.name = Name::parse("name", "A").expect("name");
+    let second = store
+        .save_user(&first, &renamed, CodeChange::None)
+        .await
+        .expect("save");
+    assert!(second.version > first.version);
+    // Writing again from the stale read loses.
+    assert_eq!(
+        store
+            .save_user(&first, &first.item, CodeChange::None)
+            .await
+            .err(),
+        Some(StoreError::Conflict)
+    );
+    assert_eq!(
+        store.delete_user(&first).await.err(),
+        Some(StoreError::Conflict)
+    );
+    let read = store
+        .get_user(&domain("d1"), &uid("alice"))
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(read.item.name.as_str(), "A");
+    store.delete_user(&second).await.expect("delete");
+    assert!(
+        store
+            .get_user(&domain("d1"), &uid("alice"))
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+pub async fn the_last_enabled_admin_stays(store: &dyn UserStore) {
+    let a = created(store, "d1", "a", RoleType::DomainAdmin).await;
+    let disabled = User {
+        state: State::Disabled,
+        ..a.item.clone()
+    };
+    assert_eq!(
+        store.save_user(&a, &disabled, CodeChange::None).await.err(),
+        Some(StoreError::LastAdmin)
+    );
+    assert_eq!(
+        store.delete_user(&a).await.err(),
+        Some(StoreError::LastAdmin)
+    );
+    // Another domain's admin does not count for this one.
+    created(store, "d2", "x", RoleType::DomainAdmin).await;
+    assert_eq!(
+        store.delete_user(&a).await.err(),
+        Some(StoreError::LastAdmin)
+    );
+    let b = created(store, "d1", "b", RoleType::DomainAdmin).await;
+    let a = store
+        .save_user(&a, &disabled, CodeChange::None)
+        .await
+        .expect("disable a");
+    let b_disabled = User {
+        state: State::Disabled,
+        ..b.item.clone()
+    };
+    assert_eq!(
+        store
+            .save_user(&b, &b_disabled, CodeChange::None)
+            .await
+            .err(),
+        Some(StoreError::LastAdmin)
+    );
+    // A disabled admin is not counted: deleting it is fine, and enabling it counts it again.
+    let enabled = User {
+        state: State::Enabled,
+        ..a.item.clone()
+    };
+    store
+        .save_user(&a, &enabled, CodeChange::None)
+        .await
+        .expect("enable a");
+    store
+        .save_user(&b, &b_disabled, CodeChange::None)
+        .await
+        .expect("disable b");
+    let b = store
+        .get_user(&domain("d1"), &uid("b"))
+        .await
+        .expect("get")
+        .expect("b");
+    store.delete_user(&b).await.expect("delete disabled admin");
+}
+
+pub async fn codes_are_counted_expire_and_are_consumed_once(store: &dyn UserStore) {
+    let u = created(store, "d1", "alice", RoleType::User).await;
+    let (_, record) = code(&u.item, CodePurpose::VerifyEmail, 60);
+    store.issue_code(&record).await.expect("issue");
+    for attempt in 1..=MAX_CODE_ATTEMPTS {
+        let taken = store
+            .take_code_attempt(
+                &u.item.domain_id,
+                &u.item.user_id,
+                CodePurpose::VerifyEmail,
+                now(),
+            )
+            .await
+            .expect("take");
+        assert_eq!(taken.map(|c| c.attempts), Some(attempt));
+    }
+    let exhausted = store
+        .take_code_attempt(
+            &u.item.domain_id,
+            &u.item.user_id,
+            CodePurpose::VerifyEmail,
+            now(),
+        )
+        .await
+        .expect("take");
+    assert!(exhausted.is_none(), "a sixth attempt must find no code");
+
+    let (_, record) = code(&u.item, CodePurpose::Mfa, 60);
+    store.issue_code(&record).await.expect("issue");
+    let later = Timestamp::new(Utc::now() + TimeDelta::seconds(61));
+    assert!(
+        store
+            .take_code_attempt(&u.item.domain_id, &u.item.user_id, CodePurpose::Mfa, later)
+            .await
+            .expect("take")
+            .is_none()
+    );
+    assert!(
+        store
+            .take_code_attempt(&u.item.domain_id, &u.item.user_id, CodePurpose::Mfa, now())
+            .await
+            .expect("take")
+            .is_none()
+    );
+
+    let (_, record) = code(&u.item, CodePurpose::Mfa, 60);
+    store.issue_code(&record).await.expect("issue");
+    let taken = store
+        .take_code_attempt(&u.item.domain_id, &u.item.user_id, CodePurpose::Mfa, now())
+        .await
+        .expect("take")
+        .expect("live");
+    let saved = store
+        .save_user(&u, &u.item, CodeChange::Consume(taken.clone()))
+        .await
+        .expect("consume");
+    assert_eq!(
+        store
+            .save_user(&saved, &saved.item, CodeChange::Consume(taken))
+            .await
+            .err(),
+        Some(StoreError::CodeGone)
+    );
+    assert!(
+        store
+            .take_code_attempt(&u.item.domain_id, &u.item.user_id, CodePurpose::Mfa, now())
+            .await
+            .expect("take")
+            .is_none()
+    );
+}
+
+pub async fn a_new_code_replaces_the_old_and_a_failed_write_keeps_the_code(store: &dyn UserStore) {
+    let u = created(store, "d1", "alice", RoleType::User).await;
+    let (_, old) = code(&u.item, CodePurpose::VerifyEmail, 60);
+    store.issue_code(&old).await.expect("issue");
+    let (new_plain, new) = code(&u.item, CodePurpose::VerifyEmail, 60);
+    let saved = store
+        .save_user(&u, &u.item, CodeChange::Issue(new))
+        .await
+        .expect("issue with save");
+    let taken = store
+        .take_code_attempt(
+            &u.item.domain_id,
+            &u.item.user_id,
+            CodePurpose::VerifyEmail,
+            now(),
+        )
+        .await
+        .expect("take")
+        .expect("live");
+    assert!(taken.digest.matches(new_plain.expose()));
+    // Consuming a replaced code fails, and the failed transaction leaves the user untouched.
+    let mut renamed = saved.item.clone();
+    renamed.name = Name::parse("name", "changed").expect("name");
+    assert_eq!(
+        store
+            .save_user(
+                &saved,
+                &renamed,
+                CodeChange::Consume(CodeRecord {
+                    digest: old.digest,
+                    ..taken
+                })
+            )
+            .await
+            .err(),
+        Some(StoreError::CodeGone)
+    );
+    let read = store
+        .get_user(&domain("d1"), &uid("alice"))
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(read.item.name.as_str(), "");
+    assert_eq!(read.version, saved.version);
+}
+
+pub async fn delete_takes_codes_and_the_reset_window_with_it(store: &dyn UserStore) {
+    let u = created(store, "d1", "alice", RoleType::User).await;
+    for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
+        store
+            .issue_code(&code(&u.item, purpose, 60).1)
+            .await
+            .expect("issue");
+    }
+    let until = Timestamp::new(Utc::now() + TimeDelta::seconds(60));
+    assert!(
+        store
+            .claim_reset_window(&u.item.domain_id, &u.item.user_id, now(), until)
+            .await
+            .expect("claim")
+    );
+    store.delete_user(&u).await.expect("delete");
+    created(store, "d1", "alice", RoleType::User).await;
+    for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
+        assert!(
+            store
+                .take_code_attempt(&u.item.domain_id, &u.item.user_id, purpose, now())
+                .await
+                .expect("take")
+                .is_none()
+        );
+    }
+    assert!(
+        store
+            .claim_reset_window(&u.item.domain_id, &u.item.user_id, now(), until)
+            .await
+            .expect("claim")
+    );
+}
+
+pub async fn the_reset_window_opens_once_until_it_ends(store: &dyn UserStore) {
+    let (d, u) = (domain("d1"), uid("alice"));
+    let start = Utc::now();
+    let at = |s: i64| Timestamp::new(start + TimeDelta::seconds(s));
+    assert!(
+        store
+            .claim_reset_window(&d, &u, at(0), at(60))
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !store
+            .claim_reset_window(&d, &u, at(59), at(119))
+            .await
+            .expect("claim")
+    );
+    assert!(
+        store
+            .claim_reset_window(&d, &u, at(60), at(120))
+            .await
+            .expect("claim")
+    );
+    store.release_reset_window(&d, &u).await.expect("release");
+    assert!(
+        store
+            .claim_reset_window(&d, &u, at(61), at(121))
+            .await
+            .expect("claim")
+    );
+    assert!(
+        store
+            .claim_reset_window(&d, &uid("bob"), at(61), at(121))
+            .await
+            .expect("claim")
+    );
+}
+
+pub async fn list_returns_one_domain_in_user_id_order(store: &dyn UserStore) {
+    for id in ["carol", "alice", "bob"] {
+        created(store, "d1", id, RoleType::User).await;
+    }
+    created(store, "d0", "zed", RoleType::User).await;
+    created(store, "d1x", "yan", RoleType::User).await;
+    let users = store.list_users(&domain("d1")).await.expect("list");
+    let ids: Vec<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
+    assert_eq!(ids, ["alice", "bob", "carol"]);
+    assert!(
+        store
+            .list_users(&domain("none"))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+/// Runs every check above against fresh stores made by `fresh`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($fresh:expr) => {
+        $crate::conformance_suite!(@tests $fresh;
+            create_then_get_round_trips,
+            create_is_unique_per_domain,
+            writes_are_conditional_on_the_version_read,
+            the_last_enabled_admin_stays,
+            codes_are_counted_expire_and_are_consumed_once,
+            a_new_code_replaces_the_old_and_a_failed_write_keeps_the_code,
+            delete_takes_codes_and_the_reset_window_with_it,
+            the_reset_window_opens_once_until_it_ends,
+            list_returns_one_domain_in_user_id_order,
+        );
+    };
+    (@tests $fresh:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _guard) = $fresh.await;
+                $crate::conformance::$name(&*store).await;
+            }
+        )+
+    };
+}
