@@ -31,9 +31,7 @@ fn start(data_dir: &std::path::Path) -> Server {
         .env_remove("MAIL_TRANSPORT")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(
-            std::fs::File::create(data_dir.join("server.log")).unwrap(),
-        ))
+        .stderr(Stdio::from(std::fs::File::create(data_dir.join("server.log")).unwrap()))
         .spawn()
         .expect("start users-local");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -58,9 +56,7 @@ fn start(data_dir: &std::path::Path) -> Server {
 
 fn post(addr: &str, path: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
@@ -74,14 +70,8 @@ fn post(addr: &str, path: &str, token: Option<&str>, body: &str) -> (u16, serde_
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
 }
 
 #[test]
@@ -89,12 +79,7 @@ fn the_printed_token_creates_and_gets_a_user() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());
     let create = r#"{"user_id": "alice", "auth_type": "LOCAL", "password": "Wonderland1", "permission_group": "DOMAIN", "domain_id": "domain-local", "email": "alice@example.com"}"#;
-    let (status, user) = post(
-        &server.addr,
-        "/identity/v2/user/create",
-        Some(&server.token),
-        create,
-    );
+    let (status, user) = post(&server.addr, "/identity/v2/user/create", Some(&server.token), create);
     assert_eq!(status, 200, "{user}");
     let (status, got) = post(
         &server.addr,
@@ -145,24 +130,14 @@ fn the_printed_token_creates_and_gets_a_user() {
         r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
     );
     assert_eq!(status, 200);
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("outbox"))
-            .unwrap()
-            .count(),
-        1
-    );
+    assert_eq!(std::fs::read_dir(dir.path().join("outbox")).unwrap().count(), 1);
 }
 
 #[test]
 fn transport_errors_over_tcp() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());
-    let (status, body) = post(
-        &server.addr,
-        "/identity/v2/user/nowhere",
-        Some(&server.token),
-        "{}",
-    );
+    let (status, body) = post(&server.addr, "/identity/v2/user/nowhere", Some(&server.token), "{}");
     assert_eq!(
         (status, body["detail"]["code"].as_str()),
         (404, Some("ERROR_NOT_FOUND"))
@@ -181,12 +156,7 @@ fn transport_errors_over_tcp() {
         r#"{{"user_id": "a", "domain_id": "domain-local", "name": "{}"}}"#,
         "x".repeat(256 * 1024)
     );
-    let (status, body) = post(
-        &server.addr,
-        "/identity/v2/user/get",
-        Some(&server.token),
-        &big,
-    );
+    let (status, body) = post(&server.addr, "/identity/v2/user/get", Some(&server.token), &big);
     assert_eq!(
         (status, body["detail"]["code"].as_str()),
         (413, Some("ERROR_PAYLOAD_TOO_LARGE"))
@@ -203,13 +173,7 @@ fn data_survives_a_restart_and_logs_hold_no_secrets() {
             r#"{{"user_id": "bob", "auth_type": "LOCAL", "password": "{password}", "permission_group": "DOMAIN", "domain_id": "domain-local"}}"#
         );
         assert_eq!(
-            post(
-                &server.addr,
-                "/identity/v2/user/create",
-                Some(&server.token),
-                &create
-            )
-            .0,
+            post(&server.addr, "/identity/v2/user/create", Some(&server.token), &create).0,
             200
         );
     }
@@ -224,10 +188,7 @@ fn data_survives_a_restart_and_logs_hold_no_secrets() {
     let token = server.token.clone();
     drop(server);
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
-    assert!(
-        log.contains("method=\"get\" status=200"),
-        "one line per request: {log}"
-    );
+    assert!(log.contains("method=\"get\" status=200"), "one line per request: {log}");
     assert!(log.contains("latency_ms="));
     for secret in [password, token.as_str(), "argon2"] {
         assert!(!log.contains(secret), "log contains a secret: {log}");

@@ -109,24 +109,20 @@ impl Config {
         let invalid = |name, reason: String| ConfigError::Invalid { name, reason };
         match &self.jwks {
             JwksSource::Inline(json) => {
-                let verifier = TokenVerifier::from_jwks_json(json)
-                    .map_err(|e| invalid("IDENTITY_JWKS", e.to_string()))?;
+                let verifier =
+                    TokenVerifier::from_jwks_json(json).map_err(|e| invalid("IDENTITY_JWKS", e.to_string()))?;
                 Ok((verifier, None))
             }
             JwksSource::File(path) => {
-                let json = std::fs::read_to_string(path).map_err(|e| {
-                    invalid("IDENTITY_JWKS_FILE", format!("{}: {e}", path.display()))
-                })?;
-                let verifier = TokenVerifier::from_jwks_json(&json)
-                    .map_err(|e| invalid("IDENTITY_JWKS_FILE", e.to_string()))?;
+                let json = std::fs::read_to_string(path)
+                    .map_err(|e| invalid("IDENTITY_JWKS_FILE", format!("{}: {e}", path.display())))?;
+                let verifier =
+                    TokenVerifier::from_jwks_json(&json).map_err(|e| invalid("IDENTITY_JWKS_FILE", e.to_string()))?;
                 Ok((verifier, None))
             }
             JwksSource::DevKey => {
-                let key = DevKey::load_or_create(&self.data_dir)
-                    .map_err(|e| ConfigError::Startup(e.to_string()))?;
-                let verifier = key
-                    .verifier()
-                    .map_err(|e| ConfigError::Startup(e.to_string()))?;
+                let key = DevKey::load_or_create(&self.data_dir).map_err(|e| ConfigError::Startup(e.to_string()))?;
+                let verifier = key.verifier().map_err(|e| ConfigError::Startup(e.to_string()))?;
                 Ok((verifier, Some(key)))
             }
         }
@@ -139,12 +135,10 @@ impl Config {
                 "USERS_TABLE is set, but this build has no DynamoDB store yet; unset it to use the embedded store",
             ));
         }
-        let store = EmbeddedStore::open(&self.data_dir.join("db"))
-            .map_err(|e| ConfigError::Startup(e.to_string()))?;
+        let store = EmbeddedStore::open(&self.data_dir.join("db")).map_err(|e| ConfigError::Startup(e.to_string()))?;
         let mailer: Arc<dyn Mailer> = match &self.transport {
             MailTransport::Outbox(dir) => Arc::new(
-                OutboxMailer::new(dir)
-                    .map_err(|e| ConfigError::Startup(format!("outbox {}: {e}", dir.display())))?,
+                OutboxMailer::new(dir).map_err(|e| ConfigError::Startup(format!("outbox {}: {e}", dir.display())))?,
             ),
             MailTransport::Ses => {
                 return Err(ConfigError::Unsupported(
@@ -171,10 +165,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_vars(|name| map.get(name).cloned())
     }
 
@@ -182,10 +173,7 @@ mod tests {
     fn defaults_are_the_specs() {
         let c = config(&[]).unwrap();
         assert_eq!(c.data_dir, PathBuf::from(".local"));
-        assert_eq!(
-            c.transport,
-            MailTransport::Outbox(PathBuf::from(".local/outbox"))
-        );
+        assert_eq!(c.transport, MailTransport::Outbox(PathBuf::from(".local/outbox")));
         assert_eq!(c.mail_from, "no-reply@localhost");
         assert_eq!(c.service_name, "Cloudforet");
         assert_eq!(c.jwks, JwksSource::DevKey);

@@ -88,12 +88,8 @@ impl ApiError {
             IncorrectPasswordFormat { .. } => "ERROR_INCORRECT_PASSWORD_FORMAT",
             IncorrectEmailFormat { .. } => "ERROR_INCORRECT_EMAIL_FORMAT",
             PasswordNotChanged => "ERROR_PASSWORD_NOT_CHANGED",
-            UnableToResetPasswordInExternalAuth { .. } => {
-                "ERROR_UNABLE_TO_RESET_PASSWORD_IN_EXTERNAL_AUTH"
-            }
-            UnableToResetPasswordWithoutEmail { .. } => {
-                "ERROR_UNABLE_TO_RESET_PASSWORD_WITHOUT_EMAIL"
-            }
+            UnableToResetPasswordInExternalAuth { .. } => "ERROR_UNABLE_TO_RESET_PASSWORD_IN_EXTERNAL_AUTH",
+            UnableToResetPasswordWithoutEmail { .. } => "ERROR_UNABLE_TO_RESET_PASSWORD_WITHOUT_EMAIL",
             VerificationUnavailable { .. } => "ERROR_VERIFICATION_UNAVAILABLE",
             InvalidVerifyCode { .. } => "ERROR_INVALID_VERIFY_CODE",
             NotAllowedActions { .. } => "ERROR_NOT_ALLOWED_ACTIONS",

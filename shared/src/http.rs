@@ -46,9 +46,7 @@ pub async fn route(app: &App, request: Request) -> Response<Body> {
 
 /// The answer for a body too large to read at all (the local server stops reading early).
 pub fn payload_too_large() -> Response<Body> {
-    error_response(&ApiError::PayloadTooLarge {
-        limit: MAX_BODY_BYTES,
-    })
+    error_response(&ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES })
 }
 
 async fn respond(app: &App, op: Operation, request: &Request) -> Result<Value, ApiError> {
@@ -59,9 +57,7 @@ async fn respond(app: &App, op: Operation, request: &Request) -> Result<Value, A
     }
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+        return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
     let caller = if op.needs_token() {
         let header = request.headers().get(AUTHORIZATION).map(|v| v.to_str());
@@ -99,19 +95,11 @@ fn check_content_type(request: &Request) -> Result<(), ApiError> {
     if essence.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "Content-Type",
-            "must be application/json",
-        ))
+        Err(ApiError::invalid("Content-Type", "must be application/json"))
     }
 }
 
-fn finish(
-    method: &str,
-    outcome: Result<Value, ApiError>,
-    request_id: &str,
-    started: Instant,
-) -> Response<Body> {
+fn finish(method: &str, outcome: Result<Value, ApiError>, request_id: &str, started: Instant) -> Response<Body> {
     let response = match outcome {
         Ok(value) => json_response(StatusCode::OK, &value),
         Err(mut error) => {
@@ -149,10 +137,7 @@ fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
         lambda_http::http::HeaderValue::from_static("application/json"),
     );
     // Responses describe users; no cache along the way should keep them.
-    headers.insert(
-        CACHE_CONTROL,
-        lambda_http::http::HeaderValue::from_static("no-store"),
-    );
+    headers.insert(CACHE_CONTROL, lambda_http::http::HeaderValue::from_static("no-store"));
     response
 }
 

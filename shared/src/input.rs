@@ -128,11 +128,7 @@ mod tests {
         assert_eq!(err.code(), "ERROR_INVALID_PARAMETER");
         assert!(err.to_string().contains("key = name"), "{err}");
         assert!(fields(r#"{"force": "yes"}"#).flag("force").is_err());
-        assert!(
-            fields(r#"{"actions": ["A", 1]}"#)
-                .strings("actions")
-                .is_err()
-        );
+        assert!(fields(r#"{"actions": ["A", 1]}"#).strings("actions").is_err());
     }
 
     #[test]
@@ -140,10 +136,7 @@ mod tests {
         let mut f = fields(r#"{"a": null, "b": ""}"#);
         assert_eq!(f.string("a").unwrap(), None);
         assert!(!f.flag("zz").unwrap());
-        assert_eq!(
-            f.required_string("b").unwrap_err().code(),
-            "ERROR_REQUIRED_PARAMETER"
-        );
+        assert_eq!(f.required_string("b").unwrap_err().code(), "ERROR_REQUIRED_PARAMETER");
         f.finish().unwrap();
     }
 

@@ -123,11 +123,9 @@ impl PasswordHash {
     /// True when `candidate` is the password this hash was made from. The parameters come from
     /// the PHC string itself, so hashes made with older parameters still verify.
     pub fn matches(&self, candidate: &str) -> bool {
-        Phc::new(&self.0).ok().is_some_and(|phc| {
-            Argon2::default()
-                .verify_password(candidate.as_bytes(), &phc)
-                .is_ok()
-        })
+        Phc::new(&self.0)
+            .ok()
+            .is_some_and(|phc| Argon2::default().verify_password(candidate.as_bytes(), &phc).is_ok())
     }
 
     /// The PHC string, for tests that check the algorithm and parameters.
@@ -212,10 +210,7 @@ mod tests {
     #[test]
     fn password_policy_names_each_rule() {
         assert_eq!(rule("Abcdef1"), Some("at least 8 characters"));
-        assert_eq!(
-            rule(&format!("Ab1{}", "x".repeat(126))),
-            Some("at most 128 characters")
-        );
+        assert_eq!(rule(&format!("Ab1{}", "x".repeat(126))), Some("at most 128 characters"));
         assert_eq!(rule("ABCDEFG1"), Some("at least one lowercase letter"));
         assert_eq!(rule("abcdefg1"), Some("at least one uppercase letter"));
         assert_eq!(rule("Abcdefgh"), Some("at least one digit"));
@@ -268,10 +263,7 @@ mod tests {
             assert!(code.expose().chars().all(|c| c.is_ascii_digit()));
             let stored = code.digest();
             assert!(stored.matches(code.expose()));
-            let other = format!(
-                "{:06}",
-                (code.expose().parse::<u32>().unwrap() + 1) % 1_000_000
-            );
+            let other = format!("{:06}", (code.expose().parse::<u32>().unwrap() + 1) % 1_000_000);
             assert!(!stored.matches(&other));
         }
     }

@@ -6,12 +6,8 @@ use users_tests::tokens::{self, DEV_KID, RSA_KID};
 use users_tests::{DOMAIN, TestApi};
 
 async fn get_with(api: &TestApi, token: &str) -> users_tests::Reply {
-    api.call(
-        "get",
-        token,
-        json!({"user_id": "alice", "domain_id": DOMAIN}),
-    )
-    .await
+    api.call("get", token, json!({"user_id": "alice", "domain_id": DOMAIN}))
+        .await
 }
 
 async fn api_with_keys(keys: &[Value]) -> TestApi {
@@ -57,13 +53,9 @@ async fn missing_or_malformed_headers_are_401() {
             builder = builder.header("authorization", h);
         }
         let request = builder
-            .body(lambda_http::Body::from(
-                r#"{"user_id":"a","domain_id":"domain-test"}"#,
-            ))
+            .body(lambda_http::Body::from(r#"{"user_id":"a","domain_id":"domain-test"}"#))
             .unwrap();
-        api.send(request)
-            .await
-            .err("ERROR_AUTHENTICATE_FAILURE", 401);
+        api.send(request).await.err("ERROR_AUTHENTICATE_FAILURE", 401);
     }
 }
 
@@ -73,9 +65,7 @@ async fn expiry_is_required_and_checked_with_60_seconds_leeway() {
     let now = chrono::Utc::now().timestamp();
     let mut claims = admin_claims();
     claims["exp"] = json!(now - 30);
-    get_with(&api, &tokens::sign_rs256(Some(RSA_KID), &claims))
-        .await
-        .ok();
+    get_with(&api, &tokens::sign_rs256(Some(RSA_KID), &claims)).await.ok();
     claims["exp"] = json!(now - 120);
     get_with(&api, &tokens::sign_rs256(Some(RSA_KID), &claims))
         .await
@@ -111,12 +101,9 @@ async fn kid_selects_the_key_and_mismatches_are_refused() {
         .await
         .err("ERROR_AUTHENTICATE_FAILURE", 401);
     // ES256 token naming the RSA key: key/alg mismatch.
-    get_with(
-        &api,
-        &tokens::sign_es256(&dev.dev_key_pem(), Some(RSA_KID), &claims),
-    )
-    .await
-    .err("ERROR_AUTHENTICATE_FAILURE", 401);
+    get_with(&api, &tokens::sign_es256(&dev.dev_key_pem(), Some(RSA_KID), &claims))
+        .await
+        .err("ERROR_AUTHENTICATE_FAILURE", 401);
     // RS256 token naming the EC key.
     get_with(&api, &tokens::sign_rs256(Some(DEV_KID), &claims))
         .await
@@ -126,9 +113,7 @@ async fn kid_selects_the_key_and_mismatches_are_refused() {
 #[tokio::test]
 async fn a_token_without_kid_uses_the_only_key() {
     let api = api_with_keys(&[tokens::rsa_jwk()]).await;
-    get_with(&api, &tokens::sign_rs256(None, &admin_claims()))
-        .await
-        .ok();
+    get_with(&api, &tokens::sign_rs256(None, &admin_claims())).await.ok();
 }
 
 #[tokio::test]
@@ -165,9 +150,7 @@ async fn iss_and_wid_are_not_checked() {
     let mut claims = admin_claims();
     claims["iss"] = json!("somewhere.else");
     claims["wid"] = json!("workspace-123");
-    get_with(&api, &tokens::sign_rs256(Some(RSA_KID), &claims))
-        .await
-        .ok();
+    get_with(&api, &tokens::sign_rs256(Some(RSA_KID), &claims)).await.ok();
 }
 
 #[tokio::test]

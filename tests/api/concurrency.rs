@@ -34,12 +34,7 @@ async fn racing_disables_of_the_last_two_admins_leave_one_enabled() {
         api.create_admin("a").await;
         api.create_admin("b").await;
         let mut tasks = Vec::new();
-        for (user_id, method) in [
-            ("a", "disable"),
-            ("b", "disable"),
-            ("a", "delete"),
-            ("b", "delete"),
-        ] {
+        for (user_id, method) in [("a", "disable"), ("b", "disable"), ("a", "delete"), ("b", "delete")] {
             let api = Arc::clone(&api);
             tasks.push(tokio::spawn(async move {
                 api.admin_call(method, json!({"user_id": user_id, "domain_id": DOMAIN}))
@@ -97,9 +92,7 @@ async fn parallel_updates_of_different_fields_lose_none() {
             let api = Arc::clone(&api);
             let mut body = json!({"user_id": "alice", "domain_id": DOMAIN});
             users_tests::merge(&mut body, update.clone());
-            tasks.push(tokio::spawn(
-                async move { api.admin_call("update", body).await },
-            ));
+            tasks.push(tokio::spawn(async move { api.admin_call("update", body).await }));
         }
     }
     for task in tasks {

@@ -13,16 +13,8 @@ fn local(user_id: &str, extra: Value) -> Value {
 #[tokio::test]
 async fn a_new_user_has_the_documented_defaults_and_exactly_the_userinfo_fields() {
     let api = TestApi::new().await;
-    let user = api
-        .admin_call("create", local("alice", json!({})))
-        .await
-        .ok();
-    let keys: Vec<&str> = user
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let user = api.admin_call("create", local("alice", json!({}))).await.ok();
+    let keys: Vec<&str> = user.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
@@ -57,10 +49,7 @@ async fn a_new_user_has_the_documented_defaults_and_exactly_the_userinfo_fields(
     assert_eq!(user["last_accessed_at"], Value::Null);
     let created = user["created_at"].as_str().unwrap();
     assert_eq!(created.len(), 24, "{created}");
-    assert!(
-        created.ends_with('Z') && created.as_bytes()[19] == b'.',
-        "{created}"
-    );
+    assert!(created.ends_with('Z') && created.as_bytes()[19] == b'.', "{created}");
 }
 
 #[tokio::test]
@@ -79,10 +68,7 @@ async fn fields_are_stored_trimmed_and_returned() {
 #[tokio::test]
 async fn the_password_is_stored_as_argon2id_and_never_returned() {
     let api = TestApi::new().await;
-    let user = api
-        .admin_call("create", local("alice", json!({})))
-        .await
-        .ok();
+    let user = api.admin_call("create", local("alice", json!({}))).await.ok();
     assert!(!user.to_string().contains("argon2"));
     assert!(!user.to_string().contains(PASSWORD));
     let domain = DomainId::parse("d", DOMAIN.into()).unwrap();
@@ -117,43 +103,26 @@ async fn enums_and_bounds_are_checked() {
     let api = TestApi::new().await;
     let cases = [
         (json!({"auth_type": "local"}), "ERROR_INVALID_PARAMETER"),
-        (
-            json!({"permission_group": "PROJECT"}),
-            "ERROR_INVALID_PARAMETER",
-        ),
-        (
-            json!({"user_id": "u".repeat(61)}),
-            "ERROR_INVALID_PARAMETER",
-        ),
+        (json!({"permission_group": "PROJECT"}), "ERROR_INVALID_PARAMETER"),
+        (json!({"user_id": "u".repeat(61)}), "ERROR_INVALID_PARAMETER"),
         (json!({"name": "n".repeat(129)}), "ERROR_INVALID_PARAMETER"),
-        (
-            json!({"email": "not-an-email"}),
-            "ERROR_INCORRECT_EMAIL_FORMAT",
-        ),
+        (json!({"email": "not-an-email"}), "ERROR_INCORRECT_EMAIL_FORMAT"),
         (
             json!({"email": format!("{}@example.com", "a".repeat(250))}),
             "ERROR_INVALID_PARAMETER",
         ),
         (json!({"language": "english!"}), "ERROR_INVALID_PARAMETER"),
-        (
-            json!({"timezone": "Asia/Nowhere"}),
-            "ERROR_INVALID_PARAMETER",
-        ),
+        (json!({"timezone": "Asia/Nowhere"}), "ERROR_INVALID_PARAMETER"),
         (json!({"tags": "team=core"}), "ERROR_INVALID_PARAMETER"),
         (
             json!({"tags": (0..51).map(|i| (format!("k{i}"), json!(i))).collect::<serde_json::Map<_, _>>()}),
             "ERROR_INVALID_PARAMETER",
         ),
-        (
-            json!({"tags": {"big": "x".repeat(17_000)}}),
-            "ERROR_INVALID_PARAMETER",
-        ),
+        (json!({"tags": {"big": "x".repeat(17_000)}}), "ERROR_INVALID_PARAMETER"),
         (json!({"reset_password": "no"}), "ERROR_INVALID_PARAMETER"),
     ];
     for (extra, code) in cases {
-        let reply = api
-            .admin_call("create", local("alice", extra.clone()))
-            .await;
+        let reply = api.admin_call("create", local("alice", extra.clone())).await;
         assert_eq!(reply.code(), code, "{extra}: {}", reply.body);
     }
     assert_eq!(
@@ -186,7 +155,8 @@ async fn local_users_need_a_password_that_meets_the_policy() {
 #[tokio::test]
 async fn external_users_have_no_password() {
     let api = TestApi::new().await;
-    let external = json!({"user_id": "ext", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN});
+    let external =
+        json!({"user_id": "ext", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN});
     let mut with_password = external.clone();
     merge(&mut with_password, json!({"password": PASSWORD}));
     api.admin_call("create", with_password)
@@ -230,10 +200,7 @@ async fn reset_password_mails_a_temporary_password_that_replaces_the_given_one()
     assert_eq!(user["required_actions"], json!(["UPDATE_PASSWORD"]));
     let mails = api.mails_to("alice@example.com");
     assert_eq!(mails.len(), 1);
-    assert_eq!(
-        mails[0]["subject"],
-        "[Cloudforet] パスワードが変更されました"
-    );
+    assert_eq!(mails[0]["subject"], "[Cloudforet] パスワードが変更されました");
     let temporary = api.last_temporary_password("alice@example.com");
     assert!(mails[0]["html"].as_str().unwrap().contains(&temporary));
     // The stored password is the temporary one: setting it again is "not changed".
@@ -247,10 +214,7 @@ async fn reset_password_mails_a_temporary_password_that_replaces_the_given_one()
 async fn when_the_temporary_password_mail_fails_no_user_is_created() {
     let api = TestApi::new().await;
     api.set_mail_failing(true);
-    let body = local(
-        "alice",
-        json!({"reset_password": true, "email": "alice@example.com"}),
-    );
+    let body = local("alice", json!({"reset_password": true, "email": "alice@example.com"}));
     api.admin_call("create", body.clone())
         .await
         .err("ERROR_UNAVAILABLE", 503);
@@ -267,9 +231,7 @@ async fn when_the_temporary_password_mail_fails_no_user_is_created() {
 #[tokio::test]
 async fn duplicates_are_409_not_unique_and_other_domains_are_separate() {
     let api = TestApi::new().await;
-    api.admin_call("create", local("alice", json!({})))
-        .await
-        .ok();
+    api.admin_call("create", local("alice", json!({}))).await.ok();
     api.admin_call("create", local("alice", json!({"name": "Other"})))
         .await
         .err("ERROR_NOT_UNIQUE", 409);
@@ -284,11 +246,7 @@ async fn duplicates_are_409_not_unique_and_other_domains_are_separate() {
 async fn roles_bind_by_permission_group() {
     let api = TestApi::new().await;
     let cases: [(&str, Value, Result<&str, &str>); 8] = [
-        (
-            "a1",
-            json!({"role_id": "managed-domain-admin"}),
-            Ok("DOMAIN_ADMIN"),
-        ),
+        ("a1", json!({"role_id": "managed-domain-admin"}), Ok("DOMAIN_ADMIN")),
         (
             "a2",
             json!({"permission_group": "WORKSPACE", "role_id": "managed-workspace-owner", "workspace_id": "ws-1"}),
@@ -314,11 +272,7 @@ async fn roles_bind_by_permission_group() {
             json!({"permission_group": "WORKSPACE", "role_id": "managed-domain-admin", "workspace_id": "ws-1"}),
             Err("ERROR_INVALID_ROLE"),
         ),
-        (
-            "a7",
-            json!({"role_id": "role-made-up"}),
-            Err("ERROR_INVALID_ROLE"),
-        ),
+        ("a7", json!({"role_id": "role-made-up"}), Err("ERROR_INVALID_ROLE")),
         (
             "a8",
             json!({"permission_group": "WORKSPACE", "workspace_id": "ws-1"}),
@@ -326,9 +280,7 @@ async fn roles_bind_by_permission_group() {
         ),
     ];
     for (user_id, extra, expected) in cases {
-        let reply = api
-            .admin_call("create", local(user_id, extra.clone()))
-            .await;
+        let reply = api.admin_call("create", local(user_id, extra.clone())).await;
         match expected {
             Ok(role) => assert_eq!(reply.ok()["role_type"], role, "{extra}"),
             Err(code) => assert_eq!(reply.code(), code, "{extra}"),
@@ -360,8 +312,5 @@ async fn a_workspace_binding_records_the_workspace() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.item.workspace_id.unwrap().as_str(), "ws-7");
-    assert_eq!(
-        stored.item.role_binding.unwrap().role_id,
-        "managed-workspace-member"
-    );
+    assert_eq!(stored.item.role_binding.unwrap().role_id, "managed-workspace-member");
 }

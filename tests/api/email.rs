@@ -12,12 +12,8 @@ fn body(extra: Value) -> Value {
 }
 
 async fn confirm(api: &TestApi, code: &str) -> users_tests::Reply {
-    api.call(
-        "confirm-email",
-        &api.user("alice"),
-        body(json!({"verify_code": code})),
-    )
-    .await
+    api.call("confirm-email", &api.user("alice"), body(json!({"verify_code": code})))
+        .await
 }
 
 #[tokio::test]
@@ -26,13 +22,9 @@ async fn a_mailed_code_verifies_the_email_once() {
     api.create_user("alice", json!({"language": "ko"})).await;
     let me = api.user("alice");
     assert_eq!(
-        api.call(
-            "verify-email",
-            &me,
-            body(json!({"email": "alice@example.com"}))
-        )
-        .await
-        .ok(),
+        api.call("verify-email", &me, body(json!({"email": "alice@example.com"})))
+            .await
+            .ok(),
         json!({})
     );
     let user = api.get("alice").await;
@@ -45,9 +37,7 @@ async fn a_mailed_code_verifies_the_email_once() {
     let code = api.last_code("alice@example.com");
     assert!(mail["html"].as_str().unwrap().contains(&code));
     assert_eq!(confirm(&api, &code).await.ok()["email_verified"], true);
-    confirm(&api, &code)
-        .await
-        .err("ERROR_INVALID_VERIFY_CODE", 400);
+    confirm(&api, &code).await.err("ERROR_INVALID_VERIFY_CODE", 400);
 }
 
 #[tokio::test]
@@ -78,12 +68,9 @@ async fn verify_email_resets_a_verified_email() {
 async fn force_verifies_without_mail() {
     let api = TestApi::new().await;
     api.create_user("alice", json!({})).await;
-    api.admin_call(
-        "verify-email",
-        body(json!({"force": true, "email": "f@example.com"})),
-    )
-    .await
-    .ok();
+    api.admin_call("verify-email", body(json!({"force": true, "email": "f@example.com"})))
+        .await
+        .ok();
     let user = api.get("alice").await;
     assert_eq!(
         (user["email"].as_str(), user["email_verified"].as_bool()),
@@ -95,17 +82,14 @@ async fn force_verifies_without_mail() {
 #[tokio::test]
 async fn a_wrong_code_is_refused_without_revealing_the_code() {
     let api = TestApi::new().await;
-    api.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
+    api.create_user("alice", json!({"email": "a@example.com"})).await;
     api.admin_call("verify-email", body(json!({}))).await.ok();
     let code = api.last_code("a@example.com");
     let reply = confirm(&api, &wrong(&code)).await;
     reply.err("ERROR_INVALID_VERIFY_CODE", 400);
     assert!(!reply.body.to_string().contains(&code));
     for junk in ["12345", "abcdef", "1234567"] {
-        confirm(&api, junk)
-            .await
-            .err("ERROR_INVALID_VERIFY_CODE", 400);
+        confirm(&api, junk).await.err("ERROR_INVALID_VERIFY_CODE", 400);
     }
     // Malformed guesses spend no attempt, and one wrong guess leaves the code usable.
     confirm(&api, &code).await.ok();
@@ -114,19 +98,15 @@ async fn a_wrong_code_is_refused_without_revealing_the_code() {
 #[tokio::test]
 async fn five_wrong_attempts_invalidate_the_code() {
     let api = TestApi::new().await;
-    api.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
+    api.create_user("alice", json!({"email": "a@example.com"})).await;
     api.admin_call("verify-email", body(json!({}))).await.ok();
     let code = api.last_code("a@example.com");
     for _ in 0..4 {
-        confirm(&api, &wrong(&code))
-            .await
-            .err("ERROR_INVALID_VERIFY_CODE", 400);
+        confirm(&api, &wrong(&code)).await.err("ERROR_INVALID_VERIFY_CODE", 400);
     }
     // Four wrong guesses: the fifth attempt may still be the right one...
     let api2 = TestApi::new().await;
-    api2.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
+    api2.create_user("alice", json!({"email": "a@example.com"})).await;
     api2.admin_call("verify-email", body(json!({}))).await.ok();
     let code2 = api2.last_code("a@example.com");
     for _ in 0..4 {
@@ -136,20 +116,15 @@ async fn five_wrong_attempts_invalidate_the_code() {
     }
     confirm(&api2, &code2).await.ok();
     // ...but after five wrong ones even the right code fails.
-    confirm(&api, &wrong(&code))
-        .await
-        .err("ERROR_INVALID_VERIFY_CODE", 400);
-    confirm(&api, &code)
-        .await
-        .err("ERROR_INVALID_VERIFY_CODE", 400);
+    confirm(&api, &wrong(&code)).await.err("ERROR_INVALID_VERIFY_CODE", 400);
+    confirm(&api, &code).await.err("ERROR_INVALID_VERIFY_CODE", 400);
     assert_eq!(api.get("alice").await["email_verified"], false);
 }
 
 #[tokio::test]
 async fn codes_expire_after_an_hour() {
     let api = TestApi::new().await;
-    api.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
+    api.create_user("alice", json!({"email": "a@example.com"})).await;
     api.admin_call("verify-email", body(json!({}))).await.ok();
     api.clock.advance(3599);
     let code = api.last_code("a@example.com");
@@ -165,16 +140,13 @@ async fn codes_expire_after_an_hour() {
 #[tokio::test]
 async fn a_new_code_replaces_the_previous_one() {
     let api = TestApi::new().await;
-    api.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
+    api.create_user("alice", json!({"email": "a@example.com"})).await;
     api.admin_call("verify-email", body(json!({}))).await.ok();
     let first = api.last_code("a@example.com");
     api.admin_call("verify-email", body(json!({}))).await.ok();
     let second = api.last_code("a@example.com");
     if first != second {
-        confirm(&api, &first)
-            .await
-            .err("ERROR_INVALID_VERIFY_CODE", 400);
+        confirm(&api, &first).await.err("ERROR_INVALID_VERIFY_CODE", 400);
     }
     confirm(&api, &second).await.ok();
 }
@@ -182,30 +154,21 @@ async fn a_new_code_replaces_the_previous_one() {
 #[tokio::test]
 async fn a_code_only_verifies_the_address_it_was_sent_to() {
     let api = TestApi::new().await;
-    api.create_user("alice", json!({"email": "mine@example.com"}))
-        .await;
+    api.create_user("alice", json!({"email": "mine@example.com"})).await;
     let me = api.user("alice");
     api.call("verify-email", &me, body(json!({}))).await.ok();
     let code = api.last_code("mine@example.com");
-    api.call(
-        "update",
-        &me,
-        body(json!({"email": "someone-else@example.com"})),
-    )
-    .await
-    .ok();
-    confirm(&api, &code)
+    api.call("update", &me, body(json!({"email": "someone-else@example.com"})))
         .await
-        .err("ERROR_INVALID_VERIFY_CODE", 400);
+        .ok();
+    confirm(&api, &code).await.err("ERROR_INVALID_VERIFY_CODE", 400);
     assert_eq!(api.get("alice").await["email_verified"], false);
 }
 
 #[tokio::test]
 async fn when_the_mail_fails_no_code_is_stored_and_the_email_is_unchanged() {
     let api = TestApi::new().await;
-    let before = api
-        .create_user("alice", json!({"email": "old@example.com"}))
-        .await;
+    let before = api.create_user("alice", json!({"email": "old@example.com"})).await;
     api.set_mail_failing(true);
     api.admin_call("verify-email", body(json!({"email": "new@example.com"})))
         .await
@@ -227,11 +190,8 @@ async fn when_the_mail_fails_no_code_is_stored_and_the_email_is_unchanged() {
 #[tokio::test]
 async fn confirm_without_a_pending_code_is_invalid() {
     let api = TestApi::new().await;
-    api.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
-    confirm(&api, "123456")
-        .await
-        .err("ERROR_INVALID_VERIFY_CODE", 400);
+    api.create_user("alice", json!({"email": "a@example.com"})).await;
+    confirm(&api, "123456").await.err("ERROR_INVALID_VERIFY_CODE", 400);
     api.admin_call("confirm-email", body(json!({})))
         .await
         .err("ERROR_REQUIRED_PARAMETER", 400);

@@ -16,10 +16,7 @@ async fn disable_and_enable_change_the_state() {
         "DISABLED"
     );
     assert_eq!(api.get("alice").await["state"], "DISABLED");
-    assert_eq!(
-        api.admin_call("enable", target("alice")).await.ok()["state"],
-        "ENABLED"
-    );
+    assert_eq!(api.admin_call("enable", target("alice")).await.ok()["state"], "ENABLED");
 }
 
 #[tokio::test]
@@ -74,23 +71,16 @@ async fn admins_are_counted_per_domain() {
 #[tokio::test]
 async fn delete_removes_the_user_and_its_pending_codes() {
     let api = TestApi::new().await;
-    api.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
+    api.create_user("alice", json!({"email": "a@example.com"})).await;
     api.admin_call("verify-email", target("alice")).await.ok();
     let code = api.last_code("a@example.com");
-    assert_eq!(
-        api.admin_call("delete", target("alice")).await.ok(),
-        json!({})
-    );
-    api.admin_call("get", target("alice"))
-        .await
-        .err("ERROR_NOT_FOUND", 404);
+    assert_eq!(api.admin_call("delete", target("alice")).await.ok(), json!({}));
+    api.admin_call("get", target("alice")).await.err("ERROR_NOT_FOUND", 404);
     api.admin_call("delete", target("alice"))
         .await
         .err("ERROR_NOT_FOUND", 404);
     // A user created again under the same id does not inherit the old code.
-    api.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
+    api.create_user("alice", json!({"email": "a@example.com"})).await;
     let confirm = json!({"user_id": "alice", "domain_id": DOMAIN, "verify_code": code});
     api.admin_call("confirm-email", confirm)
         .await
@@ -104,10 +94,7 @@ async fn every_method_answers_404_for_a_missing_user() {
         ("update", json!({"name": "x"})),
         ("verify-email", json!({"email": "x@example.com"})),
         ("confirm-email", json!({"verify_code": "123456"})),
-        (
-            "set-required-actions",
-            json!({"actions": ["UPDATE_PASSWORD"]}),
-        ),
+        ("set-required-actions", json!({"actions": ["UPDATE_PASSWORD"]})),
         ("disable-mfa", json!({})),
         ("enable", json!({})),
         ("disable", json!({})),
@@ -117,36 +104,25 @@ async fn every_method_answers_404_for_a_missing_user() {
     for (method, extra) in cases {
         let mut body = target("ghost");
         users_tests::merge(&mut body, extra);
-        let message = api
-            .admin_call(method, body)
-            .await
-            .err("ERROR_NOT_FOUND", 404);
+        let message = api.admin_call(method, body).await.err("ERROR_NOT_FOUND", 404);
         assert_eq!(
             message, "Resource cannot be found or access is denied. (user_id = ghost)",
             "{method}"
         );
     }
     let me = api.user("ghost");
-    let enable = json!({"user_id": "ghost", "domain_id": DOMAIN, "mfa_type": "EMAIL", "options": {"email": "g@example.com"}});
-    api.call("enable-mfa", &me, enable)
-        .await
-        .err("ERROR_NOT_FOUND", 404);
+    let enable =
+        json!({"user_id": "ghost", "domain_id": DOMAIN, "mfa_type": "EMAIL", "options": {"email": "g@example.com"}});
+    api.call("enable-mfa", &me, enable).await.err("ERROR_NOT_FOUND", 404);
     let confirm = json!({"user_id": "ghost", "domain_id": DOMAIN, "verify_code": "123456"});
-    api.call("confirm-mfa", &me, confirm)
-        .await
-        .err("ERROR_NOT_FOUND", 404);
+    api.call("confirm-mfa", &me, confirm).await.err("ERROR_NOT_FOUND", 404);
 }
 
 #[tokio::test]
 async fn get_returns_the_user_to_itself() {
     let api = TestApi::new().await;
     let created = api.create_user("alice", json!({"name": "Alice"})).await;
-    assert_eq!(
-        api.call("get", &api.user("alice"), target("alice"))
-            .await
-            .ok(),
-        created
-    );
+    assert_eq!(api.call("get", &api.user("alice"), target("alice")).await.ok(), created);
 }
 
 #[tokio::test]

@@ -15,8 +15,7 @@ fn enable_body() -> Value {
 
 async fn setup() -> (TestApi, String) {
     let api = TestApi::new().await;
-    api.create_user("alice", json!({"email": "a@example.com"}))
-        .await;
+    api.create_user("alice", json!({"email": "a@example.com"})).await;
     let me = api.user("alice");
     (api, me)
 }
@@ -66,10 +65,7 @@ async fn enable_checks_type_and_options() {
             "ERROR_REQUIRED_PARAMETER",
         ),
         (json!({"mfa_type": "EMAIL"}), "ERROR_REQUIRED_PARAMETER"),
-        (
-            json!({"mfa_type": "EMAIL", "options": {}}),
-            "ERROR_REQUIRED_PARAMETER",
-        ),
+        (json!({"mfa_type": "EMAIL", "options": {}}), "ERROR_REQUIRED_PARAMETER"),
         (
             json!({"mfa_type": "EMAIL", "options": {"email": "nope"}}),
             "ERROR_INCORRECT_EMAIL_FORMAT",
@@ -88,11 +84,7 @@ async fn enable_checks_type_and_options() {
         assert_eq!(reply.code(), code, "{extra}: {}", reply.body);
     }
     let reply = api
-        .call(
-            "enable-mfa",
-            &me,
-            body(json!({"mfa_type": "EMAIL", "options": {}})),
-        )
+        .call("enable-mfa", &me, body(json!({"mfa_type": "EMAIL", "options": {}})))
         .await;
     assert!(reply.message().contains("options.email"));
     assert!(api.mails().is_empty());
@@ -143,10 +135,7 @@ async fn an_admin_can_force_mfa_off_at_once() {
         .await
         .err("ERROR_PERMISSION_DENIED", 403);
     let mails = api.mails().len();
-    let user = api
-        .admin_call("disable-mfa", body(json!({"force": true})))
-        .await
-        .ok();
+    let user = api.admin_call("disable-mfa", body(json!({"force": true}))).await.ok();
     assert_eq!(user["mfa"], json!({"state": "DISABLED"}));
     assert_eq!(api.mails().len(), mails);
 }
@@ -159,13 +148,9 @@ async fn confirm_needs_mfa_set_up_and_the_right_code() {
         .err("ERROR_MFA_NOT_ENABLED", 400);
     api.call("enable-mfa", &me, enable_body()).await.ok();
     let code = api.last_code("mfa@example.com");
-    api.call(
-        "confirm-mfa",
-        &me,
-        body(json!({"verify_code": wrong(&code)})),
-    )
-    .await
-    .err("ERROR_INVALID_VERIFY_CODE", 400);
+    api.call("confirm-mfa", &me, body(json!({"verify_code": wrong(&code)})))
+        .await
+        .err("ERROR_INVALID_VERIFY_CODE", 400);
     assert_eq!(api.get("alice").await["mfa"]["state"], "DISABLED");
     api.call("confirm-mfa", &me, body(json!({"verify_code": code})))
         .await
@@ -189,13 +174,9 @@ async fn mfa_codes_allow_five_attempts() {
     api.call("enable-mfa", &me, enable_body()).await.ok();
     let code = api.last_code("mfa@example.com");
     for _ in 0..5 {
-        api.call(
-            "confirm-mfa",
-            &me,
-            body(json!({"verify_code": wrong(&code)})),
-        )
-        .await
-        .err("ERROR_INVALID_VERIFY_CODE", 400);
+        api.call("confirm-mfa", &me, body(json!({"verify_code": wrong(&code)})))
+            .await
+            .err("ERROR_INVALID_VERIFY_CODE", 400);
     }
     api.call("confirm-mfa", &me, body(json!({"verify_code": code})))
         .await
@@ -207,9 +188,7 @@ async fn a_forced_disable_voids_a_pending_disable_code() {
     let (api, me) = enabled().await;
     api.call("disable-mfa", &me, body(json!({}))).await.ok();
     let code = api.last_code("mfa@example.com");
-    api.admin_call("disable-mfa", body(json!({"force": true})))
-        .await
-        .ok();
+    api.admin_call("disable-mfa", body(json!({"force": true}))).await.ok();
     api.call("enable-mfa", &me, enable_body()).await.ok();
     let fresh = api.last_code("mfa@example.com");
     if fresh != code {

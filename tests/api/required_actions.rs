@@ -9,9 +9,7 @@ async fn actions_are_a_union_without_duplicates() {
     api.create_user("alice", json!({})).await;
     let body = json!({"user_id": "alice", "domain_id": DOMAIN, "actions": ["UPDATE_PASSWORD", "UPDATE_PASSWORD"]});
     assert_eq!(
-        api.admin_call("set-required-actions", body.clone())
-            .await
-            .ok()["required_actions"],
+        api.admin_call("set-required-actions", body.clone()).await.ok()["required_actions"],
         json!(["UPDATE_PASSWORD"])
     );
     assert_eq!(
@@ -42,7 +40,12 @@ async fn actions_are_required_and_must_be_known() {
 #[tokio::test]
 async fn external_users_cannot_be_asked_to_update_a_password() {
     let api = TestApi::new().await;
-    api.admin_call("create", json!({"user_id": "ext", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN})).await.ok();
+    api.admin_call(
+        "create",
+        json!({"user_id": "ext", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN}),
+    )
+    .await
+    .ok();
     let body = json!({"user_id": "ext", "domain_id": DOMAIN, "actions": ["UPDATE_PASSWORD"]});
     api.admin_call("set-required-actions", body)
         .await

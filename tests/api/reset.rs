@@ -17,15 +17,9 @@ async fn a_local_user_with_a_verified_email_gets_a_temporary_password() {
     let api = TestApi::new().await;
     api.create_verified("alice", "a@example.com").await;
     assert_eq!(reset(&api, "alice").await.ok(), json!({}));
-    assert_eq!(
-        api.get("alice").await["required_actions"],
-        json!(["UPDATE_PASSWORD"])
-    );
+    assert_eq!(api.get("alice").await["required_actions"], json!(["UPDATE_PASSWORD"]));
     let mail = &api.mails_to("a@example.com")[0];
-    assert_eq!(
-        mail["subject"],
-        "[Cloudforet] Your password has been changed"
-    );
+    assert_eq!(mail["subject"], "[Cloudforet] Your password has been changed");
     let temporary = api.last_temporary_password("a@example.com");
     let same = json!({"user_id": "alice", "domain_id": DOMAIN, "password": temporary});
     api.admin_call("update", same)
@@ -36,9 +30,7 @@ async fn a_local_user_with_a_verified_email_gets_a_temporary_password() {
 #[tokio::test]
 async fn every_other_case_answers_the_same_and_changes_nothing() {
     let api = TestApi::new().await;
-    let unverified = api
-        .create_user("unverified", json!({"email": "u@example.com"}))
-        .await;
+    let unverified = api.create_user("unverified", json!({"email": "u@example.com"})).await;
     let no_email = api.create_user("noemail", json!({})).await;
     api.admin_call("create", json!({"user_id": "ext", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN, "email": "e@example.com"})).await.ok();
     api.admin_call(
@@ -50,11 +42,7 @@ async fn every_other_case_answers_the_same_and_changes_nothing() {
     let ext = api.get("ext").await;
     for user_id in ["ghost", "unverified", "noemail", "ext"] {
         let reply = reset(&api, user_id).await;
-        assert_eq!(
-            (reply.status, reply.body.clone()),
-            (200, json!({})),
-            "{user_id}"
-        );
+        assert_eq!((reply.status, reply.body.clone()), (200, json!({})), "{user_id}");
     }
     assert!(api.mails().is_empty());
     assert_eq!(api.get("unverified").await, unverified);
@@ -65,13 +53,9 @@ async fn every_other_case_answers_the_same_and_changes_nothing() {
 #[tokio::test]
 async fn malformed_requests_are_400() {
     let api = TestApi::new().await;
-    api.post(
-        "/identity/v2/user/reset-password",
-        None,
-        json!({"domain_id": DOMAIN}),
-    )
-    .await
-    .err("ERROR_REQUIRED_PARAMETER", 400);
+    api.post("/identity/v2/user/reset-password", None, json!({"domain_id": DOMAIN}))
+        .await
+        .err("ERROR_REQUIRED_PARAMETER", 400);
     api.post(
         "/identity/v2/user/reset-password",
         None,

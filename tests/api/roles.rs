@@ -108,12 +108,7 @@ async fn admin_only_methods() {
 #[tokio::test]
 async fn admin_or_the_user_itself() {
     for method in ["update", "confirm-email", "get", "verify-email"] {
-        check_row(
-            method,
-            &[Who::Admin, Who::Itself, Who::ItselfAsOwner],
-            json!({}),
-        )
-        .await;
+        check_row(method, &[Who::Admin, Who::Itself, Who::ItselfAsOwner], json!({})).await;
     }
 }
 
@@ -125,12 +120,7 @@ async fn force_is_for_admins_only() {
 
 #[tokio::test]
 async fn disable_mfa_without_force_is_admin_or_itself() {
-    check_row(
-        "disable-mfa",
-        &[Who::Admin, Who::Itself, Who::ItselfAsOwner],
-        json!({}),
-    )
-    .await;
+    check_row("disable-mfa", &[Who::Admin, Who::Itself, Who::ItselfAsOwner], json!({})).await;
 }
 
 #[tokio::test]
@@ -145,7 +135,8 @@ async fn an_admin_acting_on_its_own_account_counts_as_the_user_itself() {
     let api = TestApi::new().await;
     api.create_admin("boss").await;
     let own = api.token(DOMAIN, "boss", RoleType::DomainAdmin);
-    let body = json!({"user_id": "boss", "domain_id": DOMAIN, "mfa_type": "EMAIL", "options": {"email": "boss@example.com"}});
+    let body =
+        json!({"user_id": "boss", "domain_id": DOMAIN, "mfa_type": "EMAIL", "options": {"email": "boss@example.com"}});
     api.call("enable-mfa", &own, body).await.ok();
 }
 

@@ -12,13 +12,9 @@ async fn no_response_of_a_full_flow_contains_a_secret() {
     let create = json!({"user_id": "alice", "auth_type": "LOCAL", "permission_group": "DOMAIN", "domain_id": DOMAIN, "password": PASSWORD, "email": "a@example.com"});
     bodies.push(api.admin_call("create", create).await.body);
     bodies.push(
-        api.call(
-            "verify-email",
-            &me,
-            json!({"user_id": "alice", "domain_id": DOMAIN}),
-        )
-        .await
-        .body,
+        api.call("verify-email", &me, json!({"user_id": "alice", "domain_id": DOMAIN}))
+            .await
+            .body,
     );
     let code = api.last_code("a@example.com");
     bodies.push(
@@ -81,9 +77,6 @@ async fn no_response_of_a_full_flow_contains_a_secret() {
         "short",
         me.as_str(),
     ] {
-        assert!(
-            !all.contains(secret),
-            "a response contains {secret:?}: {all}"
-        );
+        assert!(!all.contains(secret), "a response contains {secret:?}: {all}");
     }
 }

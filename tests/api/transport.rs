@@ -50,9 +50,7 @@ async fn every_path_is_served_and_list_and_stat_answer_501() {
         "/identity/v1/user/stat",
         "/identity/v2/user/stat",
     ] {
-        let reply = api
-            .post(path, Some(&api.admin()), json!({"domain_id": DOMAIN}))
-            .await;
+        let reply = api.post(path, Some(&api.admin()), json!({"domain_id": DOMAIN})).await;
         reply.err("ERROR_UNIMPLEMENTED", 501);
     }
 }
@@ -71,9 +69,7 @@ async fn empty_responses_are_an_empty_object() {
 #[tokio::test]
 async fn unknown_path_is_404_and_other_methods_are_405() {
     let api = TestApi::new().await;
-    let reply = api
-        .post("/identity/v2/user/nope", Some(&api.admin()), json!({}))
-        .await;
+    let reply = api.post("/identity/v2/user/nope", Some(&api.admin()), json!({})).await;
     reply.err("ERROR_NOT_FOUND", 404);
     let reply = api
         .send(request(
@@ -107,15 +103,7 @@ async fn bodies_over_256_kib_are_413() {
 #[tokio::test]
 async fn malformed_bodies_are_400_never_500() {
     let api = TestApi::new().await;
-    for body in [
-        "{",
-        "[1,2]",
-        "\"text\"",
-        "42",
-        "null",
-        "",
-        "{\"user_id\": }",
-    ] {
+    for body in ["{", "[1,2]", "\"text\"", "42", "null", "", "{\"user_id\": }"] {
         let reply = api
             .send(request(
                 Method::POST,
@@ -151,13 +139,7 @@ async fn content_type_must_be_json_but_may_be_omitted() {
         body.clone(),
     );
     api.send(charset).await.ok();
-    let missing = request(
-        Method::POST,
-        "/identity/v2/user/get",
-        None,
-        &api.admin(),
-        body,
-    );
+    let missing = request(Method::POST, "/identity/v2/user/get", None, &api.admin(), body);
     api.send(missing).await.ok();
 }
 
@@ -166,23 +148,13 @@ async fn unknown_fields_and_wrong_types_name_the_key() {
     let api = TestApi::new().await;
     api.create_user("alice", json!({})).await;
     let reply = api
-        .admin_call(
-            "get",
-            json!({"user_id": "alice", "domain_id": DOMAIN, "colour": "red"}),
-        )
+        .admin_call("get", json!({"user_id": "alice", "domain_id": DOMAIN, "colour": "red"}))
         .await;
     assert!(reply.err("ERROR_INVALID_PARAMETER", 400).contains("colour"));
     let reply = api
-        .admin_call(
-            "update",
-            json!({"user_id": "alice", "domain_id": DOMAIN, "name": 7}),
-        )
+        .admin_call("update", json!({"user_id": "alice", "domain_id": DOMAIN, "name": 7}))
         .await;
-    assert!(
-        reply
-            .err("ERROR_INVALID_PARAMETER", 400)
-            .contains("key = name")
-    );
+    assert!(reply.err("ERROR_INVALID_PARAMETER", 400).contains("key = name"));
     let reply = api
         .admin_call(
             "disable-mfa",
@@ -197,10 +169,7 @@ async fn null_and_absent_optional_fields_are_not_given() {
     let api = TestApi::new().await;
     api.create_user("alice", json!({"name": "Alice"})).await;
     let body = api
-        .admin_call(
-            "update",
-            json!({"user_id": "alice", "domain_id": DOMAIN, "name": null}),
-        )
+        .admin_call("update", json!({"user_id": "alice", "domain_id": DOMAIN, "name": null}))
         .await
         .ok();
     assert_eq!(body["name"], "Alice");
@@ -244,9 +213,7 @@ async fn user_id_with_spaces_or_control_characters_is_invalid() {
 async fn checks_run_in_the_specs_order() {
     let api = TestApi::new().await;
     // 401 before 400: no token and a bad body.
-    let reply = api
-        .post("/identity/v2/user/get", None, json!({"bogus": 1}))
-        .await;
+    let reply = api.post("/identity/v2/user/get", None, json!({"bogus": 1})).await;
     reply.err("ERROR_AUTHENTICATE_FAILURE", 401);
     // 400 before 403: another domain's admin with a bad body.
     let other = api.token("domain-other", ADMIN, users::model::RoleType::DomainAdmin);
@@ -254,11 +221,7 @@ async fn checks_run_in_the_specs_order() {
     reply.err("ERROR_REQUIRED_PARAMETER", 400);
     // 403 before 404: another domain's admin asking for a missing user.
     let reply = api
-        .call(
-            "get",
-            &other,
-            json!({"user_id": "ghost", "domain_id": DOMAIN}),
-        )
+        .call("get", &other, json!({"user_id": "ghost", "domain_id": DOMAIN}))
         .await;
     reply.err("ERROR_PERMISSION_DENIED", 403);
     // 404 before the method's rules.

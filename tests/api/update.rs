@@ -19,23 +19,12 @@ async fn only_given_fields_change_and_tags_are_replaced_whole() {
         )
         .await;
     let after = api
-        .admin_call(
-            "update",
-            update("alice", json!({"language": "ko", "tags": {"c": 3}})),
-        )
+        .admin_call("update", update("alice", json!({"language": "ko", "tags": {"c": 3}})))
         .await
         .ok();
     assert_eq!(after["language"], "ko");
     assert_eq!(after["tags"], json!({"c": 3}));
-    for same in [
-        "name",
-        "email",
-        "timezone",
-        "state",
-        "created_at",
-        "role_type",
-        "mfa",
-    ] {
+    for same in ["name", "email", "timezone", "state", "created_at", "role_type", "mfa"] {
         assert_eq!(after[same], before[same], "{same}");
     }
     let after = api
@@ -69,10 +58,7 @@ async fn a_changed_email_is_unverified_and_an_unchanged_one_stays_verified() {
         .await
         .ok();
     assert_eq!(
-        (
-            changed["email"].as_str(),
-            changed["email_verified"].as_bool()
-        ),
+        (changed["email"].as_str(), changed["email_verified"].as_bool()),
         (Some("b@example.com"), Some(false))
     );
     let cleared = api
@@ -103,19 +89,13 @@ async fn a_new_password_is_checked_and_clears_update_password() {
         .await
         .err("ERROR_INCORRECT_PASSWORD_FORMAT", 400);
     let user = api
-        .admin_call(
-            "update",
-            update("alice", json!({"password": "BrandNew123"})),
-        )
+        .admin_call("update", update("alice", json!({"password": "BrandNew123"})))
         .await
         .ok();
     assert_eq!(user["required_actions"], json!([]));
-    api.admin_call(
-        "update",
-        update("alice", json!({"password": "BrandNew123"})),
-    )
-    .await
-    .err("ERROR_PASSWORD_NOT_CHANGED", 400);
+    api.admin_call("update", update("alice", json!({"password": "BrandNew123"})))
+        .await
+        .err("ERROR_PASSWORD_NOT_CHANGED", 400);
 }
 
 #[tokio::test]
@@ -130,7 +110,12 @@ async fn the_same_password_is_not_a_change() {
 #[tokio::test]
 async fn external_users_cannot_get_a_password() {
     let api = TestApi::new().await;
-    api.admin_call("create", json!({"user_id": "ext", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN})).await.ok();
+    api.admin_call(
+        "create",
+        json!({"user_id": "ext", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN}),
+    )
+    .await
+    .ok();
     api.admin_call("update", update("ext", json!({"password": "Another123"})))
         .await
         .err("ERROR_UNABLE_TO_RESET_PASSWORD_IN_EXTERNAL_AUTH", 400);
@@ -146,21 +131,14 @@ async fn reset_password_needs_a_stored_verified_email_and_no_new_one() {
     api.admin_call("update", update("noemail", json!({"reset_password": true})))
         .await
         .err("ERROR_UNABLE_TO_RESET_PASSWORD_WITHOUT_EMAIL", 400);
-    api.create_user("unverified", json!({"email": "u@example.com"}))
-        .await;
-    api.admin_call(
-        "update",
-        update("unverified", json!({"reset_password": true})),
-    )
-    .await
-    .err("ERROR_VERIFICATION_UNAVAILABLE", 400);
+    api.create_user("unverified", json!({"email": "u@example.com"})).await;
+    api.admin_call("update", update("unverified", json!({"reset_password": true})))
+        .await
+        .err("ERROR_VERIFICATION_UNAVAILABLE", 400);
     api.create_verified("alice", "a@example.com").await;
     api.admin_call(
         "update",
-        update(
-            "alice",
-            json!({"reset_password": true, "email": "new@example.com"}),
-        ),
+        update("alice", json!({"reset_password": true, "email": "new@example.com"})),
     )
     .await
     .err("ERROR_VERIFICATION_UNAVAILABLE", 400);

@@ -3,8 +3,7 @@
 
 use chrono::{TimeDelta, Utc};
 use users::model::{
-    AuthType, DomainId, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User,
-    UserId, Versioned,
+    AuthType, DomainId, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId, Versioned,
 };
 use users::secrets::PlainCode;
 use users::store::{CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, StoreError, UserStore};
@@ -58,12 +57,14 @@ fn now() -> Timestamp {
     Timestamp::new(Utc::now())
 }
 
-async fn created(
-    store: &dyn UserStore,
-    domain_id: &str,
-    user_id: &str,
-    role: RoleType,
-) -> Versioned<User> {
+async fn take(store: &dyn UserStore, user: &User, purpose: CodePurpose, at: Timestamp) -> Option<CodeRecord> {
+    store
+        .take_code_attempt(&user.domain_id, &user.user_id, purpose, at)
+        .await
+        .expect("take")
+}
+
+async fn created(store: &dyn UserStore, domain_id: &str, user_id: &str, role: RoleType) -> Versioned<User> {
     store
         .create_user(&user(domain_id, user_id, role))
         .await
@@ -99,9 +100,7 @@ pub async fn create_then_get_round_trips(store: &dyn UserStore) {
 
 pub async fn create_is_unique_per_domain(store: &dyn UserStore) {
     created(store, "d1", "alice", RoleType::User).await;
-    let again = store
-        .create_user(&user("d1", "alice", RoleType::User))
-        .await;
+    let again = store.create_user(&user("d1", "alice", RoleType::User)).await;
     assert_eq!(again.err(), Some(StoreError::NotUnique));
     created(store, "d2", "alice", RoleType::User).await;
 }
@@ -110,23 +109,14 @@ pub async fn writes_are_conditional_on_the_version_read(store: &dyn UserStore) {
     let first = created(store, "d1", "alice", RoleType::User).await;
     let mut renamed = first.item.clone();
     renamed.name = Name::parse("name", "A").expect("name");
-    let second = store
-        .save_user(&first, &renamed, CodeChange::None)
-        .await
-        .expect("save");
+    let second = store.save_user(&first, &renamed, CodeChange::None).await.expect("save");
     assert!(second.version > first.version);
     // Writing again from the stale read loses.
     assert_eq!(
-        store
-            .save_user(&first, &first.item, CodeChange::None)
-            .await
-            .err(),
+        store.save_user(&first, &first.item, CodeChange::None).await.err(),
         Some(StoreError::Conflict)
     );
-    assert_eq!(
-        store.delete_user(&first).await.err(),
-        Some(StoreError::Conflict)
-    );
+    assert_eq!(store.delete_user(&first).await.err(), Some(StoreError::Conflict));
     let read = store
         .get_user(&domain("d1"), &uid("alice"))
         .await
@@ -153,16 +143,10 @@ pub async fn the_last_enabled_admin_stays(store: &dyn UserStore) {
         store.save_user(&a, &disabled, CodeChange::None).await.err(),
         Some(StoreError::LastAdmin)
     );
-    assert_eq!(
-        store.delete_user(&a).await.err(),
-        Some(StoreError::LastAdmin)
-    );
+    assert_eq!(store.delete_user(&a).await.err(), Some(StoreError::LastAdmin));
     // Another domain's admin does not count for this one.
     created(store, "d2", "x", RoleType::DomainAdmin).await;
-    assert_eq!(
-        store.delete_user(&a).await.err(),
-        Some(StoreError::LastAdmin)
-    );
+    assert_eq!(store.delete_user(&a).await.err(), Some(StoreError::LastAdmin));
     let b = created(store, "d1", "b", RoleType::DomainAdmin).await;
     let a = store
         .save_user(&a, &disabled, CodeChange::None)
@@ -173,10 +157,7 @@ pub async fn the_last_enabled_admin_stays(store: &dyn UserStore) {
         ..b.item.clone()
     };
     assert_eq!(
-        store
-            .save_user(&b, &b_disabled, CodeChange::None)
-            .await
-            .err(),
+        store.save_user(&b, &b_disabled, CodeChange::None).await.err(),
         Some(StoreError::LastAdmin)
     );
     // A disabled admin is not counted: deleting it is fine, and enabling it counts it again.
@@ -184,19 +165,12 @@ pub async fn the_last_enabled_admin_stays(store: &dyn UserStore) {
         state: State::Enabled,
         ..a.item.clone()
     };
-    store
-        .save_user(&a, &enabled, CodeChange::None)
-        .await
-        .expect("enable a");
+    store.save_user(&a, &enabled, CodeChange::None).await.expect("enable a");
     store
         .save_user(&b, &b_disabled, CodeChange::None)
         .await
         .expect("disable b");
-    let b = store
-        .get_user(&domain("d1"), &uid("b"))
-        .await
-        .expect("get")
-        .expect("b");
+    let b = store.get_user(&domain("d1"), &uid("b")).await.expect("get").expect("b");
     store.delete_user(&b).await.expect("delete disabled admin");
 }
 
@@ -205,53 +179,21 @@ pub async fn codes_are_counted_expire_and_are_consumed_once(store: &dyn UserStor
     let (_, record) = code(&u.item, CodePurpose::VerifyEmail, 60);
     store.issue_code(&record).await.expect("issue");
     for attempt in 1..=MAX_CODE_ATTEMPTS {
-        let taken = store
-            .take_code_attempt(
-                &u.item.domain_id,
-                &u.item.user_id,
-                CodePurpose::VerifyEmail,
-                now(),
-            )
-            .await
-            .expect("take");
+        let taken = take(store, &u.item, CodePurpose::VerifyEmail, now()).await;
         assert_eq!(taken.map(|c| c.attempts), Some(attempt));
     }
-    let exhausted = store
-        .take_code_attempt(
-            &u.item.domain_id,
-            &u.item.user_id,
-            CodePurpose::VerifyEmail,
-            now(),
-        )
-        .await
-        .expect("take");
+    let exhausted = take(store, &u.item, CodePurpose::VerifyEmail, now()).await;
     assert!(exhausted.is_none(), "a sixth attempt must find no code");
 
     let (_, record) = code(&u.item, CodePurpose::Mfa, 60);
     store.issue_code(&record).await.expect("issue");
     let later = Timestamp::new(Utc::now() + TimeDelta::seconds(61));
-    assert!(
-        store
-            .take_code_attempt(&u.item.domain_id, &u.item.user_id, CodePurpose::Mfa, later)
-            .await
-            .expect("take")
-            .is_none()
-    );
-    assert!(
-        store
-            .take_code_attempt(&u.item.domain_id, &u.item.user_id, CodePurpose::Mfa, now())
-            .await
-            .expect("take")
-            .is_none()
-    );
+    assert!(take(store, &u.item, CodePurpose::Mfa, later).await.is_none());
+    assert!(take(store, &u.item, CodePurpose::Mfa, now()).await.is_none());
 
     let (_, record) = code(&u.item, CodePurpose::Mfa, 60);
     store.issue_code(&record).await.expect("issue");
-    let taken = store
-        .take_code_attempt(&u.item.domain_id, &u.item.user_id, CodePurpose::Mfa, now())
-        .await
-        .expect("take")
-        .expect("live");
+    let taken = take(store, &u.item, CodePurpose::Mfa, now()).await.expect("live");
     let saved = store
         .save_user(&u, &u.item, CodeChange::Consume(taken.clone()))
         .await
@@ -263,13 +205,7 @@ pub async fn codes_are_counted_expire_and_are_consumed_once(store: &dyn UserStor
             .err(),
         Some(StoreError::CodeGone)
     );
-    assert!(
-        store
-            .take_code_attempt(&u.item.domain_id, &u.item.user_id, CodePurpose::Mfa, now())
-            .await
-            .expect("take")
-            .is_none()
-    );
+    assert!(take(store, &u.item, CodePurpose::Mfa, now()).await.is_none());
 }
 
 pub async fn a_new_code_replaces_the_old_and_a_failed_write_keeps_the_code(store: &dyn UserStore) {
@@ -281,15 +217,8 @@ pub async fn a_new_code_replaces_the_old_and_a_failed_write_keeps_the_code(store
         .save_user(&u, &u.item, CodeChange::Issue(new))
         .await
         .expect("issue with save");
-    let taken = store
-        .take_code_attempt(
-            &u.item.domain_id,
-            &u.item.user_id,
-            CodePurpose::VerifyEmail,
-            now(),
-        )
+    let taken = take(store, &u.item, CodePurpose::VerifyEmail, now())
         .await
-        .expect("take")
         .expect("live");
     assert!(taken.digest.matches(new_plain.expose()));
     // Consuming a replaced code fails, and the failed transaction leaves the user untouched.
@@ -321,10 +250,7 @@ pub async fn a_new_code_replaces_the_old_and_a_failed_write_keeps_the_code(store
 pub async fn delete_takes_codes_and_the_reset_window_with_it(store: &dyn UserStore) {
     let u = created(store, "d1", "alice", RoleType::User).await;
     for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
-        store
-            .issue_code(&code(&u.item, purpose, 60).1)
-            .await
-            .expect("issue");
+        store.issue_code(&code(&u.item, purpose, 60).1).await.expect("issue");
     }
     let until = Timestamp::new(Utc::now() + TimeDelta::seconds(60));
     assert!(
@@ -336,13 +262,7 @@ pub async fn delete_takes_codes_and_the_reset_window_with_it(store: &dyn UserSto
     store.delete_user(&u).await.expect("delete");
     created(store, "d1", "alice", RoleType::User).await;
     for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
-        assert!(
-            store
-                .take_code_attempt(&u.item.domain_id, &u.item.user_id, purpose, now())
-                .await
-                .expect("take")
-                .is_none()
-        );
+        assert!(take(store, &u.item, purpose, now()).await.is_none());
     }
     assert!(
         store
@@ -356,31 +276,11 @@ pub async fn the_reset_window_opens_once_until_it_ends(store: &dyn UserStore) {
     let (d, u) = (domain("d1"), uid("alice"));
     let start = Utc::now();
     let at = |s: i64| Timestamp::new(start + TimeDelta::seconds(s));
-    assert!(
-        store
-            .claim_reset_window(&d, &u, at(0), at(60))
-            .await
-            .expect("claim")
-    );
-    assert!(
-        !store
-            .claim_reset_window(&d, &u, at(59), at(119))
-            .await
-            .expect("claim")
-    );
-    assert!(
-        store
-            .claim_reset_window(&d, &u, at(60), at(120))
-            .await
-            .expect("claim")
-    );
+    assert!(store.claim_reset_window(&d, &u, at(0), at(60)).await.expect("claim"));
+    assert!(!store.claim_reset_window(&d, &u, at(59), at(119)).await.expect("claim"));
+    assert!(store.claim_reset_window(&d, &u, at(60), at(120)).await.expect("claim"));
     store.release_reset_window(&d, &u).await.expect("release");
-    assert!(
-        store
-            .claim_reset_window(&d, &u, at(61), at(121))
-            .await
-            .expect("claim")
-    );
+    assert!(store.claim_reset_window(&d, &u, at(61), at(121)).await.expect("claim"));
     assert!(
         store
             .claim_reset_window(&d, &uid("bob"), at(61), at(121))
@@ -398,13 +298,7 @@ pub async fn list_returns_one_domain_in_user_id_order(store: &dyn UserStore) {
     let users = store.list_users(&domain("d1")).await.expect("list");
     let ids: Vec<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
     assert_eq!(ids, ["alice", "bob", "carol"]);
-    assert!(
-        store
-            .list_users(&domain("none"))
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(store.list_users(&domain("none")).await.expect("list").is_empty());
 }
 
 /// Runs every check above against fresh stores made by `fresh`.

@@ -92,23 +92,14 @@ impl Reply {
     /// Asserts a 200 and returns the body.
     #[track_caller]
     pub fn ok(self) -> Value {
-        assert_eq!(
-            self.status, 200,
-            "expected 200, got {}: {}",
-            self.status, self.body
-        );
+        assert_eq!(self.status, 200, "expected 200, got {}: {}", self.status, self.body);
         self.body
     }
 
     /// Asserts an error code (and its status) and returns the message.
     #[track_caller]
     pub fn err(&self, code: &str, status: u16) -> String {
-        assert_eq!(
-            (self.status, self.code()),
-            (status, code),
-            "body: {}",
-            self.body
-        );
+        assert_eq!((self.status, self.code()), (status, code), "body: {}", self.body);
         self.message().to_string()
     }
 }
@@ -194,8 +185,7 @@ impl TestApi {
     pub async fn send(&self, request: Request) -> Reply {
         let response = users::http::route(&self.app, request).await;
         let status = response.status().as_u16();
-        let body: Value =
-            serde_json::from_slice(response.body().as_ref()).expect("JSON response body");
+        let body: Value = serde_json::from_slice(response.body().as_ref()).expect("JSON response body");
         Reply { status, body }
     }
 
@@ -267,20 +257,15 @@ impl TestApi {
     #[track_caller]
     pub fn last_code(&self, address: &str) -> String {
         let mails = self.mails_to(address);
-        let mail = mails
-            .last()
-            .unwrap_or_else(|| panic!("no mail to {address}"));
-        six_digit_number(mail["text"].as_str().unwrap_or_default())
-            .expect("a 6-digit code in the mail")
+        let mail = mails.last().unwrap_or_else(|| panic!("no mail to {address}"));
+        six_digit_number(mail["text"].as_str().unwrap_or_default()).expect("a 6-digit code in the mail")
     }
 
     /// The temporary password in the latest mail to `address`.
     #[track_caller]
     pub fn last_temporary_password(&self, address: &str) -> String {
         let mails = self.mails_to(address);
-        let mail = mails
-            .last()
-            .unwrap_or_else(|| panic!("no mail to {address}"));
+        let mail = mails.last().unwrap_or_else(|| panic!("no mail to {address}"));
         let text = mail["text"].as_str().unwrap_or_default();
         text.split_whitespace()
             .find(|w| w.len() == 12 && w.chars().all(|c| c.is_ascii_alphanumeric()))

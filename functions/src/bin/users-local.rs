@@ -51,12 +51,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ttl,
         } => {
             let (_, Some(key)) = config.token_keys()? else {
-                return Err("IDENTITY_JWKS or IDENTITY_JWKS_FILE is set: tokens come from your identity service".into());
+                return Err(
+                    "IDENTITY_JWKS or IDENTITY_JWKS_FILE is set: tokens come from your identity service".into(),
+                );
             };
-            println!(
-                "{}",
-                local::dev_token(&key, &domain_id, &user_id, role, ttl)?
-            );
+            println!("{}", local::dev_token(&key, &domain_id, &user_id, role, ttl)?);
         }
         Command::Serve { port } => {
             let (verifier, dev_key) = config.token_keys()?;

@@ -19,11 +19,7 @@ pub struct ServeOptions {
 }
 
 /// Serves until Ctrl-C. `ready` is called once the socket is bound, with its address.
-pub async fn serve(
-    app: App,
-    options: ServeOptions,
-    ready: impl FnOnce(SocketAddr),
-) -> std::io::Result<()> {
+pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
     ready(listener.local_addr()?);
     let app = Arc::new(app);

@@ -24,10 +24,7 @@ const KID: &str = "users-local-dev";
 #[derive(Debug, thiserror::Error)]
 pub enum DevKeyError {
     #[error("cannot read or write the dev key at {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("the dev key at {0} is not a PKCS#8 P-256 key; delete it to make a new one")]
     Corrupt(PathBuf),
     #[error("cannot sign a token: {0}")]
@@ -70,8 +67,7 @@ impl DevKey {
         let pem = secret
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|_| DevKeyError::Corrupt(path.clone()))?;
-        let encoding = EncodingKey::from_ec_pem(pem.as_bytes())
-            .map_err(|_| DevKeyError::Corrupt(path.clone()))?;
+        let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|_| DevKeyError::Corrupt(path.clone()))?;
         let point = secret.public_key().to_sec1_point(false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
             return Err(DevKeyError::Corrupt(path));

@@ -40,12 +40,7 @@ impl Caller {
     }
 
     /// Checks the role table for `target` in `domain`.
-    pub fn authorize(
-        &self,
-        access: Access,
-        domain: &DomainId,
-        target: &UserId,
-    ) -> Result<(), ApiError> {
+    pub fn authorize(&self, access: Access, domain: &DomainId, target: &UserId) -> Result<(), ApiError> {
         self.check_domain(domain)?;
         let allowed = match access {
             Access::Admin => self.is_admin_of(domain),
@@ -55,9 +50,7 @@ impl Caller {
         if allowed {
             Ok(())
         } else {
-            Err(ApiError::PermissionDenied {
-                reason: denial(access),
-            })
+            Err(ApiError::PermissionDenied { reason: denial(access) })
         }
     }
 

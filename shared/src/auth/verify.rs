@@ -50,9 +50,7 @@ fn fail(reason: &'static str) -> ApiError {
 fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
     let alg = match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => Algorithm::RS256,
-        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
-            Algorithm::ES256
-        }
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => Algorithm::ES256,
         _ => return None,
     };
     let declared_matches = match jwk.common.key_algorithm {
@@ -66,8 +64,7 @@ fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
 
 impl TokenVerifier {
     pub fn from_jwks_json(text: &str) -> Result<Self, ConfigError> {
-        let set: JwkSet =
-            serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let set: JwkSet = serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
         Self::from_jwks(&set)
     }
 
@@ -134,10 +131,8 @@ impl TokenVerifier {
         if claims.ver != "2.0" {
             return Err(fail("token ver is not 2.0"));
         }
-        let role =
-            RoleType::parse(&claims.rol).map_err(|_| fail("token rol is not a known role type"))?;
-        let domain_id =
-            DomainId::parse("did", claims.did).map_err(|_| fail("token did is not a domain id"))?;
+        let role = RoleType::parse(&claims.rol).map_err(|_| fail("token rol is not a known role type"))?;
+        let domain_id = DomainId::parse("did", claims.did).map_err(|_| fail("token did is not a domain id"))?;
         if claims.aud.is_empty() {
             return Err(fail("token aud is empty"));
         }
@@ -181,11 +176,7 @@ mod tests {
         let key = DevKey::load_or_create(dir.path()).unwrap();
         let jwk = serde_json::from_str::<Value>(key.jwks_json()).unwrap()["keys"][0].clone();
         let pem = std::fs::read(dir.path().join("dev-signing-key.pem")).unwrap();
-        Keys {
-            pem,
-            jwk,
-            _dir: dir,
-        }
+        Keys { pem, jwk, _dir: dir }
     }
 
     fn verifier(jwks: &[&Value]) -> TokenVerifier {
@@ -200,12 +191,7 @@ mod tests {
     fn sign(keys: &Keys, kid: Option<&str>, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = kid.map(str::to_string);
-        encode(
-            &header,
-            claims,
-            &EncodingKey::from_ec_pem(&keys.pem).unwrap(),
-        )
-        .unwrap()
+        encode(&header, claims, &EncodingKey::from_ec_pem(&keys.pem).unwrap()).unwrap()
     }
 
     fn refused(verifier: &TokenVerifier, token: &str) -> &'static str {
@@ -222,11 +208,7 @@ mod tests {
             .verify(&sign(&k, Some("users-local-dev"), &claims()))
             .unwrap();
         assert_eq!(
-            (
-                caller.domain_id.as_str(),
-                caller.user_id.as_str(),
-                caller.role
-            ),
+            (caller.domain_id.as_str(), caller.user_id.as_str(), caller.role),
             ("domain-a", "alice", RoleType::User)
         );
     }
@@ -272,10 +254,7 @@ mod tests {
         jwk_b["kid"] = json!("second");
         let one = verifier(&[&a.jwk]);
         let two = verifier(&[&a.jwk, &jwk_b]);
-        assert_eq!(
-            refused(&one, &sign(&a, Some("other"), &claims())),
-            "unknown key id"
-        );
+        assert_eq!(refused(&one, &sign(&a, Some("other"), &claims())), "unknown key id");
         assert!(one.verify(&sign(&a, None, &claims())).is_ok());
         assert_eq!(
             refused(&two, &sign(&a, None, &claims())),

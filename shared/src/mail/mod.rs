@@ -99,13 +99,7 @@ pub struct MailComposer {
 }
 
 impl MailComposer {
-    pub fn compose(
-        &self,
-        mail: &Mail<'_>,
-        language: &str,
-        user_id: &str,
-        to: &str,
-    ) -> Result<Message, MailError> {
+    pub fn compose(&self, mail: &Mail<'_>, language: &str, user_id: &str, to: &str) -> Result<Message, MailError> {
         let lang = MailLanguage::for_tag(language);
         let service = self.service_name.as_str();
         let render = |e: askama::Error| MailError::Render(e.to_string());
@@ -204,13 +198,8 @@ mod tests {
     #[test]
     fn every_mail_renders_in_every_language_with_the_code_as_only_six_digit_number() {
         for lang in ["en", "ko", "ja", "fr", "ko-KR"] {
-            for mail in [
-                Mail::VerifyEmail { code: "042917" },
-                Mail::MfaCode { code: "042917" },
-            ] {
-                let m = composer()
-                    .compose(&mail, lang, "alice", "a@example.com")
-                    .unwrap();
+            for mail in [Mail::VerifyEmail { code: "042917" }, Mail::MfaCode { code: "042917" }] {
+                let m = composer().compose(&mail, lang, "alice", "a@example.com").unwrap();
                 assert!(m.subject.starts_with("[Cloudforet] "), "{}", m.subject);
                 assert_eq!(six_digit_runs(&m.text), ["042917"], "{lang} text");
                 assert_eq!(six_digit_runs(&m.html), ["042917"], "{lang} html");

@@ -33,8 +33,7 @@ impl OutboxMailer {
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, message: &Message) -> Result<(), MailError> {
-        let bytes =
-            serde_json::to_vec_pretty(message).map_err(|e| MailError::Transport(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(message).map_err(|e| MailError::Transport(e.to_string()))?;
         // Timestamp, then a sequence number, so a sorted listing is send order; the random
         // suffix keeps names unique across processes sharing the folder.
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
@@ -46,9 +45,7 @@ impl Mailer for OutboxMailer {
         let temp = self.dir.join(format!(".{name}.tmp"));
         let io = |e: std::io::Error| MailError::Transport(e.to_string());
         tokio::fs::write(&temp, bytes).await.map_err(io)?;
-        tokio::fs::rename(&temp, self.dir.join(name))
-            .await
-            .map_err(io)
+        tokio::fs::rename(&temp, self.dir.join(name)).await.map_err(io)
     }
 }
 
@@ -74,8 +71,7 @@ mod tests {
             .map(|e| e.unwrap().path())
             .collect();
         assert_eq!(files.len(), 2);
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"from": "f@x.io", "to": ["t@x.io"], "subject": "s", "text": "t", "html": "<p>h</p>"})

@@ -22,11 +22,7 @@ pub enum MailLanguage {
 impl MailLanguage {
     /// `ko`, `ko-KR` and `ko_KR` are Korean; anything unknown is English.
     pub fn for_tag(tag: &str) -> Self {
-        let primary = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
         match primary.as_str() {
             "ko" => Self::Ko,
             "ja" => Self::Ja,

@@ -24,10 +24,7 @@ fn check_identifier(key: &str, text: &str, max: usize) -> Result<(), ApiError> {
         return Err(ApiError::required(key));
     }
     if text.chars().count() > max {
-        return Err(ApiError::invalid(
-            key,
-            format!("longer than {max} characters"),
-        ));
+        return Err(ApiError::invalid(key, format!("longer than {max} characters")));
     }
     if text.trim() != text {
         return Err(ApiError::invalid(key, "leading or trailing white space"));
@@ -100,15 +97,10 @@ impl Email {
             return Err(ApiError::required(key));
         }
         if text.chars().count() > MAX_EMAIL {
-            return Err(ApiError::invalid(
-                key,
-                format!("longer than {MAX_EMAIL} characters"),
-            ));
+            return Err(ApiError::invalid(key, format!("longer than {MAX_EMAIL} characters")));
         }
         if !EMAIL_FORMAT.is_match(text) || text.chars().any(char::is_control) {
-            return Err(ApiError::IncorrectEmailFormat {
-                key: key.to_string(),
-            });
+            return Err(ApiError::IncorrectEmailFormat { key: key.to_string() });
         }
         Ok(Self(text.to_string()))
     }
@@ -136,10 +128,7 @@ impl Name {
     pub fn parse(key: &str, text: &str) -> Result<Self, ApiError> {
         let text = text.trim();
         if text.chars().count() > MAX_NAME {
-            return Err(ApiError::invalid(
-                key,
-                format!("longer than {MAX_NAME} characters"),
-            ));
+            return Err(ApiError::invalid(key, format!("longer than {MAX_NAME} characters")));
         }
         if text.chars().any(char::is_control) {
             return Err(ApiError::invalid(key, "control characters are not allowed"));
@@ -167,14 +156,9 @@ impl Language {
     pub fn parse(key: &str, text: &str) -> Result<Self, ApiError> {
         let valid = !text.is_empty()
             && text.chars().count() <= MAX_LANGUAGE
-            && text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
-            return Err(ApiError::invalid(
-                key,
-                "must be 1 to 7 letters, digits, '-' or '_'",
-            ));
+            return Err(ApiError::invalid(key, "must be 1 to 7 letters, digits, '-' or '_'"));
         }
         Ok(Self(text.to_string()))
     }
@@ -197,9 +181,9 @@ impl Default for Timezone {
 
 impl Timezone {
     pub fn parse(key: &str, text: &str) -> Result<Self, ApiError> {
-        let zone: chrono_tz::Tz = text.parse().map_err(|_| {
-            ApiError::invalid(key, "not an IANA time zone name such as UTC or Asia/Seoul")
-        })?;
+        let zone: chrono_tz::Tz = text
+            .parse()
+            .map_err(|_| ApiError::invalid(key, "not an IANA time zone name such as UTC or Asia/Seoul"))?;
         Ok(Self(zone.name().to_string()))
     }
 
@@ -216,14 +200,9 @@ pub struct Tags(Map<String, Value>);
 impl Tags {
     pub fn parse(key: &str, map: Map<String, Value>) -> Result<Self, ApiError> {
         if map.len() > MAX_TAG_KEYS {
-            return Err(ApiError::invalid(
-                key,
-                format!("more than {MAX_TAG_KEYS} keys"),
-            ));
+            return Err(ApiError::invalid(key, format!("more than {MAX_TAG_KEYS} keys")));
         }
-        let size = serde_json::to_vec(&map)
-            .map(|b| b.len())
-            .unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&map).map(|b| b.len()).unwrap_or(usize::MAX);
         if size > MAX_TAGS_BYTES {
             return Err(ApiError::invalid(
                 key,
@@ -269,18 +248,12 @@ mod tests {
             code(UserId::parse("user_id", "al\u{7}ice".into())),
             "ERROR_INVALID_PARAMETER"
         );
-        assert_eq!(
-            code(UserId::parse("user_id", "앨리스@example.com".into())),
-            "OK"
-        );
+        assert_eq!(code(UserId::parse("user_id", "앨리스@example.com".into())), "OK");
     }
 
     #[test]
     fn email_is_trimmed_and_checked() {
-        assert_eq!(
-            Email::parse("email", "  a@b.co ").unwrap().as_str(),
-            "a@b.co"
-        );
+        assert_eq!(Email::parse("email", "  a@b.co ").unwrap().as_str(), "a@b.co");
         for bad in ["a@b", "@b.co", "a@@b.co", "a@b.", "ab.co"] {
             assert_eq!(
                 code(Email::parse("email", bad)),
@@ -289,10 +262,7 @@ mod tests {
             );
         }
         let long = format!("{}@example.com", "a".repeat(250));
-        assert_eq!(
-            code(Email::parse("email", &long)),
-            "ERROR_INVALID_PARAMETER"
-        );
+        assert_eq!(code(Email::parse("email", &long)), "ERROR_INVALID_PARAMETER");
         assert_eq!(Email::parse_optional("email", "  ").unwrap(), None);
         let err = Email::parse("options.email", "nope").unwrap_err();
         assert!(err.to_string().contains("options.email"));
@@ -301,19 +271,13 @@ mod tests {
     #[test]
     fn name_language_timezone() {
         assert_eq!(Name::parse("name", "  Alice ").unwrap().as_str(), "Alice");
-        assert_eq!(
-            code(Name::parse("name", &"n".repeat(129))),
-            "ERROR_INVALID_PARAMETER"
-        );
+        assert_eq!(code(Name::parse("name", &"n".repeat(129))), "ERROR_INVALID_PARAMETER");
         assert_eq!(code(Language::parse("language", "pt-BR")), "OK");
         assert_eq!(
             code(Language::parse("language", "toolonglang")),
             "ERROR_INVALID_PARAMETER"
         );
-        assert_eq!(
-            code(Language::parse("language", "")),
-            "ERROR_INVALID_PARAMETER"
-        );
+        assert_eq!(code(Language::parse("language", "")), "ERROR_INVALID_PARAMETER");
         assert_eq!(
             Timezone::parse("timezone", "Asia/Seoul").unwrap().as_str(),
             "Asia/Seoul"

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    AuthType, DomainId, Email, Language, MfaState, MfaType, Name, RequiredAction, RoleType, State,
-    Tags, Timezone, UserId, WorkspaceId,
+    AuthType, DomainId, Email, Language, MfaState, MfaType, Name, RequiredAction, RoleType, State, Tags, Timezone,
+    UserId, WorkspaceId,
 };
 use crate::secrets::PasswordHash;
 
@@ -142,11 +142,7 @@ impl User {
             user_id: self.user_id.as_str().to_string(),
             name: self.name.as_str().to_string(),
             state: self.state,
-            email: self
-                .email
-                .as_ref()
-                .map(|e| e.as_str().to_string())
-                .unwrap_or_default(),
+            email: self.email.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default(),
             email_verified: self.email_verified,
             auth_type: self.auth_type,
             role_type: self.role_type,

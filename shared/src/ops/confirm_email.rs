@@ -20,14 +20,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         user_id: user_id.to_string(),
     };
     let email = current.email.clone().ok_or_else(invalid)?;
-    let code = check_code(
-        app,
-        &current,
-        CodePurpose::VerifyEmail,
-        &verify_code,
-        email.as_str(),
-    )
-    .await?;
+    let code = check_code(app, &current, CodePurpose::VerifyEmail, &verify_code, email.as_str()).await?;
     let user = modify(app, &domain_id, &user_id, |current| {
         // The email may have changed since the code was mailed; then the code proves nothing.
         if current.email.as_ref().map(|e| e.as_str()) != Some(code.bound_to.as_str()) {

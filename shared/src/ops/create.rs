@@ -9,8 +9,8 @@ use crate::error::ApiError;
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{
-    AuthType, Email, Language, Mfa, Name, PermissionGroup, RequiredAction, RoleBinding, RoleType,
-    State, Tags, Timezone, User, UserId, WorkspaceId,
+    AuthType, Email, Language, Mfa, Name, PermissionGroup, RequiredAction, RoleBinding, RoleType, State, Tags,
+    Timezone, User, UserId, WorkspaceId,
 };
 use crate::secrets::Password;
 
@@ -32,8 +32,7 @@ enum Credential {
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;
-    let auth_type = AuthType::parse(&f.required_string("auth_type")?)
-        .map_err(|r| ApiError::invalid("auth_type", r))?;
+    let auth_type = AuthType::parse(&f.required_string("auth_type")?).map_err(|r| ApiError::invalid("auth_type", r))?;
     let reset_password = f.flag("reset_password")?;
     let group = PermissionGroup::parse(&f.required_string("permission_group")?)
         .map_err(|r| ApiError::invalid("permission_group", r))?;
@@ -66,13 +65,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     f.finish()?;
 
     let (role_type, role_binding) = resolve_role(group, role_id, workspace_id.as_ref())?;
-    let credential = credential(
-        &user_id,
-        auth_type,
-        reset_password,
-        password,
-        email.as_ref(),
-    )?;
+    let credential = credential(&user_id, auth_type, reset_password, password, email.as_ref())?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;
 
     let temporary = match &credential {
@@ -182,10 +175,7 @@ fn credential(
         (AuthType::External, true, _) => Err(ApiError::UnableToResetPasswordInExternalAuth {
             user_id: user_id.to_string(),
         }),
-        (AuthType::External, false, Some(_)) => Err(ApiError::invalid(
-            "password",
-            "EXTERNAL users have no password",
-        )),
+        (AuthType::External, false, Some(_)) => Err(ApiError::invalid("password", "EXTERNAL users have no password")),
         (AuthType::External, false, None) => Ok(Credential::None),
         (AuthType::Local, true, _) => match email {
             // A given password is replaced by the temporary one, so it is not checked.
@@ -195,8 +185,6 @@ fn credential(
             }),
         },
         (AuthType::Local, false, None) => Err(ApiError::required("password")),
-        (AuthType::Local, false, Some(password)) => {
-            Password::parse(password).map(Credential::Given)
-        }
+        (AuthType::Local, false, Some(password)) => Password::parse(password).map(Credential::Given),
     }
 }

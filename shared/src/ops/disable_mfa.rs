@@ -4,12 +4,11 @@
 use serde_json::Value;
 
 use super::enable_mfa::{MFA_CODE_TTL, TO_DISABLE};
-use super::support::{Edit, info, load, modify, new_code, send_mail, store_error, target};
+use super::support::{Edit, info, load, mail_code, modify, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::mail::Mail;
 use crate::model::Mfa;
 use crate::store::{CodeChange, CodePurpose};
 
@@ -47,23 +46,10 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     if !user.mfa.is_enabled() {
         return Err(already_disabled());
     }
-    let to = user
-        .mfa
-        .email
-        .clone()
-        .ok_or_else(|| ApiError::MfaNotEnabled {
-            user_id: user_id.to_string(),
-        })?;
-    let (code, record) = new_code(app, &user, CodePurpose::Mfa, TO_DISABLE, MFA_CODE_TTL);
-    send_mail(
-        app,
-        Mail::MfaCode {
-            code: code.expose(),
-        },
-        &user,
-        to.as_str(),
-    )
-    .await?;
+    let to = user.mfa.email.clone().ok_or_else(|| ApiError::MfaNotEnabled {
+        user_id: user_id.to_string(),
+    })?;
+    let record = mail_code(app, &user, CodePurpose::Mfa, TO_DISABLE, MFA_CODE_TTL, to.as_str()).await?;
     app.store
         .issue_code(&record)
         .await

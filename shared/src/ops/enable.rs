@@ -15,12 +15,7 @@ pub async fn run(app: &App, caller: &Caller, f: Fields) -> Result<Value, ApiErro
 
 /// enable and disable: the state changes, and the store refuses to disable the domain's last
 /// enabled DOMAIN_ADMIN.
-pub(super) async fn set_state(
-    app: &App,
-    caller: &Caller,
-    mut f: Fields,
-    state: State,
-) -> Result<Value, ApiError> {
+pub(super) async fn set_state(app: &App, caller: &Caller, mut f: Fields, state: State) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;
     f.finish()?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;

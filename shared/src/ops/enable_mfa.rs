@@ -4,12 +4,11 @@
 use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
-use super::support::{Edit, info, load, new_code, save_once, send_mail, target};
+use super::support::{Edit, info, load, mail_code, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::mail::Mail;
 use crate::model::{Email, Mfa, MfaState, MfaType};
 use crate::store::{CodeChange, CodePurpose};
 
@@ -21,12 +20,9 @@ pub const TO_DISABLE: &str = "DISABLE";
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;
     let mfa_type = f.required_string("mfa_type")?;
-    let options = f
-        .object("options")?
-        .ok_or_else(|| ApiError::required("options"))?;
+    let options = f.object("options")?.ok_or_else(|| ApiError::required("options"))?;
     f.finish()?;
-    let mfa_type =
-        MfaType::parse(&mfa_type).map_err(|_| ApiError::NotSupportedMfaType { mfa_type })?;
+    let mfa_type = MfaType::parse(&mfa_type).map_err(|_| ApiError::NotSupportedMfaType { mfa_type })?;
     let email = options_email(options)?;
     caller.authorize(Access::SelfOnly, &domain_id, &user_id)?;
 
@@ -42,16 +38,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         mfa_type: Some(mfa_type),
         email: Some(email.clone()),
     };
-    let (code, record) = new_code(app, &user, CodePurpose::Mfa, TO_ENABLE, MFA_CODE_TTL);
-    send_mail(
-        app,
-        Mail::MfaCode {
-            code: code.expose(),
-        },
-        &user,
-        email.as_str(),
-    )
-    .await?;
+    let record = mail_code(app, &user, CodePurpose::Mfa, TO_ENABLE, MFA_CODE_TTL, email.as_str()).await?;
     let saved = save_once(
         app,
         &before,

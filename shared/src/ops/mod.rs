@@ -126,12 +126,7 @@ impl Operation {
 
 /// Runs one operation on a parsed body. `caller` is the verified token's caller; the HTTP
 /// adapter supplies it for every operation that needs one.
-pub async fn run(
-    app: &App,
-    op: Operation,
-    caller: Option<&Caller>,
-    fields: Fields,
-) -> Result<Value, ApiError> {
+pub async fn run(app: &App, op: Operation, caller: Option<&Caller>, fields: Fields) -> Result<Value, ApiError> {
     if op == Operation::ResetPassword {
         return reset_password::run(app, fields).await;
     }
@@ -166,14 +161,8 @@ mod tests {
         for op in Operation::ALL {
             assert_eq!(Operation::from_path(op.path()), Some(op));
         }
-        assert_eq!(
-            Operation::from_path("/identity/v2/user/stat"),
-            Some(Operation::Stat)
-        );
-        assert_eq!(
-            Operation::from_path("/identity/v2/user/get/"),
-            Some(Operation::Get)
-        );
+        assert_eq!(Operation::from_path("/identity/v2/user/stat"), Some(Operation::Stat));
+        assert_eq!(Operation::from_path("/identity/v2/user/get/"), Some(Operation::Get));
         assert_eq!(Operation::from_path("/identity/v2/user/nope"), None);
     }
 }

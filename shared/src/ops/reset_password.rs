@@ -88,11 +88,7 @@ pub async fn run(app: &App, mut f: Fields) -> Result<Value, ApiError> {
 }
 
 async fn release(app: &App, user: &User) {
-    if let Err(error) = app
-        .store
-        .release_reset_window(&user.domain_id, &user.user_id)
-        .await
-    {
+    if let Err(error) = app.store.release_reset_window(&user.domain_id, &user.user_id).await {
         tracing::warn!(%error, "could not reopen the reset window");
     }
 }

@@ -48,11 +48,7 @@ pub fn store_error(error: StoreError, user_id: &UserId) -> ApiError {
 }
 
 /// Reads the user or answers 404.
-pub async fn load(
-    app: &App,
-    domain: &DomainId,
-    user_id: &UserId,
-) -> Result<Versioned<User>, ApiError> {
+pub async fn load(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Versioned<User>, ApiError> {
     app.store
         .get_user(domain, user_id)
         .await
@@ -138,16 +134,24 @@ pub async fn send_mail(app: &App, mail: Mail<'_>, user: &User, to: &str) -> Resu
     })
 }
 
-/// A fresh code for `user`, valid for `ttl`, bound to what it will confirm.
-pub fn new_code(
+/// Makes a code for `user` that confirms `bound_to`, valid for `ttl`, and mails it to `to` in
+/// the mail of its purpose. Returns the record for the caller to store — only after the mail
+/// went out, so a failed mail leaves no code behind.
+pub async fn mail_code(
     app: &App,
     user: &User,
     purpose: CodePurpose,
     bound_to: &str,
     ttl: TimeDelta,
-) -> (PlainCode, CodeRecord) {
+    to: &str,
+) -> Result<CodeRecord, ApiError> {
     let plain = PlainCode::generate();
-    let record = CodeRecord {
+    let mail = match purpose {
+        CodePurpose::VerifyEmail => Mail::VerifyEmail { code: plain.expose() },
+        CodePurpose::Mfa => Mail::MfaCode { code: plain.expose() },
+    };
+    send_mail(app, mail, user, to).await?;
+    Ok(CodeRecord {
         domain_id: user.domain_id.clone(),
         user_id: user.user_id.clone(),
         purpose,
@@ -155,8 +159,7 @@ pub fn new_code(
         bound_to: bound_to.to_string(),
         expires_at: Timestamp::new(app.clock.now() + ttl),
         attempts: 0,
-    };
-    (plain, record)
+    })
 }
 
 /// Checks a candidate code against the pending one. Every well-formed guess counts as an

@@ -48,10 +48,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let password = non_empty(&mut f, "password")?;
     let reset_password = f.flag("reset_password")?;
     let profile = Profile {
-        name: f
-            .string("name")?
-            .map(|n| Name::parse("name", &n))
-            .transpose()?,
+        name: f.string("name")?.map(|n| Name::parse("name", &n)).transpose()?,
         email: f
             .string("email")?
             .map(|e| Email::parse_optional("email", &e))
@@ -64,10 +61,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
             .string("timezone")?
             .map(|t| Timezone::parse("timezone", &t))
             .transpose()?,
-        tags: f
-            .object("tags")?
-            .map(|t| Tags::parse("tags", t))
-            .transpose()?,
+        tags: f.object("tags")?.map(|t| Tags::parse("tags", t)).transpose()?,
     };
     f.finish()?;
     // With reset_password the temporary password replaces a given one, as in create.
@@ -110,8 +104,7 @@ fn set_password(user: &mut User, plain: &Password, hash: &PasswordHash) -> Resul
         return Err(ApiError::PasswordNotChanged);
     }
     user.password_hash = Some(hash.clone());
-    user.required_actions
-        .retain(|a| *a != RequiredAction::UpdatePassword);
+    user.required_actions.retain(|a| *a != RequiredAction::UpdatePassword);
     Ok(())
 }
 
@@ -135,10 +128,7 @@ async fn reset(
             user_id: user_id_text(),
         });
     };
-    let email_changes = profile
-        .email
-        .as_ref()
-        .is_some_and(|new| new.as_ref() != Some(&email));
+    let email_changes = profile.email.as_ref().is_some_and(|new| new.as_ref() != Some(&email));
     if !current.email_verified || email_changes {
         return Err(ApiError::VerificationUnavailable {
             user_id: user_id_text(),

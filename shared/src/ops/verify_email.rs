@@ -3,12 +3,11 @@
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use super::support::{Edit, load, modify, new_code, non_empty, save_once, send_mail, target};
+use super::support::{Edit, load, mail_code, modify, non_empty, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::mail::Mail;
 use crate::model::Email;
 use crate::store::{CodeChange, CodePurpose};
 
@@ -55,16 +54,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     user.email = Some(to.clone());
     user.email_verified = false;
     // The code is bound to the address it is mailed to: it cannot verify a different one.
-    let (code, record) = new_code(app, &user, CodePurpose::VerifyEmail, to.as_str(), CODE_TTL);
-    send_mail(
-        app,
-        Mail::VerifyEmail {
-            code: code.expose(),
-        },
-        &user,
-        to.as_str(),
-    )
-    .await?;
+    let record = mail_code(app, &user, CodePurpose::VerifyEmail, to.as_str(), CODE_TTL, to.as_str()).await?;
     save_once(
         app,
         &before,

@@ -106,11 +106,7 @@ fn apply_admin_delta(txn: &WriteTransaction, domain: &str, delta: i64) -> StoreR
         return Ok(());
     }
     let mut table = txn.open_table(ADMINS).map_err(unavailable)?;
-    let current = table
-        .get(domain)
-        .map_err(unavailable)?
-        .map(|v| v.value())
-        .unwrap_or(0);
+    let current = table.get(domain).map_err(unavailable)?.map(|v| v.value()).unwrap_or(0);
     let next = i64::try_from(current).map_err(unavailable)? + delta;
     if next < 1 && delta < 0 {
         return Err(StoreError::LastAdmin);
@@ -130,19 +126,13 @@ fn current_row(txn: &WriteTransaction, before: &Versioned<User>) -> StoreResult<
 }
 
 fn code_key(code: &CodeRecord) -> (&str, &str, &'static str) {
-    (
-        code.domain_id.as_str(),
-        code.user_id.as_str(),
-        code.purpose.as_str(),
-    )
+    (code.domain_id.as_str(), code.user_id.as_str(), code.purpose.as_str())
 }
 
 fn put_code(txn: &WriteTransaction, code: &CodeRecord) -> StoreResult<()> {
     let bytes = serde_json::to_vec(code).map_err(unavailable)?;
     let mut table = txn.open_table(CODES).map_err(unavailable)?;
-    table
-        .insert(code_key(code), bytes.as_slice())
-        .map_err(unavailable)?;
+    table.insert(code_key(code), bytes.as_slice()).map_err(unavailable)?;
     Ok(())
 }
 
@@ -177,19 +167,12 @@ fn apply_code_change(txn: &WriteTransaction, user: &User, change: &CodeChange) -
 
 #[async_trait]
 impl UserStore for EmbeddedStore {
-    async fn get_user(
-        &self,
-        domain: &DomainId,
-        user_id: &UserId,
-    ) -> StoreResult<Option<Versioned<User>>> {
+    async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>> {
         let (domain, user_id) = (domain.clone(), user_id.clone());
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(USERS).map_err(unavailable)?;
-            let Some(bytes) = table
-                .get((domain.as_str(), user_id.as_str()))
-                .map_err(unavailable)?
-            else {
+            let Some(bytes) = table.get((domain.as_str(), user_id.as_str())).map_err(unavailable)? else {
                 return Ok(None);
             };
             let row: UserRow = serde_json::from_slice(bytes.value()).map_err(unavailable)?;
@@ -312,9 +295,7 @@ impl UserStore for EmbeddedStore {
             if open_until.is_some_and(|end| now.at().timestamp_millis() < end) {
                 return Ok(false);
             }
-            table
-                .insert(key, until.at().timestamp_millis())
-                .map_err(unavailable)?;
+            table.insert(key, until.at().timestamp_millis()).map_err(unavailable)?;
             Ok(true)
         })
         .await
@@ -324,9 +305,7 @@ impl UserStore for EmbeddedStore {
         let (domain, user_id) = (domain.clone(), user_id.clone());
         self.write(move |txn| {
             let mut table = txn.open_table(RESETS).map_err(unavailable)?;
-            table
-                .remove((domain.as_str(), user_id.as_str()))
-                .map_err(unavailable)?;
+            table.remove((domain.as_str(), user_id.as_str())).map_err(unavailable)?;
             Ok(())
         })
         .await

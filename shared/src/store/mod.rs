@@ -87,23 +87,15 @@ pub enum CodeChange {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    async fn get_user(
-        &self,
-        domain: &DomainId,
-        user_id: &UserId,
-    ) -> StoreResult<Option<Versioned<User>>>;
+    async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>>;
 
     /// Creates a user; `NotUnique` if the user_id exists in the domain.
     async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>>;
 
     /// Replaces `before` with `after` if the stored version is still `before.version`, applying
     /// `code` in the same transaction. Enforces the last-admin rule.
-    async fn save_user(
-        &self,
-        before: &Versioned<User>,
-        after: &User,
-        code: CodeChange,
-    ) -> StoreResult<Versioned<User>>;
+    async fn save_user(&self, before: &Versioned<User>, after: &User, code: CodeChange)
+    -> StoreResult<Versioned<User>>;
 
     /// Deletes the user, its codes and its reset window, if still at `before.version`.
     /// Enforces the last-admin rule.
