@@ -21,6 +21,7 @@ pub mod input;
 pub mod mail;
 pub mod model;
 pub mod ops;
+pub mod query;
 pub mod secrets;
 pub mod store;
 

@@ -1,17 +1,48 @@
-//! list (SPEC 4.12). Not implemented yet: the query engine is its own piece of work.
-//! The path exists; a DOMAIN_ADMIN of the domain gets 501 ERROR_UNIMPLEMENTED, anyone else the
-//! usual 401/403.
+//! list → UsersInfo (SPEC 4.12): a Query over the domain's users, plus the shortcut filters
+//! `user_id`, `name`, `state`, `email`, `auth_type` (each an `eq`) and `workspace_id` (users
+//! bound to that workspace).
 
 use serde_json::Value;
 
+use super::support::{domain_store_error, info, non_empty};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::model::DomainId;
+use crate::model::{AuthType, DomainId, State};
+use crate::query::{Condition, Query};
 
-pub async fn run(_app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
+pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let domain_id = DomainId::parse("domain_id", f.required_string("domain_id")?)?;
+    let raw_query = f.object("query")?;
+    let mut shortcuts = Vec::new();
+    for key in ["user_id", "name", "email"] {
+        if let Some(value) = non_empty(&mut f, key)? {
+            shortcuts.push(Condition::eq(key, Value::String(value)));
+        }
+    }
+    if let Some(state) = non_empty(&mut f, "state")? {
+        let state = State::parse(&state).map_err(|r| ApiError::invalid("state", r))?;
+        shortcuts.push(Condition::eq("state", state.as_str().into()));
+    }
+    if let Some(auth_type) = non_empty(&mut f, "auth_type")? {
+        let auth_type = AuthType::parse(&auth_type).map_err(|r| ApiError::invalid("auth_type", r))?;
+        shortcuts.push(Condition::eq("auth_type", auth_type.as_str().into()));
+    }
+    let workspace_id = non_empty(&mut f, "workspace_id")?;
+    f.finish()?;
+    // The whole query is parsed and checked before anything is read.
+    let mut query = Query::parse(raw_query, app.clock.now())?;
+    for condition in shortcuts {
+        query.require(condition);
+    }
     caller.require_admin(&domain_id)?;
-    Err(ApiError::Unimplemented { method: "list" })
+
+    let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
+    let in_workspace = |u: &&crate::model::User| {
+        workspace_id
+            .as_deref()
+            .is_none_or(|w| u.workspace_id.as_ref().is_some_and(|id| id.as_str() == w))
+    };
+    Ok(query.run(users.iter().filter(in_workspace).map(info)))
 }

@@ -1,17 +1,21 @@
-//! stat (SPEC 4.13). Not implemented yet: the query engine is its own piece of work.
-//! The path exists; a DOMAIN_ADMIN of the domain gets 501 ERROR_UNIMPLEMENTED, anyone else the
-//! usual 401/403.
+//! stat → Struct (SPEC 4.13): a StatisticsQuery over the domain's users.
 
 use serde_json::Value;
 
+use super::support::{domain_store_error, info};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::Fields;
 use crate::model::DomainId;
+use crate::query::StatQuery;
 
-pub async fn run(_app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
+pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let domain_id = DomainId::parse("domain_id", f.required_string("domain_id")?)?;
+    let raw_query = f.object("query")?.ok_or_else(|| ApiError::required("query"))?;
+    f.finish()?;
+    let query = StatQuery::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
-    Err(ApiError::Unimplemented { method: "stat" })
+    let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
+    Ok(query.run(users.iter().map(info)))
 }

@@ -47,6 +47,12 @@ pub fn store_error(error: StoreError, user_id: &UserId) -> ApiError {
     }
 }
 
+/// For reads of a whole domain, where the only possible failure is the store itself.
+pub fn domain_store_error(error: StoreError) -> ApiError {
+    tracing::error!(%error, "storage failed reading a domain");
+    ApiError::Unavailable { service: "storage" }
+}
+
 /// Reads the user or answers 404.
 pub async fn load(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Versioned<User>, ApiError> {
     app.store

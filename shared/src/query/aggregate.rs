@@ -1,0 +1,549 @@
+//! `StatisticsQuery` for stat: select users like a `Query`, then either list the distinct values
+//! of a key or run an aggregation pipeline of stages over the rows.
+//!
+//! Until the first `group`, rows are user documents and keys must be UserInfo fields; after it,
+//! rows hold only the names the group chose, so any name may be used.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Number, Value, json};
+
+use super::condition::parse_datetime;
+use super::value::{compare, equal, lookup};
+use super::{Page, QueryError, Reader, Selection, SortKey, check_key, compare_by, parse_condition, parse_sort};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accumulator {
+    Count,
+    Sum,
+    Average,
+    Max,
+    Min,
+    First,
+    Last,
+    Push,
+    AddToSet,
+    MergeObjects,
+}
+
+impl Accumulator {
+    fn parse(name: &str, at: &str) -> Result<Self, QueryError> {
+        Ok(match name {
+            "count" => Self::Count,
+            "sum" => Self::Sum,
+            "average" => Self::Average,
+            "max" => Self::Max,
+            "min" => Self::Min,
+            "first" => Self::First,
+            "last" => Self::Last,
+            "push" => Self::Push,
+            "add_to_set" => Self::AddToSet,
+            "merge_objects" => Self::MergeObjects,
+            other => return Err(QueryError::new(format!("{at}: operator {other} is unknown"))),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct GroupKey {
+    key: String,
+    name: String,
+    date_format: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct GroupField {
+    key: Option<String>,
+    name: String,
+    operator: Accumulator,
+    /// For push: push objects of these `(key, name)` pairs instead of one value.
+    fields: Vec<(String, String)>,
+    /// Only rows matching these conditions feed this field.
+    conditions: Vec<super::Condition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reducer {
+    Copy,
+    Size,
+    Sum,
+    Average,
+    Max,
+    Min,
+}
+
+#[derive(Debug, Clone)]
+enum Stage {
+    Group {
+        keys: Vec<GroupKey>,
+        fields: Vec<GroupField>,
+    },
+    Count {
+        name: String,
+    },
+    Sort(Vec<SortKey>),
+    Project {
+        fields: Vec<(String, String, Reducer)>,
+        exclude_keys: bool,
+    },
+    Unwind {
+        path: String,
+    },
+    Limit(usize),
+    Skip(usize),
+}
+
+#[derive(Debug, Clone)]
+enum Action {
+    Distinct(String),
+    Aggregate(Vec<Stage>),
+}
+
+/// A parsed `StatisticsQuery`.
+#[derive(Debug, Clone)]
+pub struct StatQuery {
+    pub selection: Selection,
+    action: Action,
+    page: Option<Page>,
+}
+
+/// Key rules for a stage: user fields before the first group, any name after it.
+fn key_checker(grouped: bool) -> impl Fn(&str, &str) -> Result<(), QueryError> {
+    move |key: &str, at: &str| {
+        if grouped {
+            if key.is_empty() {
+                Err(QueryError::new(format!("{at}: key is empty")))
+            } else {
+                Ok(())
+            }
+        } else {
+            check_key(key, at)
+        }
+    }
+}
+
+fn text_of(map: &Map<String, Value>, long: &str, short: &str, at: &str) -> Result<Option<String>, QueryError> {
+    match map.get(long).or_else(|| map.get(short)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(QueryError::new(format!("{at}.{long} must be a string"))),
+    }
+}
+
+fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, QueryError> {
+    value
+        .as_object()
+        .ok_or_else(|| QueryError::new(format!("{at} must be an object")))
+}
+
+fn whole(value: &Value, at: &str) -> Result<usize, QueryError> {
+    value
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| QueryError::new(format!("{at} must be a whole number, 0 or more")))
+}
+
+/// A strftime format limited to `%Y %m %d %H %M %S` (and `%%`), so formatting cannot fail.
+fn check_date_format(format: &str, at: &str) -> Result<(), QueryError> {
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' && !matches!(chars.next(), Some('Y' | 'm' | 'd' | 'H' | 'M' | 'S' | '%')) {
+            return Err(QueryError::new(format!(
+                "{at}: date_format may use only %Y %m %d %H %M %S"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl StatQuery {
+    /// Parses a query; neither `distinct` nor `aggregate` is ERROR_REQUIRED_PARAMETER.
+    pub fn parse(raw: Map<String, Value>, now: DateTime<Utc>) -> Result<Self, ApiError> {
+        let mut reader = Reader::new(raw, "query");
+        let selection = Selection::read(&mut reader, now)?;
+        let page = reader
+            .take("page")
+            .map(|p| Page::parse(Some(p), "query.page"))
+            .transpose()?;
+        let distinct = reader.string("distinct")?;
+        let aggregate = reader.take("aggregate");
+        reader.finish()?;
+        let action = match (distinct, aggregate) {
+            (Some(key), None) => {
+                check_key(&key, "query.distinct")?;
+                Action::Distinct(key)
+            }
+            (None, Some(Value::Array(stages))) => Action::Aggregate(parse_stages(&stages, now)?),
+            (None, Some(_)) => return Err(QueryError::new("query.aggregate must be a list of stages").into()),
+            (Some(_), Some(_)) => return Err(QueryError::new("query: give distinct or aggregate, not both").into()),
+            (None, None) => return Err(ApiError::required("aggregate")),
+        };
+        Ok(Self {
+            selection,
+            action,
+            page,
+        })
+    }
+
+    /// Runs over the users' documents: `{"results": [...]}`, plus `total_count` with a page limit.
+    pub fn run(&self, docs: impl IntoIterator<Item = Value>) -> Value {
+        let selected = docs.into_iter().filter(|d| self.selection.matches(d));
+        let rows = match &self.action {
+            Action::Distinct(key) => distinct(selected, key),
+            Action::Aggregate(stages) => stages.iter().fold(selected.collect(), |rows, stage| stage.apply(rows)),
+        };
+        match self.page {
+            Some(page) if page.limit.is_some() => {
+                let total = rows.len();
+                json!({"results": page.apply(rows), "total_count": total})
+            }
+            Some(page) => json!({"results": page.apply(rows)}),
+            None => json!({"results": rows}),
+        }
+    }
+}
+
+fn parse_stages(stages: &[Value], now: DateTime<Utc>) -> Result<Vec<Stage>, QueryError> {
+    let mut grouped = false;
+    let mut out = Vec::with_capacity(stages.len());
+    for (i, raw) in stages.iter().enumerate() {
+        let at = format!("aggregate[{i}]");
+        let map = object(raw, &at)?;
+        let [(name, body)] = map.iter().collect::<Vec<_>>()[..] else {
+            return Err(QueryError::new(format!("{at} must have exactly one stage")));
+        };
+        let at = format!("{at}.{name}");
+        let check = key_checker(grouped);
+        let stage = match name.as_str() {
+            "group" => {
+                let stage = parse_group(object(body, &at)?, &at, &check, now)?;
+                grouped = true;
+                stage
+            }
+            "count" => {
+                let name = text_of(object(body, &at)?, "name", "n", &at)?.unwrap_or_else(|| "count".into());
+                grouped = true;
+                Stage::Count { name }
+            }
+            "sort" => Stage::Sort(parse_sort(body.clone(), &at, &check)?),
+            "project" => {
+                let stage = parse_project(object(body, &at)?, &at, &check)?;
+                grouped = true;
+                stage
+            }
+            "unwind" => {
+                let path = text_of(object(body, &at)?, "path", "path", &at)?
+                    .ok_or_else(|| QueryError::new(format!("{at}.path is required")))?;
+                check(&path, &at)?;
+                Stage::Unwind { path }
+            }
+            "limit" => Stage::Limit(whole(body, &at)?),
+            "skip" => Stage::Skip(whole(body, &at)?),
+            other => return Err(QueryError::new(format!("{at}: stage {other} is unknown"))),
+        };
+        out.push(stage);
+    }
+    Ok(out)
+}
+
+fn parse_group(
+    map: &Map<String, Value>,
+    at: &str,
+    check: &impl Fn(&str, &str) -> Result<(), QueryError>,
+    now: DateTime<Utc>,
+) -> Result<Stage, QueryError> {
+    let list = |name: &str| match map.get(name) {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::Array(items)) => Ok(items.clone()),
+        Some(_) => Err(QueryError::new(format!("{at}.{name} must be a list"))),
+    };
+    if let Some(extra) = map.keys().find(|k| !["keys", "fields"].contains(&k.as_str())) {
+        return Err(QueryError::new(format!("{at}.{extra} is not a known field")));
+    }
+    let mut keys = Vec::new();
+    for (i, raw) in list("keys")?.iter().enumerate() {
+        let at = format!("{at}.keys[{i}]");
+        let m = object(raw, &at)?;
+        let key = text_of(m, "key", "k", &at)?.ok_or_else(|| QueryError::new(format!("{at}.key is required")))?;
+        check(&key, &at)?;
+        let name = text_of(m, "name", "n", &at)?.unwrap_or_else(|| key.clone());
+        let date_format = text_of(m, "date_format", "date_format", &at)?;
+        if let Some(f) = &date_format {
+            check_date_format(f, &at)?;
+        }
+        keys.push(GroupKey { key, name, date_format });
+    }
+    let mut fields = Vec::new();
+    for (i, raw) in list("fields")?.iter().enumerate() {
+        let at = format!("{at}.fields[{i}]");
+        let m = object(raw, &at)?;
+        let operator =
+            text_of(m, "operator", "o", &at)?.ok_or_else(|| QueryError::new(format!("{at}.operator is required")))?;
+        let operator = Accumulator::parse(&operator, &at)?;
+        let key = text_of(m, "key", "k", &at)?;
+        if let Some(key) = &key {
+            check(key, &at)?;
+        }
+        let name = text_of(m, "name", "n", &at)?.ok_or_else(|| QueryError::new(format!("{at}.name is required")))?;
+        let mut pushed = Vec::new();
+        if let Some(Value::Array(items)) = m.get("fields") {
+            for (j, f) in items.iter().enumerate() {
+                let at = format!("{at}.fields[{j}]");
+                let f = object(f, &at)?;
+                let k = text_of(f, "key", "k", &at)?.ok_or_else(|| QueryError::new(format!("{at}.key is required")))?;
+                check(&k, &at)?;
+                let n = text_of(f, "name", "n", &at)?.unwrap_or_else(|| k.clone());
+                pushed.push((k, n));
+            }
+        }
+        let conditions = match m.get("conditions") {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(j, c)| parse_condition(c, &format!("{at}.conditions[{j}]"), now))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(QueryError::new(format!("{at}.conditions must be a list"))),
+        };
+        if operator != Accumulator::Count && key.is_none() && pushed.is_empty() {
+            return Err(QueryError::new(format!("{at}.key is required for this operator")));
+        }
+        fields.push(GroupField {
+            key,
+            name,
+            operator,
+            fields: pushed,
+            conditions,
+        });
+    }
+    Ok(Stage::Group { keys, fields })
+}
+
+fn parse_project(
+    map: &Map<String, Value>,
+    at: &str,
+    check: &impl Fn(&str, &str) -> Result<(), QueryError>,
+) -> Result<Stage, QueryError> {
+    let exclude_keys = matches!(map.get("exclude_keys"), Some(Value::Bool(true)));
+    let mut fields = Vec::new();
+    if let Some(Value::Array(items)) = map.get("fields") {
+        for (i, raw) in items.iter().enumerate() {
+            let at = format!("{at}.fields[{i}]");
+            let m = object(raw, &at)?;
+            let key = text_of(m, "key", "k", &at)?.ok_or_else(|| QueryError::new(format!("{at}.key is required")))?;
+            check(&key, &at)?;
+            let name = text_of(m, "name", "n", &at)?.unwrap_or_else(|| key.clone());
+            let reducer = match text_of(m, "operator", "o", &at)?.as_deref() {
+                None => Reducer::Copy,
+                Some("size") => Reducer::Size,
+                Some("sum") => Reducer::Sum,
+                Some("average") => Reducer::Average,
+                Some("max") => Reducer::Max,
+                Some("min") => Reducer::Min,
+                Some(other) => return Err(QueryError::new(format!("{at}: operator {other} is unknown"))),
+            };
+            fields.push((key, name, reducer));
+        }
+    }
+    Ok(Stage::Project { fields, exclude_keys })
+}
+
+/// Sorted distinct values of `key`; list values count element by element; missing and null skipped.
+fn distinct(docs: impl Iterator<Item = Value>, key: &str) -> Vec<Value> {
+    let mut values: Vec<Value> = Vec::new();
+    for doc in docs {
+        match lookup(&doc, key) {
+            Some(Value::Array(items)) => values.extend(items.iter().cloned()),
+            Some(Value::Null) | None => {}
+            Some(v) => values.push(v.clone()),
+        }
+    }
+    values.sort_by(compare);
+    values.dedup_by(|a, b| equal(a, b));
+    values
+}
+
+fn number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        Value::from(value as i64)
+    } else {
+        Number::from_f64(value).map(Value::Number).unwrap_or(Value::Null)
+    }
+}
+
+fn numbers<'a>(values: impl Iterator<Item = &'a Value>) -> Vec<f64> {
+    values.filter_map(Value::as_f64).collect()
+}
+
+fn extreme<'a>(values: impl Iterator<Item = &'a Value>, max: bool) -> Value {
+    let present = values.filter(|v| !v.is_null());
+    let pick = if max {
+        present.max_by(|a, b| compare(a, b))
+    } else {
+        present.min_by(|a, b| compare(a, b))
+    };
+    pick.cloned().unwrap_or(Value::Null)
+}
+
+fn average(values: &[f64]) -> Value {
+    if values.is_empty() {
+        Value::Null
+    } else {
+        number(values.iter().sum::<f64>() / values.len() as f64)
+    }
+}
+
+impl Stage {
+    fn apply(&self, rows: Vec<Value>) -> Vec<Value> {
+        match self {
+            Stage::Group { keys, fields } => group(rows, keys, fields),
+            Stage::Count { name } => vec![json!({ name.as_str(): rows.len() })],
+            Stage::Sort(keys) => {
+                let mut rows = rows;
+                rows.sort_by(|a, b| compare_by(a, b, keys));
+                rows
+            }
+            Stage::Project { fields, exclude_keys } => {
+                rows.into_iter().map(|r| project(r, fields, *exclude_keys)).collect()
+            }
+            Stage::Unwind { path } => unwind(rows, path),
+            Stage::Limit(n) => rows.into_iter().take(*n).collect(),
+            Stage::Skip(n) => rows.into_iter().skip(*n).collect(),
+        }
+    }
+}
+
+fn group_key_value(row: &Value, key: &GroupKey) -> Value {
+    let value = lookup(row, &key.key).cloned().unwrap_or(Value::Null);
+    match (&key.date_format, value.as_str().and_then(parse_datetime)) {
+        (Some(format), Some(when)) => Value::String(when.format(format).to_string()),
+        _ => value,
+    }
+}
+
+/// Groups rows in first-seen order (users arrive in the default order, so first/last follow it).
+fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField]) -> Vec<Value> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<(Vec<Value>, Vec<Vec<Value>>)> = Vec::new();
+    for row in &rows {
+        let key_values: Vec<Value> = keys.iter().map(|k| group_key_value(row, k)).collect();
+        let id = Value::Array(key_values.clone()).to_string();
+        let slot = *index.entry(id).or_insert_with(|| {
+            groups.push((key_values, vec![Vec::new(); fields.len()]));
+            groups.len() - 1
+        });
+        for (i, field) in fields.iter().enumerate() {
+            if !field.conditions.iter().all(|c| c.matches(row)) {
+                continue;
+            }
+            let collected = if !field.fields.is_empty() {
+                let mut obj = Map::new();
+                for (k, n) in &field.fields {
+                    obj.insert(n.clone(), lookup(row, k).cloned().unwrap_or(Value::Null));
+                }
+                Value::Object(obj)
+            } else {
+                field
+                    .key
+                    .as_ref()
+                    .and_then(|k| lookup(row, k))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
+            groups[slot].1[i].push(collected);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key_values, collected)| {
+            let mut out = Map::new();
+            for (key, value) in keys.iter().zip(key_values) {
+                out.insert(key.name.clone(), value);
+            }
+            for (field, values) in fields.iter().zip(collected) {
+                out.insert(field.name.clone(), accumulate(field.operator, values));
+            }
+            Value::Object(out)
+        })
+        .collect()
+}
+
+fn accumulate(operator: Accumulator, values: Vec<Value>) -> Value {
+    match operator {
+        Accumulator::Count => Value::from(values.len()),
+        Accumulator::Sum => number(numbers(values.iter()).iter().sum()),
+        Accumulator::Average => average(&numbers(values.iter())),
+        Accumulator::Max => extreme(values.iter(), true),
+        Accumulator::Min => extreme(values.iter(), false),
+        Accumulator::First => values.into_iter().next().unwrap_or(Value::Null),
+        Accumulator::Last => values.into_iter().last().unwrap_or(Value::Null),
+        Accumulator::Push => Value::Array(values),
+        Accumulator::AddToSet => {
+            let mut set: Vec<Value> = Vec::new();
+            for v in values {
+                if !set.iter().any(|s| equal(s, &v)) {
+                    set.push(v);
+                }
+            }
+            Value::Array(set)
+        }
+        Accumulator::MergeObjects => {
+            let mut merged = Map::new();
+            for v in values {
+                if let Value::Object(m) = v {
+                    merged.extend(m);
+                }
+            }
+            Value::Object(merged)
+        }
+    }
+}
+
+/// Project keeps the row's existing top-level fields that are not projected (the group keys)
+/// unless `exclude_keys`, then adds each projected field.
+fn project(row: Value, fields: &[(String, String, Reducer)], exclude_keys: bool) -> Value {
+    let mut out = Map::new();
+    let projected: Vec<&str> = fields.iter().map(|(k, _, _)| k.as_str()).collect();
+    if let (false, Value::Object(m)) = (exclude_keys, &row) {
+        for (k, v) in m {
+            if !projected.contains(&k.as_str()) && !fields.iter().any(|(_, n, _)| n == k) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    for (key, name, reducer) in fields {
+        let value = lookup(&row, key).cloned().unwrap_or(Value::Null);
+        let items = || value.as_array().map(|a| a.iter()).into_iter().flatten();
+        let reduced = match reducer {
+            Reducer::Copy => value.clone(),
+            Reducer::Size => value.as_array().map(|a| Value::from(a.len())).unwrap_or(Value::Null),
+            Reducer::Sum => number(numbers(items()).iter().sum()),
+            Reducer::Average => average(&numbers(items())),
+            Reducer::Max => extreme(items(), true),
+            Reducer::Min => extreme(items(), false),
+        };
+        out.insert(name.clone(), reduced);
+    }
+    Value::Object(out)
+}
+
+/// One row per element of the list at `path`; rows whose path is missing or an empty list go.
+fn unwind(rows: Vec<Value>, path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for row in rows {
+        match lookup(&row, path) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for item in items.clone() {
+                    let mut copy = row.clone();
+                    super::insert_path(&mut copy, path, item);
+                    out.push(copy);
+                }
+            }
+            Some(_) => out.push(row),
+        }
+    }
+    out
+}

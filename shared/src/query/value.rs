@@ -1,0 +1,92 @@
+//! Reading and ordering JSON values: dotted-path lookup and the one total order used by sort,
+//! min/max, distinct and comparisons.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+/// The value at a dotted path (`tags.team`, `mfa.options.email`), through objects only.
+pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(doc, |value, part| value.as_object()?.get(part))
+}
+
+fn rank(value: &Value) -> u8 {
+    match value {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }
+}
+
+/// A total order over JSON values: null < booleans < numbers < strings < lists < objects;
+/// numbers numerically, strings by code point, lists and objects element by element.
+pub fn compare(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+            x.total_cmp(&y)
+        }
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Array(x), Value::Array(y)) => x
+            .iter()
+            .zip(y)
+            .map(|(x, y)| compare(x, y))
+            .find(|o| o.is_ne())
+            .unwrap_or(x.len().cmp(&y.len())),
+        (Value::Object(x), Value::Object(y)) => {
+            let pairs = x.iter().zip(y.iter());
+            pairs
+                .map(|((kx, vx), (ky, vy))| kx.cmp(ky).then_with(|| compare(vx, vy)))
+                .find(|o| o.is_ne())
+                .unwrap_or(x.len().cmp(&y.len()))
+        }
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// Equality as the query language sees it: numbers by value (`1` equals `1.0`).
+pub fn equal(a: &Value, b: &Value) -> bool {
+    compare(a, b).is_eq()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn lookup_follows_objects_only() {
+        let doc = json!({"tags": {"team": "core"}, "list": [{"a": 1}], "mfa": {"options": {"email": "e"}}});
+        assert_eq!(lookup(&doc, "tags.team"), Some(&json!("core")));
+        assert_eq!(lookup(&doc, "mfa.options.email"), Some(&json!("e")));
+        assert_eq!(lookup(&doc, "tags.none"), None);
+        assert_eq!(lookup(&doc, "list.a"), None);
+    }
+
+    #[test]
+    fn order_is_total_and_typed() {
+        let ordered = [
+            json!(null),
+            json!(false),
+            json!(true),
+            json!(-1),
+            json!(2.5),
+            json!(10),
+            json!("B"),
+            json!("a"),
+            json!("é"),
+            json!([1]),
+            json!({}),
+        ];
+        for pair in ordered.windows(2) {
+            assert_eq!(compare(&pair[0], &pair[1]), Ordering::Less, "{} < {}", pair[0], pair[1]);
+        }
+        assert!(equal(&json!(1), &json!(1.0)));
+    }
+}
