@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
@@ -118,7 +118,8 @@ impl TestApi {
             outbox: OutboxMailer::new(&dir.path().join("outbox")).expect("outbox"),
             failing: AtomicBool::new(false),
         });
-        let clock = Arc::new(TestClock(Mutex::new(Utc::now())));
+        // Whole milliseconds, like every stored timestamp, so time comparisons in tests are exact.
+        let clock = Arc::new(TestClock(Mutex::new(Utc::now().trunc_subsecs(3))));
         let app = App {
             store,
             mailer: mailer.clone(),

@@ -11,7 +11,10 @@ use serde_json::{Map, Number, Value, json};
 
 use super::condition::parse_datetime;
 use super::value::{compare, equal, lookup};
-use super::{Page, QueryError, Reader, Selection, SortKey, check_key, compare_by, parse_condition, parse_sort};
+use super::{
+    Page, QueryError, Reader, Selection, SortKey, check_key, compare_by, default_order, parse_condition, parse_sort,
+    sort_docs,
+};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,9 +87,10 @@ enum Stage {
         name: String,
     },
     Sort(Vec<SortKey>),
+    /// `keep`: the group key fields carried over (none with exclude_keys or before any group).
     Project {
         fields: Vec<(String, String, Reducer)>,
-        exclude_keys: bool,
+        keep: Vec<String>,
     },
     Unwind {
         path: String,
@@ -189,10 +193,12 @@ impl StatQuery {
 
     /// Runs over the users' documents: `{"results": [...]}`, plus `total_count` with a page limit.
     pub fn run(&self, docs: impl IntoIterator<Item = Value>) -> Value {
-        let selected = docs.into_iter().filter(|d| self.selection.matches(d));
+        let mut selected: Vec<Value> = docs.into_iter().filter(|d| self.selection.matches(d)).collect();
+        // Users reach the first stage in the default order (first/last depend on it).
+        sort_docs(&mut selected, &default_order());
         let rows = match &self.action {
-            Action::Distinct(key) => distinct(selected, key),
-            Action::Aggregate(stages) => stages.iter().fold(selected.collect(), |rows, stage| stage.apply(rows)),
+            Action::Distinct(key) => distinct(selected.into_iter(), key),
+            Action::Aggregate(stages) => stages.iter().fold(selected, |rows, stage| stage.apply(rows)),
         };
         match self.page {
             Some(page) if page.limit.is_some() => {
@@ -207,6 +213,8 @@ impl StatQuery {
 
 fn parse_stages(stages: &[Value], now: DateTime<Utc>) -> Result<Vec<Stage>, QueryError> {
     let mut grouped = false;
+    // The key names of the last group, which project carries over unless told not to.
+    let mut group_keys: Vec<String> = Vec::new();
     let mut out = Vec::with_capacity(stages.len());
     for (i, raw) in stages.iter().enumerate() {
         let at = format!("aggregate[{i}]");
@@ -219,17 +227,24 @@ fn parse_stages(stages: &[Value], now: DateTime<Utc>) -> Result<Vec<Stage>, Quer
         let stage = match name.as_str() {
             "group" => {
                 let stage = parse_group(object(body, &at)?, &at, &check, now)?;
+                if let Stage::Group { keys, .. } = &stage {
+                    group_keys = keys.iter().map(|k| k.name.clone()).collect();
+                }
                 grouped = true;
                 stage
             }
             "count" => {
                 let name = text_of(object(body, &at)?, "name", "n", &at)?.unwrap_or_else(|| "count".into());
+                group_keys.clear();
                 grouped = true;
                 Stage::Count { name }
             }
             "sort" => Stage::Sort(parse_sort(body.clone(), &at, &check)?),
             "project" => {
-                let stage = parse_project(object(body, &at)?, &at, &check)?;
+                let stage = parse_project(object(body, &at)?, &at, &check, &group_keys)?;
+                if let Stage::Project { keep, .. } = &stage {
+                    group_keys = keep.clone();
+                }
                 grouped = true;
                 stage
             }
@@ -325,6 +340,7 @@ fn parse_project(
     map: &Map<String, Value>,
     at: &str,
     check: &impl Fn(&str, &str) -> Result<(), QueryError>,
+    group_keys: &[String],
 ) -> Result<Stage, QueryError> {
     let exclude_keys = matches!(map.get("exclude_keys"), Some(Value::Bool(true)));
     let mut fields = Vec::new();
@@ -347,7 +363,8 @@ fn parse_project(
             fields.push((key, name, reducer));
         }
     }
-    Ok(Stage::Project { fields, exclude_keys })
+    let keep = if exclude_keys { vec![] } else { group_keys.to_vec() };
+    Ok(Stage::Project { fields, keep })
 }
 
 /// Sorted distinct values of `key`; list values count element by element; missing and null skipped.
@@ -405,9 +422,7 @@ impl Stage {
                 rows.sort_by(|a, b| compare_by(a, b, keys));
                 rows
             }
-            Stage::Project { fields, exclude_keys } => {
-                rows.into_iter().map(|r| project(r, fields, *exclude_keys)).collect()
-            }
+            Stage::Project { fields, keep } => rows.into_iter().map(|r| project(r, fields, keep)).collect(),
             Stage::Unwind { path } => unwind(rows, path),
             Stage::Limit(n) => rows.into_iter().take(*n).collect(),
             Stage::Skip(n) => rows.into_iter().skip(*n).collect(),
@@ -501,16 +516,12 @@ fn accumulate(operator: Accumulator, values: Vec<Value>) -> Value {
     }
 }
 
-/// Project keeps the row's existing top-level fields that are not projected (the group keys)
-/// unless `exclude_keys`, then adds each projected field.
-fn project(row: Value, fields: &[(String, String, Reducer)], exclude_keys: bool) -> Value {
+/// Project carries over the group key fields in `keep`, then adds each projected field.
+fn project(row: Value, fields: &[(String, String, Reducer)], keep: &[String]) -> Value {
     let mut out = Map::new();
-    let projected: Vec<&str> = fields.iter().map(|(k, _, _)| k.as_str()).collect();
-    if let (false, Value::Object(m)) = (exclude_keys, &row) {
-        for (k, v) in m {
-            if !projected.contains(&k.as_str()) && !fields.iter().any(|(_, n, _)| n == k) {
-                out.insert(k.clone(), v.clone());
-            }
+    for key in keep {
+        if let Some(v) = row.get(key) {
+            out.insert(key.clone(), v.clone());
         }
     }
     for (key, name, reducer) in fields {

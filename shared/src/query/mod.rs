@@ -217,6 +217,14 @@ pub(crate) fn parse_sort(
     }
 }
 
+/// Name, then user_id (the tie-break every order ends with).
+pub(crate) fn default_order() -> Vec<SortKey> {
+    vec![SortKey {
+        key: "name".into(),
+        desc: false,
+    }]
+}
+
 /// Orders documents by `keys`, missing values first, ties always broken by user_id ascending
 /// (so paging is stable).
 pub fn sort_docs(docs: &mut [Value], keys: &[SortKey]) {
@@ -298,10 +306,7 @@ impl Query {
         let selection = Selection::read(&mut reader, now)?;
         let sort = match reader.take("sort") {
             Some(raw) => parse_sort(raw, "query.sort", check_key)?,
-            None => vec![SortKey {
-                key: "name".into(),
-                desc: false,
-            }],
+            None => default_order(),
         };
         let page = Page::parse(reader.take("page"), "query.page")?;
         let minimal = reader.flag("minimal")?;
