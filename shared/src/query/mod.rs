@@ -261,7 +261,7 @@ impl Page {
         let Value::Object(map) = raw else {
             return Err(QueryError::new(format!("{at} must be an object")));
         };
-        for (key, value) in map {
+        for (key, value) in map.into_iter().filter(|(_, v)| !v.is_null()) {
             let number = value
                 .as_i64()
                 .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
@@ -388,3 +388,6 @@ fn insert_path(out: &mut Value, path: &str, value: Value) {
         node = map.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
     }
 }
+
+#[cfg(test)]
+mod proptests;
