@@ -57,8 +57,6 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("The {service} is unavailable; nothing was changed. Retry later.")]
     Unavailable { service: &'static str },
-    #[error("This method is not implemented yet. (method = {method})")]
-    Unimplemented { method: &'static str },
     #[error("No such path. (path = {path})")]
     NoSuchPath { path: String },
     #[error("Only POST is allowed. (method = {method})")]
@@ -107,7 +105,6 @@ impl ApiError {
             Conflict { .. } => "ERROR_CONFLICT",
             PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
             Unavailable { .. } => "ERROR_UNAVAILABLE",
-            Unimplemented { .. } => "ERROR_UNIMPLEMENTED",
             MethodNotAllowed { .. } => "ERROR_METHOD_NOT_ALLOWED",
             Unknown { .. } => "ERROR_UNKNOWN",
         }
@@ -122,7 +119,6 @@ impl ApiError {
             NotUnique { .. } | Conflict { .. } => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Unimplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Unknown { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,

@@ -51,6 +51,10 @@ macro_rules! identifier {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
         }
 
         impl std::fmt::Display for $name {
@@ -116,6 +120,10 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// A display name: trimmed, at most 128 characters, may be empty.
@@ -137,6 +145,10 @@ impl Name {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -165,6 +177,10 @@ impl Language {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// An IANA time zone name, stored in its canonical spelling.
@@ -188,6 +204,10 @@ impl Timezone {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -213,6 +233,10 @@ impl Tags {
 
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
+    }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
     }
 }
 

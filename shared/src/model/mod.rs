@@ -7,4 +7,4 @@ mod user;
 
 pub use enums::{AuthType, MfaState, MfaType, PermissionGroup, RequiredAction, RoleType, State};
 pub use fields::{DomainId, Email, Language, Name, Tags, Timezone, UserId, WorkspaceId};
-pub use user::{Mfa, RoleBinding, Timestamp, User, UserInfo, Versioned};
+pub use user::{Mfa, RoleBinding, Timestamp, User, Versioned};

@@ -1,6 +1,6 @@
 //! The stored user and the one shape it is ever returned in, [`UserInfo`]. The stored record
-//! holds what must never leave storage (the password hash, the role binding); `UserInfo` is
-//! built from it field by field, so a new internal field cannot leak by accident.
+//! holds what must never leave storage (the password hash, the role binding); the UserInfo
+//! document is built from it field by field, so a new internal field cannot leak by accident.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,45 +137,34 @@ impl User {
         }
     }
 
-    pub fn info(&self) -> UserInfo {
-        UserInfo {
-            user_id: self.user_id.as_str().to_string(),
-            name: self.name.as_str().to_string(),
-            state: self.state,
-            email: self.email.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default(),
-            email_verified: self.email_verified,
-            auth_type: self.auth_type,
-            role_type: self.role_type,
-            mfa: self.mfa.to_json(),
-            language: self.language.as_str().to_string(),
-            timezone: self.timezone.as_str().to_string(),
-            required_actions: self.required_actions.clone(),
-            tags: self.tags.as_map().clone(),
-            domain_id: self.domain_id.as_str().to_string(),
-            created_at: self.created_at.to_iso(),
-            last_accessed_at: self.last_accessed_at.map(Timestamp::to_iso),
-        }
+    /// The UserInfo document — the only shape a user is ever returned in — built by moving the
+    /// fields (list and stat turn whole domains into documents, so this avoids a copy and a serde
+    /// round trip per user). The password hash and the role binding are not in it.
+    pub fn into_doc(self) -> Value {
+        let mut doc = Map::with_capacity(15);
+        let mut put = |key: &str, value: Value| {
+            doc.insert(key.to_string(), value);
+        };
+        put("user_id", self.user_id.into_string().into());
+        put("name", self.name.into_string().into());
+        put("state", self.state.as_str().into());
+        put("email", self.email.map(Email::into_string).unwrap_or_default().into());
+        put("email_verified", self.email_verified.into());
+        put("auth_type", self.auth_type.as_str().into());
+        put("role_type", self.role_type.as_str().into());
+        put("mfa", self.mfa.to_json());
+        put("language", self.language.into_string().into());
+        put("timezone", self.timezone.into_string().into());
+        put(
+            "required_actions",
+            self.required_actions.iter().map(|a| Value::from(a.as_str())).collect(),
+        );
+        put("tags", Value::Object(self.tags.into_map()));
+        put("domain_id", self.domain_id.into_string().into());
+        put("created_at", self.created_at.to_iso().into());
+        put("last_accessed_at", self.last_accessed_at.map(Timestamp::to_iso).into());
+        Value::Object(doc)
     }
-}
-
-/// The only shape a user is returned in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UserInfo {
-    pub user_id: String,
-    pub name: String,
-    pub state: State,
-    pub email: String,
-    pub email_verified: bool,
-    pub auth_type: AuthType,
-    pub role_type: RoleType,
-    pub mfa: Value,
-    pub language: String,
-    pub timezone: String,
-    pub required_actions: Vec<RequiredAction>,
-    pub tags: Map<String, Value>,
-    pub domain_id: String,
-    pub created_at: String,
-    pub last_accessed_at: Option<String>,
 }
 
 /// A stored item and the version it was read at; writes are conditional on that version.
@@ -183,4 +172,52 @@ pub struct UserInfo {
 pub struct Versioned<T> {
     pub item: T,
     pub version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn into_doc_has_exactly_the_user_info_fields_in_order() {
+        let mut tags = Map::new();
+        tags.insert("team".into(), "core".into());
+        let user = User {
+            domain_id: DomainId::parse("d", "domain-a".into()).unwrap(),
+            user_id: UserId::parse("u", "alice".into()).unwrap(),
+            name: Name::parse("n", "Alice").unwrap(),
+            state: State::Disabled,
+            email: Some(Email::parse("e", "a@b.co").unwrap()),
+            email_verified: true,
+            auth_type: AuthType::Local,
+            role_type: RoleType::WorkspaceOwner,
+            role_binding: None,
+            workspace_id: None,
+            mfa: Mfa {
+                state: MfaState::Enabled,
+                mfa_type: Some(MfaType::Email),
+                email: Some(Email::parse("e", "m@b.co").unwrap()),
+            },
+            language: Language::parse("l", "ko").unwrap(),
+            timezone: Timezone::parse("t", "Asia/Seoul").unwrap(),
+            required_actions: vec![RequiredAction::UpdatePassword],
+            tags: Tags::parse("t", tags).unwrap(),
+            created_at: Timestamp::new(chrono::Utc::now()),
+            last_accessed_at: Some(Timestamp::new(chrono::Utc::now())),
+            password_hash: None,
+        };
+        let doc = user.into_doc();
+        let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, crate::query::USER_FIELDS);
+        assert_eq!(
+            doc["mfa"],
+            serde_json::json!({"state": "ENABLED", "mfa_type": "EMAIL", "options": {"email": "m@b.co"}})
+        );
+        assert_eq!(doc["required_actions"], serde_json::json!(["UPDATE_PASSWORD"]));
+        assert_eq!(
+            (doc["state"].as_str(), doc["role_type"].as_str()),
+            (Some("DISABLED"), Some("WORKSPACE_OWNER"))
+        );
+        assert!(doc["last_accessed_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::support::{domain_store_error, info, non_empty};
+use super::support::{domain_store_error, non_empty};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -39,10 +39,15 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     caller.require_admin(&domain_id)?;
 
     let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
-    let in_workspace = |u: &&crate::model::User| {
+    let in_workspace = |u: &crate::model::User| {
         workspace_id
             .as_deref()
             .is_none_or(|w| u.workspace_id.as_ref().is_some_and(|id| id.as_str() == w))
     };
-    Ok(query.run(users.iter().filter(in_workspace).map(info)))
+    Ok(query.run(
+        users
+            .into_iter()
+            .filter(|u| in_workspace(&u))
+            .map(crate::model::User::into_doc),
+    ))
 }

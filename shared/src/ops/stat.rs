@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{domain_store_error, info};
+use super::support::domain_store_error;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -17,5 +17,5 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let query = StatQuery::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
     let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
-    Ok(query.run(users.iter().map(info)))
+    Ok(query.run(users.into_iter().map(crate::model::User::into_doc)))
 }

@@ -30,7 +30,7 @@ pub fn now(app: &App) -> Timestamp {
 }
 
 pub fn info(user: &User) -> Value {
-    serde_json::to_value(user.info()).unwrap_or(Value::Null)
+    user.clone().into_doc()
 }
 
 pub fn store_error(error: StoreError, user_id: &UserId) -> ApiError {

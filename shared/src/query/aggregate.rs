@@ -12,8 +12,7 @@ use serde_json::{Map, Number, Value, json};
 use super::condition::parse_datetime;
 use super::value::{compare, equal, lookup};
 use super::{
-    Page, QueryError, Reader, Selection, SortKey, check_key, compare_by, default_order, parse_condition, parse_sort,
-    sort_docs,
+    Page, QueryError, Reader, Selection, SortKey, check_key, default_order, parse_condition, parse_sort, sort_docs,
 };
 use crate::error::ApiError;
 
@@ -419,7 +418,7 @@ impl Stage {
             Stage::Count { name } => vec![json!({ name.as_str(): rows.len() })],
             Stage::Sort(keys) => {
                 let mut rows = rows;
-                rows.sort_by(|a, b| compare_by(a, b, keys));
+                sort_docs(&mut rows, keys);
                 rows
             }
             Stage::Project { fields, keep } => rows.into_iter().map(|r| project(r, fields, keep)).collect(),
@@ -438,82 +437,165 @@ fn group_key_value(row: &Value, key: &GroupKey) -> Value {
     }
 }
 
+/// A string that is equal for values the query language calls equal (numbers by value), used
+/// to find a row's group and to de-duplicate add_to_set without comparing against every member.
+fn identity(value: &Value, out: &mut String) {
+    use std::fmt::Write;
+    let _ = match value {
+        Value::Null => write!(out, "z"),
+        Value::Bool(b) => write!(out, "b{b}"),
+        Value::Number(n) => write!(out, "n{}", n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => write!(out, "s{}:{s}", s.len()),
+        other => write!(out, "j{other}"),
+    };
+    out.push('\u{0}');
+}
+
+/// One group field's running state: values are folded in as rows arrive, not collected.
+enum Acc {
+    Count(usize),
+    Sum(f64),
+    Average(f64, usize),
+    Extreme(Option<Value>, bool),
+    First(Option<Value>),
+    Last(Value),
+    Push(Vec<Value>),
+    Set(Vec<Value>, std::collections::HashSet<String>),
+    Merge(Map<String, Value>),
+}
+
+impl Acc {
+    fn new(operator: Accumulator) -> Self {
+        match operator {
+            Accumulator::Count => Acc::Count(0),
+            Accumulator::Sum => Acc::Sum(0.0),
+            Accumulator::Average => Acc::Average(0.0, 0),
+            Accumulator::Max => Acc::Extreme(None, true),
+            Accumulator::Min => Acc::Extreme(None, false),
+            Accumulator::First => Acc::First(None),
+            Accumulator::Last => Acc::Last(Value::Null),
+            Accumulator::Push => Acc::Push(Vec::new()),
+            Accumulator::AddToSet => Acc::Set(Vec::new(), Default::default()),
+            Accumulator::MergeObjects => Acc::Merge(Map::new()),
+        }
+    }
+
+    fn add(&mut self, value: impl FnOnce() -> Value) {
+        match self {
+            Acc::Count(n) => *n += 1,
+            Acc::Sum(total) => *total += value().as_f64().unwrap_or(0.0),
+            Acc::Average(total, n) => {
+                if let Some(x) = value().as_f64() {
+                    *total += x;
+                    *n += 1;
+                }
+            }
+            Acc::Extreme(best, max) => {
+                let v = value();
+                let better = |b: &Value| {
+                    let o = compare(&v, b);
+                    if *max { o.is_gt() } else { o.is_lt() }
+                };
+                if !v.is_null() && best.as_ref().is_none_or(better) {
+                    *best = Some(v);
+                }
+            }
+            Acc::First(first) => {
+                if first.is_none() {
+                    *first = Some(value());
+                }
+            }
+            Acc::Last(last) => *last = value(),
+            Acc::Push(items) => items.push(value()),
+            Acc::Set(items, seen) => {
+                let v = value();
+                let mut id = String::new();
+                identity(&v, &mut id);
+                if seen.insert(id) {
+                    items.push(v);
+                }
+            }
+            Acc::Merge(merged) => {
+                if let Value::Object(m) = value() {
+                    merged.extend(m);
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Value {
+        match self {
+            Acc::Count(n) => Value::from(n),
+            Acc::Sum(total) => number(total),
+            Acc::Average(total, n) => {
+                if n == 0 {
+                    Value::Null
+                } else {
+                    number(total / n as f64)
+                }
+            }
+            Acc::Extreme(best, _) => best.unwrap_or(Value::Null),
+            Acc::First(first) => first.unwrap_or(Value::Null),
+            Acc::Last(last) => last,
+            Acc::Push(items) | Acc::Set(items, _) => Value::Array(items),
+            Acc::Merge(merged) => Value::Object(merged),
+        }
+    }
+}
+
 /// Groups rows in first-seen order (users arrive in the default order, so first/last follow it).
 fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField]) -> Vec<Value> {
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut groups: Vec<(Vec<Value>, Vec<Vec<Value>>)> = Vec::new();
+    let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
+    let mut id = String::new();
     for row in &rows {
         let key_values: Vec<Value> = keys.iter().map(|k| group_key_value(row, k)).collect();
-        let id = Value::Array(key_values.clone()).to_string();
-        let slot = *index.entry(id).or_insert_with(|| {
-            groups.push((key_values, vec![Vec::new(); fields.len()]));
-            groups.len() - 1
-        });
-        for (i, field) in fields.iter().enumerate() {
-            if !field.conditions.iter().all(|c| c.matches(row)) {
-                continue;
+        id.clear();
+        key_values.iter().for_each(|v| identity(v, &mut id));
+        let slot = match index.get(id.as_str()) {
+            Some(slot) => *slot,
+            None => {
+                index.insert(id.clone(), groups.len());
+                groups.push((key_values, fields.iter().map(|f| Acc::new(f.operator)).collect()));
+                groups.len() - 1
             }
-            let collected = if !field.fields.is_empty() {
-                let mut obj = Map::new();
-                for (k, n) in &field.fields {
-                    obj.insert(n.clone(), lookup(row, k).cloned().unwrap_or(Value::Null));
-                }
-                Value::Object(obj)
-            } else {
-                field
-                    .key
-                    .as_ref()
-                    .and_then(|k| lookup(row, k))
-                    .cloned()
-                    .unwrap_or(Value::Null)
-            };
-            groups[slot].1[i].push(collected);
+        };
+        for (field, acc) in fields.iter().zip(groups[slot].1.iter_mut()) {
+            if field.conditions.iter().all(|c| c.matches(row)) {
+                acc.add(|| field_value(row, field));
+            }
         }
     }
     groups
         .into_iter()
-        .map(|(key_values, collected)| {
+        .map(|(key_values, accs)| {
             let mut out = Map::new();
             for (key, value) in keys.iter().zip(key_values) {
                 out.insert(key.name.clone(), value);
             }
-            for (field, values) in fields.iter().zip(collected) {
-                out.insert(field.name.clone(), accumulate(field.operator, values));
+            for (field, acc) in fields.iter().zip(accs) {
+                out.insert(field.name.clone(), acc.finish());
             }
             Value::Object(out)
         })
         .collect()
 }
 
-fn accumulate(operator: Accumulator, values: Vec<Value>) -> Value {
-    match operator {
-        Accumulator::Count => Value::from(values.len()),
-        Accumulator::Sum => number(numbers(values.iter()).iter().sum()),
-        Accumulator::Average => average(&numbers(values.iter())),
-        Accumulator::Max => extreme(values.iter(), true),
-        Accumulator::Min => extreme(values.iter(), false),
-        Accumulator::First => values.into_iter().next().unwrap_or(Value::Null),
-        Accumulator::Last => values.into_iter().last().unwrap_or(Value::Null),
-        Accumulator::Push => Value::Array(values),
-        Accumulator::AddToSet => {
-            let mut set: Vec<Value> = Vec::new();
-            for v in values {
-                if !set.iter().any(|s| equal(s, &v)) {
-                    set.push(v);
-                }
-            }
-            Value::Array(set)
-        }
-        Accumulator::MergeObjects => {
-            let mut merged = Map::new();
-            for v in values {
-                if let Value::Object(m) = v {
-                    merged.extend(m);
-                }
-            }
-            Value::Object(merged)
-        }
+/// What a row contributes to a field: the key's value, or an object of `fields` for push.
+fn field_value(row: &Value, field: &GroupField) -> Value {
+    if field.fields.is_empty() {
+        return field
+            .key
+            .as_ref()
+            .and_then(|k| lookup(row, k))
+            .cloned()
+            .unwrap_or(Value::Null);
     }
+    let mut obj = Map::new();
+    for (k, n) in &field.fields {
+        obj.insert(n.clone(), lookup(row, k).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(obj)
 }
 
 /// Project carries over the group key fields in `keep`, then adds each projected field.

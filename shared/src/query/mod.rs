@@ -226,24 +226,35 @@ pub(crate) fn default_order() -> Vec<SortKey> {
 }
 
 /// Orders documents by `keys`, missing values first, ties always broken by user_id ascending
-/// (so paging is stable).
-pub fn sort_docs(docs: &mut [Value], keys: &[SortKey]) {
-    docs.sort_by(|a, b| compare_by(a, b, keys).then_with(|| by_key(a, b, "user_id")));
-}
-
-fn by_key(a: &Value, b: &Value, key: &str) -> Ordering {
+/// (so paging is stable). Each document's sort values are looked up once, not per comparison.
+pub fn sort_docs(docs: &mut Vec<Value>, keys: &[SortKey]) {
     let null = Value::Null;
-    compare(lookup(a, key).unwrap_or(&null), lookup(b, key).unwrap_or(&null))
-}
-
-pub(crate) fn compare_by(a: &Value, b: &Value, keys: &[SortKey]) -> Ordering {
-    keys.iter()
-        .map(|k| {
-            let o = by_key(a, b, &k.key);
-            if k.desc { o.reverse() } else { o }
-        })
-        .find(|o| o.is_ne())
-        .unwrap_or(Ordering::Equal)
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    {
+        let sort_values: Vec<Vec<&Value>> = docs
+            .iter()
+            .map(|d| {
+                keys.iter()
+                    .map(|k| k.key.as_str())
+                    .chain(std::iter::once("user_id"))
+                    .map(|k| lookup(d, k).unwrap_or(&null))
+                    .collect()
+            })
+            .collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&sort_values[a], &sort_values[b]);
+            let by_keys = keys.iter().enumerate().map(|(i, k)| {
+                let o = compare(a[i], b[i]);
+                if k.desc { o.reverse() } else { o }
+            });
+            by_keys
+                .chain(std::iter::once(compare(a[keys.len()], b[keys.len()])))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+    }
+    let mut slots: Vec<Option<Value>> = docs.drain(..).map(Some).collect();
+    docs.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
 /// `{start, limit}`: start is 1-based (below 1 means 1); limit 0 or absent means all, capped at

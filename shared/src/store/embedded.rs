@@ -81,6 +81,24 @@ impl EmbeddedStore {
     }
 }
 
+impl EmbeddedStore {
+    /// Creates many users in one transaction (bulk import): all or none, with the same
+    /// uniqueness and admin-count rules as `create_user`.
+    pub async fn create_many(&self, users: Vec<User>) -> StoreResult<()> {
+        self.write(move |txn| {
+            for user in users {
+                if read_row(txn, user.domain_id.as_str(), user.user_id.as_str())?.is_some() {
+                    return Err(StoreError::NotUnique);
+                }
+                apply_admin_delta(txn, user.domain_id.as_str(), admin_delta(None, Some(&user)))?;
+                write_row(txn, &UserRow { version: 1, user })?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
 fn read_row(txn: &WriteTransaction, domain: &str, user: &str) -> StoreResult<Option<UserRow>> {
     let table = txn.open_table(USERS).map_err(unavailable)?;
     let row = table.get((domain, user)).map_err(unavailable)?;

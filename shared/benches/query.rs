@@ -1,0 +1,183 @@
+//! The query engine on synthetic domains (issue: list and stat performance).
+//!
+//! `cargo bench -p users-shared --bench query` reports, on this machine:
+//! - floor/load_*: loading a domain's users from the embedded store, no query work;
+//! - list/engine_10k: the engine alone (filter, sort, page) over 10,000 user documents;
+//! - list/end_to_end_10k: the same list request through `users::http::route` and the store;
+//! - stat/end_to_end_100k: group by state and auth_type with count and add_to_set, 100,000 users.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use lambda_http::Body;
+use serde_json::{Value, json};
+use users::App;
+use users::auth::{DevKey, TokenRequest};
+use users::clock::SystemClock;
+use users::mail::MailComposer;
+use users::mail::outbox::OutboxMailer;
+use users::model::{
+    AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
+};
+use users::query::Query;
+use users::store::UserStore;
+use users::store::embedded::EmbeddedStore;
+
+const DOMAIN: &str = "domain-bench";
+
+fn synthetic_user(i: usize) -> User {
+    let teams = ["core", "edge", "data", "infra", "web"];
+    let mut tags = serde_json::Map::new();
+    tags.insert("team".into(), Value::from(teams[i % teams.len()]));
+    tags.insert("level".into(), Value::from((i % 7) as i64));
+    User {
+        domain_id: DomainId::parse("domain_id", DOMAIN.into()).unwrap(),
+        user_id: UserId::parse("user_id", format!("user-{i:06}")).unwrap(),
+        name: Name::parse("name", &format!("Person {}", (i * 7919) % 100_000)).unwrap(),
+        state: if i % 10 == 0 { State::Disabled } else { State::Enabled },
+        email: Some(Email::parse("email", &format!("user{i}@example.com")).unwrap()),
+        email_verified: i % 3 == 0,
+        auth_type: if i % 4 == 0 {
+            AuthType::External
+        } else {
+            AuthType::Local
+        },
+        role_type: RoleType::User,
+        role_binding: None,
+        workspace_id: None,
+        mfa: Mfa::default(),
+        language: Language::parse("language", ["en", "ko", "ja"][i % 3]).unwrap(),
+        timezone: Timezone::default(),
+        required_actions: vec![],
+        tags: Tags::parse("tags", tags).unwrap(),
+        created_at: Timestamp::new(Utc::now()),
+        last_accessed_at: None,
+        password_hash: None,
+    }
+}
+
+struct Domain {
+    app: App,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+fn domain(runtime: &tokio::runtime::Runtime, size: usize) -> Domain {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("db")).unwrap();
+    runtime.block_on(async {
+        for chunk in (0..size).collect::<Vec<_>>().chunks(10_000) {
+            store
+                .create_many(chunk.iter().map(|i| synthetic_user(*i)).collect())
+                .await
+                .unwrap();
+        }
+    });
+    let key = DevKey::load_or_create(dir.path()).unwrap();
+    let token = key
+        .sign(&TokenRequest {
+            domain_id: DOMAIN,
+            user_id: "root",
+            role: RoleType::DomainAdmin,
+            ttl_seconds: 3600,
+        })
+        .unwrap();
+    let app = App {
+        store: Arc::new(store),
+        mailer: Arc::new(OutboxMailer::new(&dir.path().join("outbox")).unwrap()),
+        composer: MailComposer {
+            from: "b@x.io".into(),
+            service_name: "bench".into(),
+        },
+        tokens: key.verifier().unwrap(),
+        clock: Arc::new(SystemClock),
+    };
+    Domain { app, token, _dir: dir }
+}
+
+fn list_query() -> Value {
+    json!({
+        "filter": [{"k": "state", "v": "ENABLED", "o": "eq"}, {"k": "tags.level", "v": 3, "o": "gte"}],
+        "sort": {"key": "name"},
+        "page": {"start": 1, "limit": 20},
+    })
+}
+
+fn stat_query() -> Value {
+    json!({"aggregate": [{"group": {
+        "keys": [{"key": "state", "name": "state"}, {"key": "auth_type", "name": "auth_type"}],
+        "fields": [{"name": "count", "operator": "count"}, {"key": "language", "name": "languages", "operator": "add_to_set"}],
+    }}]})
+}
+
+fn request(path: &str, token: &str, body: Value) -> lambda_http::Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let domain_id = DomainId::parse("domain_id", DOMAIN.into()).unwrap();
+
+    let small = domain(&runtime, 10_000);
+    let mut group = c.benchmark_group("floor");
+    group.sample_size(20);
+    group.bench_function("load_10k", |b| {
+        b.to_async(&runtime).iter(|| small.app.store.list_users(&domain_id))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("list");
+    group.sample_size(20);
+    let docs: Vec<Value> = runtime
+        .block_on(small.app.store.list_users(&domain_id))
+        .unwrap()
+        .iter()
+        .map(|u| serde_json::to_value(u.info()).unwrap())
+        .collect();
+    let query = Query::parse(list_query().as_object().cloned(), Utc::now()).unwrap();
+    group.bench_function("engine_10k", |b| {
+        b.iter_batched(|| docs.clone(), |docs| query.run(docs), BatchSize::LargeInput)
+    });
+    let body = json!({"domain_id": DOMAIN, "query": list_query()});
+    group.bench_function("end_to_end_10k", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request("/identity/v2/user/list", &small.token, body.clone()),
+            |req| users::http::route(&small.app, req),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+    drop(small);
+
+    let large = domain(&runtime, 100_000);
+    let mut group = c.benchmark_group("floor");
+    group.sample_size(10);
+    group.bench_function("load_100k", |b| {
+        b.to_async(&runtime).iter(|| large.app.store.list_users(&domain_id))
+    });
+    group.finish();
+    let mut group = c.benchmark_group("stat");
+    group.sample_size(10);
+    let body = json!({"domain_id": DOMAIN, "query": stat_query()});
+    group.bench_function("end_to_end_100k", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request("/identity/v1/user/stat", &large.token, body.clone()),
+            |req| users::http::route(&large.app, req),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(query, benches);
+criterion_main!(query);
