@@ -141,8 +141,8 @@ fn benches(c: &mut Criterion) {
     let docs: Vec<Value> = runtime
         .block_on(small.app.store.list_users(&domain_id))
         .unwrap()
-        .iter()
-        .map(|u| serde_json::to_value(u.info()).unwrap())
+        .into_iter()
+        .map(User::into_doc)
         .collect();
     let query = Query::parse(list_query().as_object().cloned(), Utc::now()).unwrap();
     group.bench_function("engine_10k", |b| {

@@ -47,7 +47,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     Ok(query.run(
         users
             .into_iter()
-            .filter(|u| in_workspace(&u))
+            .filter(|u| in_workspace(u))
             .map(crate::model::User::into_doc),
     ))
 }
