@@ -21,7 +21,6 @@ use users::model::{
     AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
 };
 use users::query::Query;
-use users::store::UserStore;
 use users::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
@@ -35,10 +34,10 @@ fn synthetic_user(i: usize) -> User {
         domain_id: DomainId::parse("domain_id", DOMAIN.into()).unwrap(),
         user_id: UserId::parse("user_id", format!("user-{i:06}")).unwrap(),
         name: Name::parse("name", &format!("Person {}", (i * 7919) % 100_000)).unwrap(),
-        state: if i % 10 == 0 { State::Disabled } else { State::Enabled },
+        state: if i.is_multiple_of(10) { State::Disabled } else { State::Enabled },
         email: Some(Email::parse("email", &format!("user{i}@example.com")).unwrap()),
-        email_verified: i % 3 == 0,
-        auth_type: if i % 4 == 0 {
+        email_verified: i.is_multiple_of(3),
+        auth_type: if i.is_multiple_of(4) {
             AuthType::External
         } else {
             AuthType::Local
