@@ -2,7 +2,7 @@
 //!
 //! `cargo bench -p users-shared --bench query` reports, on this machine:
 //! - floor/load_*: loading a domain's users from the embedded store, no query work;
-//! - list/engine_10k: the engine alone (filter, sort, page) over 10,000 user documents;
+//! - list/engine_10k: the engine alone (filter, sort, page, projection) over 10,000 loaded users;
 //! - list/end_to_end_10k: the same list request through `users::http::route` and the store;
 //! - stat/end_to_end_100k: group by state and auth_type with count and add_to_set, 100,000 users.
 
@@ -34,7 +34,11 @@ fn synthetic_user(i: usize) -> User {
         domain_id: DomainId::parse("domain_id", DOMAIN.into()).unwrap(),
         user_id: UserId::parse("user_id", format!("user-{i:06}")).unwrap(),
         name: Name::parse("name", &format!("Person {}", (i * 7919) % 100_000)).unwrap(),
-        state: if i.is_multiple_of(10) { State::Disabled } else { State::Enabled },
+        state: if i.is_multiple_of(10) {
+            State::Disabled
+        } else {
+            State::Enabled
+        },
         email: Some(Email::parse("email", &format!("user{i}@example.com")).unwrap()),
         email_verified: i.is_multiple_of(3),
         auth_type: if i.is_multiple_of(4) {
@@ -137,15 +141,10 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("list");
     group.sample_size(20);
-    let docs: Vec<Value> = runtime
-        .block_on(small.app.store.list_users(&domain_id))
-        .unwrap()
-        .into_iter()
-        .map(User::into_doc)
-        .collect();
+    let users = runtime.block_on(small.app.store.list_users(&domain_id)).unwrap();
     let query = Query::parse(list_query().as_object().cloned(), Utc::now()).unwrap();
     group.bench_function("engine_10k", |b| {
-        b.iter_batched(|| docs.clone(), |docs| query.run(docs), BatchSize::LargeInput)
+        b.iter_batched(|| users.clone(), |users| query.run(users), BatchSize::LargeInput)
     });
     let body = json!({"domain_id": DOMAIN, "query": list_query()});
     group.bench_function("end_to_end_10k", |b| {

@@ -73,7 +73,7 @@ impl Mfa {
         self.state == MfaState::Enabled
     }
 
-    fn to_json(&self) -> Value {
+    pub fn to_json(&self) -> Value {
         let mut out = Map::new();
         out.insert("state".into(), self.state.as_str().into());
         if let Some(kind) = self.mfa_type {

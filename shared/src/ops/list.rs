@@ -44,10 +44,5 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
             .as_deref()
             .is_none_or(|w| u.workspace_id.as_ref().is_some_and(|id| id.as_str() == w))
     };
-    Ok(query.run(
-        users
-            .into_iter()
-            .filter(|u| in_workspace(u))
-            .map(crate::model::User::into_doc),
-    ))
+    Ok(query.run(users.into_iter().filter(|u| in_workspace(u))))
 }

@@ -4,12 +4,14 @@
 //! Until the first `group`, rows are user documents and keys must be UserInfo fields; after it,
 //! rows hold only the names the group chose, so any name may be used.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value, json};
 
 use super::condition::parse_datetime;
+use super::doc::Doc;
 use super::value::{compare, equal, lookup};
 use super::{
     Page, QueryError, Reader, Selection, SortKey, check_key, default_order, parse_condition, parse_sort, sort_docs,
@@ -191,13 +193,21 @@ impl StatQuery {
     }
 
     /// Runs over the users' documents: `{"results": [...]}`, plus `total_count` with a page limit.
-    pub fn run(&self, docs: impl IntoIterator<Item = Value>) -> Value {
-        let mut selected: Vec<Value> = docs.into_iter().filter(|d| self.selection.matches(d)).collect();
-        // Users reach the first stage in the default order (first/last depend on it).
-        sort_docs(&mut selected, &default_order());
+    /// A leading group reads the users directly; only its rows become JSON.
+    pub fn run<D: Doc>(&self, docs: impl IntoIterator<Item = D>) -> Value {
+        let mut selected: Vec<D> = docs.into_iter().filter(|d| self.selection.matches(d)).collect();
         let rows = match &self.action {
-            Action::Distinct(key) => distinct(selected.into_iter(), key),
-            Action::Aggregate(stages) => stages.iter().fold(selected, |rows, stage| stage.apply(rows)),
+            // Distinct sorts its values itself, so the users' order does not matter.
+            Action::Distinct(key) => distinct(&selected, key),
+            Action::Aggregate(stages) => {
+                // Users reach the first stage in the default order (first/last depend on it).
+                sort_docs(&mut selected, &default_order());
+                let (rows, rest) = match stages.split_first() {
+                    Some((Stage::Group { keys, fields }, rest)) => (group(&selected, keys, fields), rest),
+                    _ => (selected.into_iter().map(Doc::into_value).collect(), stages.as_slice()),
+                };
+                rest.iter().fold(rows, |rows, stage| stage.apply(rows))
+            }
         };
         match self.page {
             Some(page) if page.limit.is_some() => {
@@ -367,13 +377,13 @@ fn parse_project(
 }
 
 /// Sorted distinct values of `key`; list values count element by element; missing and null skipped.
-fn distinct(docs: impl Iterator<Item = Value>, key: &str) -> Vec<Value> {
+fn distinct<D: Doc>(docs: &[D], key: &str) -> Vec<Value> {
     let mut values: Vec<Value> = Vec::new();
     for doc in docs {
-        match lookup(&doc, key) {
-            Some(Value::Array(items)) => values.extend(items.iter().cloned()),
+        match doc.field(key).map(Cow::into_owned) {
+            Some(Value::Array(items)) => values.extend(items),
             Some(Value::Null) | None => {}
-            Some(v) => values.push(v.clone()),
+            Some(v) => values.push(v),
         }
     }
     values.sort_by(compare);
@@ -414,7 +424,7 @@ fn average(values: &[f64]) -> Value {
 impl Stage {
     fn apply(&self, rows: Vec<Value>) -> Vec<Value> {
         match self {
-            Stage::Group { keys, fields } => group(rows, keys, fields),
+            Stage::Group { keys, fields } => group(&rows, keys, fields),
             Stage::Count { name } => vec![json!({ name.as_str(): rows.len() })],
             Stage::Sort(keys) => {
                 let mut rows = rows;
@@ -429,8 +439,8 @@ impl Stage {
     }
 }
 
-fn group_key_value(row: &Value, key: &GroupKey) -> Value {
-    let value = lookup(row, &key.key).cloned().unwrap_or(Value::Null);
+fn group_key_value<D: Doc>(row: &D, key: &GroupKey) -> Value {
+    let value = row.field(&key.key).map(Cow::into_owned).unwrap_or(Value::Null);
     match (&key.date_format, value.as_str().and_then(parse_datetime)) {
         (Some(format), Some(when)) => Value::String(when.format(format).to_string()),
         _ => value,
@@ -544,11 +554,11 @@ impl Acc {
 }
 
 /// Groups rows in first-seen order (users arrive in the default order, so first/last follow it).
-fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField]) -> Vec<Value> {
+fn group<D: Doc>(rows: &[D], keys: &[GroupKey], fields: &[GroupField]) -> Vec<Value> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
     let mut id = String::new();
-    for row in &rows {
+    for row in rows {
         let key_values: Vec<Value> = keys.iter().map(|k| group_key_value(row, k)).collect();
         id.clear();
         key_values.iter().for_each(|v| identity(v, &mut id));
@@ -582,18 +592,14 @@ fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField]) -> Vec<Valu
 }
 
 /// What a row contributes to a field: the key's value, or an object of `fields` for push.
-fn field_value(row: &Value, field: &GroupField) -> Value {
+fn field_value<D: Doc>(row: &D, field: &GroupField) -> Value {
+    let read = |key: &str| row.field(key).map(Cow::into_owned).unwrap_or(Value::Null);
     if field.fields.is_empty() {
-        return field
-            .key
-            .as_ref()
-            .and_then(|k| lookup(row, k))
-            .cloned()
-            .unwrap_or(Value::Null);
+        return field.key.as_deref().map(read).unwrap_or(Value::Null);
     }
     let mut obj = Map::new();
     for (k, n) in &field.fields {
-        obj.insert(n.clone(), lookup(row, k).cloned().unwrap_or(Value::Null));
+        obj.insert(n.clone(), read(k));
     }
     Value::Object(obj)
 }

@@ -7,7 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
-use super::value::{compare, equal, lookup};
+use super::doc::Doc;
+use super::value::{compare, equal};
 use super::{QueryError, check_key};
 
 /// The longest regex pattern accepted, and the compiled-size ceiling: patterns stay cheap, and
@@ -266,8 +267,9 @@ impl Condition {
         }
     }
 
-    pub fn matches(&self, doc: &Value) -> bool {
-        let value = lookup(doc, &self.key).filter(|v| !v.is_null());
+    pub fn matches<D: Doc + ?Sized>(&self, doc: &D) -> bool {
+        let field = doc.field(&self.key);
+        let value = field.as_deref().filter(|v| !v.is_null());
         match &self.operator {
             Operator::Eq(expected) => eq(value, expected),
             Operator::Not(expected) => !eq(value, expected),

@@ -8,12 +8,15 @@
 
 mod aggregate;
 mod condition;
+mod doc;
 mod value;
 
 pub use aggregate::StatQuery;
 pub use condition::{Condition, parse_condition};
+pub use doc::Doc;
 pub use value::{compare, lookup};
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -154,16 +157,17 @@ impl Selection {
         })
     }
 
-    pub fn matches(&self, doc: &Value) -> bool {
+    pub fn matches<D: Doc + ?Sized>(&self, doc: &D) -> bool {
         self.filter.iter().all(|c| c.matches(doc))
             && (self.filter_or.is_empty() || self.filter_or.iter().any(|c| c.matches(doc)))
             && self.keyword.as_ref().is_none_or(|k| keyword_matches(doc, k))
     }
 }
 
-fn keyword_matches(doc: &Value, keyword: &str) -> bool {
+fn keyword_matches<D: Doc + ?Sized>(doc: &D, keyword: &str) -> bool {
     ["user_id", "name", "email"].iter().any(|field| {
-        lookup(doc, field)
+        doc.field(field)
+            .as_deref()
             .and_then(Value::as_str)
             .is_some_and(|s| s.to_lowercase().contains(keyword))
     })
@@ -227,33 +231,32 @@ pub(crate) fn default_order() -> Vec<SortKey> {
 
 /// Orders documents by `keys`, missing values first, ties always broken by user_id ascending
 /// (so paging is stable). Each document's sort values are looked up once, not per comparison.
-pub fn sort_docs(docs: &mut Vec<Value>, keys: &[SortKey]) {
-    let null = Value::Null;
+pub fn sort_docs<D: Doc>(docs: &mut Vec<D>, keys: &[SortKey]) {
     let mut order: Vec<usize> = (0..docs.len()).collect();
     {
-        let sort_values: Vec<Vec<&Value>> = docs
+        let sort_values: Vec<Vec<Cow<'_, Value>>> = docs
             .iter()
             .map(|d| {
                 keys.iter()
                     .map(|k| k.key.as_str())
                     .chain(std::iter::once("user_id"))
-                    .map(|k| lookup(d, k).unwrap_or(&null))
+                    .map(|k| d.field(k).unwrap_or(Cow::Owned(Value::Null)))
                     .collect()
             })
             .collect();
         order.sort_by(|&a, &b| {
             let (a, b) = (&sort_values[a], &sort_values[b]);
             let by_keys = keys.iter().enumerate().map(|(i, k)| {
-                let o = compare(a[i], b[i]);
+                let o = compare(&a[i], &b[i]);
                 if k.desc { o.reverse() } else { o }
             });
             by_keys
-                .chain(std::iter::once(compare(a[keys.len()], b[keys.len()])))
+                .chain(std::iter::once(compare(&a[keys.len()], &b[keys.len()])))
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         });
     }
-    let mut slots: Vec<Option<Value>> = docs.drain(..).map(Some).collect();
+    let mut slots: Vec<Option<D>> = docs.drain(..).map(Some).collect();
     docs.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
@@ -359,14 +362,20 @@ impl Query {
     }
 
     /// Runs the query: `{"results": [...], "total_count": n}`.
-    pub fn run(&self, docs: impl IntoIterator<Item = Value>) -> Value {
-        let mut matched: Vec<Value> = docs.into_iter().filter(|d| self.selection.matches(d)).collect();
+    /// Only the returned page becomes JSON documents.
+    pub fn run<D: Doc>(&self, docs: impl IntoIterator<Item = D>) -> Value {
+        let mut matched: Vec<D> = docs.into_iter().filter(|d| self.selection.matches(d)).collect();
         let total = matched.len();
         if self.count_only {
             return json!({"results": [], "total_count": total});
         }
         sort_docs(&mut matched, &self.sort);
-        let results: Vec<Value> = self.page.apply(matched).into_iter().map(|d| self.project(d)).collect();
+        let results: Vec<Value> = self
+            .page
+            .apply(matched)
+            .into_iter()
+            .map(|d| self.project(d.into_value()))
+            .collect();
         json!({"results": results, "total_count": total})
     }
 
