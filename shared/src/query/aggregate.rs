@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value, json};
 
 use super::condition::parse_datetime;
-use super::doc::Doc;
+use super::doc::{Doc, Field};
 use super::value::{compare, equal, lookup};
 use super::{
     Page, QueryError, Reader, Selection, SortKey, check_key, default_order, parse_condition, parse_sort, sort_docs,
@@ -200,10 +200,14 @@ impl StatQuery {
             // Distinct sorts its values itself, so the users' order does not matter.
             Action::Distinct(key) => distinct(&selected, key),
             Action::Aggregate(stages) => {
-                // Users reach the first stage in the default order (first/last depend on it).
-                sort_docs(&mut selected, &default_order());
+                // Users reach the first stage in the default order (first/last depend on it);
+                // a leading count does not care.
+                if !matches!(stages.first(), Some(Stage::Count { .. })) {
+                    sort_docs(&mut selected, &default_order());
+                }
                 let (rows, rest) = match stages.split_first() {
                     Some((Stage::Group { keys, fields }, rest)) => (group(&selected, keys, fields), rest),
+                    Some((Stage::Count { name }, rest)) => (vec![json!({ name.as_str(): selected.len() })], rest),
                     _ => (selected.into_iter().map(Doc::into_value).collect(), stages.as_slice()),
                 };
                 rest.iter().fold(rows, |rows, stage| stage.apply(rows))
@@ -439,25 +443,43 @@ impl Stage {
     }
 }
 
-fn group_key_value<D: Doc>(row: &D, key: &GroupKey) -> Value {
-    let value = row.field(&key.key).map(Cow::into_owned).unwrap_or(Value::Null);
-    match (&key.date_format, value.as_str().and_then(parse_datetime)) {
-        (Some(format), Some(when)) => Value::String(when.format(format).to_string()),
-        _ => value,
+fn group_key<'a, D: Doc>(row: &'a D, key: &GroupKey) -> Field<'a> {
+    let field = Field::read(row, &key.key);
+    let formatted = match (&key.date_format, &field) {
+        (Some(format), Field::Text(text)) => parse_datetime(text).map(|when| when.format(format).to_string()),
+        (Some(format), Field::Value(value)) => value
+            .as_str()
+            .and_then(parse_datetime)
+            .map(|when| when.format(format).to_string()),
+        (None, _) => None,
+    };
+    match formatted {
+        Some(text) => Field::Value(Cow::Owned(Value::String(text))),
+        None => field,
     }
 }
 
 /// A string that is equal for values the query language calls equal (numbers by value), used
 /// to find a row's group and to de-duplicate add_to_set without comparing against every member.
-fn identity(value: &Value, out: &mut String) {
+pub(crate) fn identity(value: &Value, out: &mut String) {
+    if let Value::String(s) = value {
+        return text_identity(s, out);
+    }
     use std::fmt::Write;
     let _ = match value {
         Value::Null => write!(out, "z"),
         Value::Bool(b) => write!(out, "b{b}"),
         Value::Number(n) => write!(out, "n{}", n.as_f64().unwrap_or(0.0)),
-        Value::String(s) => write!(out, "s{}:{s}", s.len()),
         other => write!(out, "j{other}"),
     };
+    out.push('\u{0}');
+}
+
+pub(crate) fn text_identity(text: &str, out: &mut String) {
+    out.push('s');
+    out.push_str(&text.len().to_string());
+    out.push(':');
+    out.push_str(text);
     out.push('\u{0}');
 }
 
@@ -490,18 +512,20 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, value: impl FnOnce() -> Value) {
+    /// Folds in one row's field; `read` is only called by operators that need the value, and
+    /// add_to_set turns it into JSON only when it is a new member.
+    fn add<'a>(&mut self, read: impl FnOnce() -> Field<'a>) {
         match self {
             Acc::Count(n) => *n += 1,
-            Acc::Sum(total) => *total += value().as_f64().unwrap_or(0.0),
+            Acc::Sum(total) => *total += read().to_value().as_f64().unwrap_or(0.0),
             Acc::Average(total, n) => {
-                if let Some(x) = value().as_f64() {
+                if let Some(x) = read().to_value().as_f64() {
                     *total += x;
                     *n += 1;
                 }
             }
             Acc::Extreme(best, max) => {
-                let v = value();
+                let v = read().to_value();
                 let better = |b: &Value| {
                     let o = compare(&v, b);
                     if *max { o.is_gt() } else { o.is_lt() }
@@ -512,21 +536,21 @@ impl Acc {
             }
             Acc::First(first) => {
                 if first.is_none() {
-                    *first = Some(value());
+                    *first = Some(read().to_value());
                 }
             }
-            Acc::Last(last) => *last = value(),
-            Acc::Push(items) => items.push(value()),
+            Acc::Last(last) => *last = read().to_value(),
+            Acc::Push(items) => items.push(read().to_value()),
             Acc::Set(items, seen) => {
-                let v = value();
+                let field = read();
                 let mut id = String::new();
-                identity(&v, &mut id);
+                field.identity(&mut id);
                 if seen.insert(id) {
-                    items.push(v);
+                    items.push(field.to_value());
                 }
             }
             Acc::Merge(merged) => {
-                if let Value::Object(m) = value() {
+                if let Value::Object(m) = read().to_value() {
                     merged.extend(m);
                 }
             }
@@ -559,13 +583,14 @@ fn group<D: Doc>(rows: &[D], keys: &[GroupKey], fields: &[GroupField]) -> Vec<Va
     let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
     let mut id = String::new();
     for row in rows {
-        let key_values: Vec<Value> = keys.iter().map(|k| group_key_value(row, k)).collect();
+        let key_fields: Vec<Field<'_>> = keys.iter().map(|k| group_key(row, k)).collect();
         id.clear();
-        key_values.iter().for_each(|v| identity(v, &mut id));
+        key_fields.iter().for_each(|f| f.identity(&mut id));
         let slot = match index.get(id.as_str()) {
             Some(slot) => *slot,
             None => {
                 index.insert(id.clone(), groups.len());
+                let key_values = key_fields.iter().map(Field::to_value).collect();
                 groups.push((key_values, fields.iter().map(|f| Acc::new(f.operator)).collect()));
                 groups.len() - 1
             }
@@ -592,16 +617,18 @@ fn group<D: Doc>(rows: &[D], keys: &[GroupKey], fields: &[GroupField]) -> Vec<Va
 }
 
 /// What a row contributes to a field: the key's value, or an object of `fields` for push.
-fn field_value<D: Doc>(row: &D, field: &GroupField) -> Value {
-    let read = |key: &str| row.field(key).map(Cow::into_owned).unwrap_or(Value::Null);
+fn field_value<'a, D: Doc>(row: &'a D, field: &GroupField) -> Field<'a> {
     if field.fields.is_empty() {
-        return field.key.as_deref().map(read).unwrap_or(Value::Null);
+        return match field.key.as_deref() {
+            Some(key) => Field::read(row, key),
+            None => Field::Value(Cow::Owned(Value::Null)),
+        };
     }
     let mut obj = Map::new();
     for (k, n) in &field.fields {
-        obj.insert(n.clone(), read(k));
+        obj.insert(n.clone(), Field::read(row, k).to_value());
     }
-    Value::Object(obj)
+    Field::Value(Cow::Owned(Value::Object(obj)))
 }
 
 /// Project carries over the group key fields in `keep`, then adds each projected field.

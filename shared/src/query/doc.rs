@@ -16,6 +16,60 @@ pub trait Doc {
     fn field(&self, path: &str) -> Option<Cow<'_, Value>>;
 
     fn into_value(self) -> Value;
+
+    /// The text at a path when it is a string, borrowed: the fast path sorting and grouping
+    /// use so that reading a user's name allocates nothing.
+    fn text(&self, path: &str) -> Option<&str>;
+}
+
+/// A field read for comparing and grouping: borrowed text where the document has it.
+pub enum Field<'a> {
+    Text(&'a str),
+    Value(Cow<'a, Value>),
+}
+
+impl<'a> Field<'a> {
+    /// Reads `path`; missing is null.
+    pub fn read<D: Doc + ?Sized>(doc: &'a D, path: &str) -> Self {
+        match doc.text(path) {
+            Some(text) => Field::Text(text),
+            None => Field::Value(doc.field(path).unwrap_or(Cow::Owned(Value::Null))),
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        match self {
+            Field::Text(text) => Value::String(text.to_string()),
+            Field::Value(value) => value.as_ref().clone(),
+        }
+    }
+
+    /// The query language's order ([`super::compare`]), without allocating for text.
+    pub fn order(&self, other: &Field<'_>) -> std::cmp::Ordering {
+        match (self, other) {
+            (Field::Text(a), Field::Text(b)) => a.cmp(b),
+            (Field::Text(a), Field::Value(b)) => text_vs_value(a, b),
+            (Field::Value(a), Field::Text(b)) => text_vs_value(b, a).reverse(),
+            (Field::Value(a), Field::Value(b)) => super::compare(a, b),
+        }
+    }
+
+    /// Appends the identity string used to group and de-duplicate (equal for equal values).
+    pub fn identity(&self, out: &mut String) {
+        match self {
+            Field::Text(text) => super::aggregate::text_identity(text, out),
+            Field::Value(value) => super::aggregate::identity(value, out),
+        }
+    }
+}
+
+fn text_vs_value(text: &str, value: &Value) -> std::cmp::Ordering {
+    match value {
+        Value::String(other) => text.cmp(other.as_str()),
+        // Strings sort after null, booleans and numbers and before lists and objects.
+        Value::Null | Value::Bool(_) | Value::Number(_) => std::cmp::Ordering::Greater,
+        Value::Array(_) | Value::Object(_) => std::cmp::Ordering::Less,
+    }
 }
 
 impl Doc for Value {
@@ -25,6 +79,10 @@ impl Doc for Value {
 
     fn into_value(self) -> Value {
         self
+    }
+
+    fn text(&self, path: &str) -> Option<&str> {
+        lookup(self, path)?.as_str()
     }
 }
 
@@ -90,6 +148,24 @@ impl Doc for User {
 
     fn into_value(self) -> Value {
         self.into_doc()
+    }
+
+    fn text(&self, path: &str) -> Option<&str> {
+        match path {
+            "user_id" => Some(self.user_id.as_str()),
+            "name" => Some(self.name.as_str()),
+            "state" => Some(self.state.as_str()),
+            "email" => Some(self.email.as_ref().map(|e| e.as_str()).unwrap_or_default()),
+            "auth_type" => Some(self.auth_type.as_str()),
+            "role_type" => Some(self.role_type.as_str()),
+            "language" => Some(self.language.as_str()),
+            "timezone" => Some(self.timezone.as_str()),
+            "domain_id" => Some(self.domain_id.as_str()),
+            _ => match path.strip_prefix("tags.") {
+                Some(rest) if !rest.contains('.') => self.tags.as_map().get(rest)?.as_str(),
+                _ => None,
+            },
+        }
     }
 }
 
@@ -175,6 +251,43 @@ mod tests {
                     "{path}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn borrowed_text_is_the_documents_text() {
+        let tags = json!({"team": "core", "n": 1, "nested": {"a": "b"}});
+        let u = user(Mfa::default(), tags, Some("a@b.co"), false);
+        let doc = u.clone().into_doc();
+        let paths = [
+            "user_id",
+            "name",
+            "state",
+            "email",
+            "auth_type",
+            "role_type",
+            "language",
+            "timezone",
+            "domain_id",
+            "tags.team",
+            "tags.n",
+            "tags.nested",
+            "tags.nested.a",
+            "created_at",
+            "mfa.state",
+            "nope",
+        ];
+        for path in paths {
+            if let Some(text) = u.text(path) {
+                assert_eq!(doc.text(path), Some(text), "{path}");
+            }
+            let (a, b) = (Field::read(&u, path), Field::read(&doc, path));
+            assert_eq!(a.to_value(), b.to_value(), "{path}");
+            assert!(a.order(&b).is_eq(), "{path}");
+            let (mut ia, mut ib) = (String::new(), String::new());
+            a.identity(&mut ia);
+            b.identity(&mut ib);
+            assert_eq!(ia, ib, "{path}");
         }
     }
 }

@@ -13,10 +13,9 @@ mod value;
 
 pub use aggregate::StatQuery;
 pub use condition::{Condition, parse_condition};
-pub use doc::Doc;
+pub use doc::{Doc, Field};
 pub use value::{compare, lookup};
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -234,24 +233,24 @@ pub(crate) fn default_order() -> Vec<SortKey> {
 pub fn sort_docs<D: Doc>(docs: &mut Vec<D>, keys: &[SortKey]) {
     let mut order: Vec<usize> = (0..docs.len()).collect();
     {
-        let sort_values: Vec<Vec<Cow<'_, Value>>> = docs
+        let sort_values: Vec<Vec<Field<'_>>> = docs
             .iter()
             .map(|d| {
                 keys.iter()
                     .map(|k| k.key.as_str())
                     .chain(std::iter::once("user_id"))
-                    .map(|k| d.field(k).unwrap_or(Cow::Owned(Value::Null)))
+                    .map(|k| Field::read(d, k))
                     .collect()
             })
             .collect();
         order.sort_by(|&a, &b| {
             let (a, b) = (&sort_values[a], &sort_values[b]);
             let by_keys = keys.iter().enumerate().map(|(i, k)| {
-                let o = compare(&a[i], &b[i]);
+                let o = a[i].order(&b[i]);
                 if k.desc { o.reverse() } else { o }
             });
             by_keys
-                .chain(std::iter::once(compare(&a[keys.len()], &b[keys.len()])))
+                .chain(std::iter::once(a[keys.len()].order(&b[keys.len()])))
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         });
