@@ -44,5 +44,6 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
             .as_deref()
             .is_none_or(|w| u.workspace_id.as_ref().is_some_and(|id| id.as_str() == w))
     };
-    Ok(query.run(users.into_iter().filter(|u| in_workspace(u))))
+    let members: Vec<&crate::model::User> = users.iter().filter(|u| in_workspace(u)).collect();
+    Ok(query.run(&members))
 }

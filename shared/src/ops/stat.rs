@@ -17,5 +17,5 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let query = StatQuery::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
     let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
-    Ok(query.run(users))
+    Ok(query.run(&users))
 }

@@ -15,6 +15,7 @@ use super::doc::{Doc, Field};
 use super::value::{compare, equal, lookup};
 use super::{
     Page, QueryError, Reader, Selection, SortKey, check_key, default_order, parse_condition, parse_sort, sort_docs,
+    sorted_order,
 };
 use crate::error::ApiError;
 
@@ -194,21 +195,24 @@ impl StatQuery {
 
     /// Runs over the users' documents: `{"results": [...]}`, plus `total_count` with a page limit.
     /// A leading group reads the users directly; only its rows become JSON.
-    pub fn run<D: Doc>(&self, docs: impl IntoIterator<Item = D>) -> Value {
-        let mut selected: Vec<D> = docs.into_iter().filter(|d| self.selection.matches(d)).collect();
+    pub fn run<D: Doc>(&self, docs: &[D]) -> Value {
+        let selected: Vec<&D> = docs.iter().filter(|d| self.selection.matches(*d)).collect();
         let rows = match &self.action {
             // Distinct sorts its values itself, so the users' order does not matter.
             Action::Distinct(key) => distinct(&selected, key),
             Action::Aggregate(stages) => {
-                // Users reach the first stage in the default order (first/last depend on it);
-                // a leading count does not care.
-                if !matches!(stages.first(), Some(Stage::Count { .. })) {
-                    sort_docs(&mut selected, &default_order());
-                }
                 let (rows, rest) = match stages.split_first() {
-                    Some((Stage::Group { keys, fields }, rest)) => (group(&selected, keys, fields), rest),
+                    // A leading count does not care about order.
                     Some((Stage::Count { name }, rest)) => (vec![json!({ name.as_str(): selected.len() })], rest),
-                    _ => (selected.into_iter().map(Doc::into_value).collect(), stages.as_slice()),
+                    first => {
+                        // Users reach the first stage in the default order (first/last depend on it).
+                        let order = sorted_order(&selected, &default_order());
+                        let ordered: Vec<&D> = order.into_iter().map(|i| selected[i]).collect();
+                        match first {
+                            Some((Stage::Group { keys, fields }, rest)) => (group(&ordered, keys, fields), rest),
+                            _ => (ordered.iter().map(|d| d.to_value()).collect(), stages.as_slice()),
+                        }
+                    }
                 };
                 rest.iter().fold(rows, |rows, stage| stage.apply(rows))
             }

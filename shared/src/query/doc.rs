@@ -15,11 +15,27 @@ pub trait Doc {
     /// The value at a dotted path, as the user's UserInfo document would hold it.
     fn field(&self, path: &str) -> Option<Cow<'_, Value>>;
 
-    fn into_value(self) -> Value;
+    /// The document as JSON (for the few documents that are returned).
+    fn to_value(&self) -> Value;
 
     /// The text at a path when it is a string, borrowed: the fast path sorting and grouping
     /// use so that reading a user's name allocates nothing.
     fn text(&self, path: &str) -> Option<&str>;
+}
+
+/// The engine holds borrowed documents; they read like the documents themselves.
+impl<T: Doc + ?Sized> Doc for &T {
+    fn field(&self, path: &str) -> Option<Cow<'_, Value>> {
+        (**self).field(path)
+    }
+
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+
+    fn text(&self, path: &str) -> Option<&str> {
+        (**self).text(path)
+    }
 }
 
 /// A field read for comparing and grouping: borrowed text where the document has it.
@@ -77,8 +93,8 @@ impl Doc for Value {
         lookup(self, path).map(Cow::Borrowed)
     }
 
-    fn into_value(self) -> Value {
-        self
+    fn to_value(&self) -> Value {
+        self.clone()
     }
 
     fn text(&self, path: &str) -> Option<&str> {
@@ -146,8 +162,8 @@ impl Doc for User {
         }
     }
 
-    fn into_value(self) -> Value {
-        self.into_doc()
+    fn to_value(&self) -> Value {
+        self.clone().into_doc()
     }
 
     fn text(&self, path: &str) -> Option<&str> {

@@ -228,33 +228,38 @@ pub(crate) fn default_order() -> Vec<SortKey> {
     }]
 }
 
-/// Orders documents by `keys`, missing values first, ties always broken by user_id ascending
-/// (so paging is stable). Each document's sort values are looked up once, not per comparison.
-pub fn sort_docs<D: Doc>(docs: &mut Vec<D>, keys: &[SortKey]) {
+/// The order of `docs` by `keys`, as indices: missing values first, ties always broken by
+/// user_id ascending (so paging is stable). Each document's sort values are read once, and the
+/// documents themselves never move.
+pub fn sorted_order<D: Doc>(docs: &[D], keys: &[SortKey]) -> Vec<usize> {
+    let sort_values: Vec<Vec<Field<'_>>> = docs
+        .iter()
+        .map(|d| {
+            keys.iter()
+                .map(|k| k.key.as_str())
+                .chain(std::iter::once("user_id"))
+                .map(|k| Field::read(d, k))
+                .collect()
+        })
+        .collect();
     let mut order: Vec<usize> = (0..docs.len()).collect();
-    {
-        let sort_values: Vec<Vec<Field<'_>>> = docs
-            .iter()
-            .map(|d| {
-                keys.iter()
-                    .map(|k| k.key.as_str())
-                    .chain(std::iter::once("user_id"))
-                    .map(|k| Field::read(d, k))
-                    .collect()
-            })
-            .collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&sort_values[a], &sort_values[b]);
-            let by_keys = keys.iter().enumerate().map(|(i, k)| {
-                let o = a[i].order(&b[i]);
-                if k.desc { o.reverse() } else { o }
-            });
-            by_keys
-                .chain(std::iter::once(a[keys.len()].order(&b[keys.len()])))
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&sort_values[a], &sort_values[b]);
+        let by_keys = keys.iter().enumerate().map(|(i, k)| {
+            let o = a[i].order(&b[i]);
+            if k.desc { o.reverse() } else { o }
         });
-    }
+        by_keys
+            .chain(std::iter::once(a[keys.len()].order(&b[keys.len()])))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    });
+    order
+}
+
+/// Sorts documents in place by `keys` (see [`sorted_order`]).
+pub fn sort_docs<D: Doc>(docs: &mut Vec<D>, keys: &[SortKey]) {
+    let order = sorted_order(docs, keys);
     let mut slots: Vec<Option<D>> = docs.drain(..).map(Some).collect();
     docs.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
@@ -362,18 +367,18 @@ impl Query {
 
     /// Runs the query: `{"results": [...], "total_count": n}`.
     /// Only the returned page becomes JSON documents.
-    pub fn run<D: Doc>(&self, docs: impl IntoIterator<Item = D>) -> Value {
-        let mut matched: Vec<D> = docs.into_iter().filter(|d| self.selection.matches(d)).collect();
+    pub fn run<D: Doc>(&self, docs: &[D]) -> Value {
+        let matched: Vec<&D> = docs.iter().filter(|d| self.selection.matches(*d)).collect();
         let total = matched.len();
         if self.count_only {
             return json!({"results": [], "total_count": total});
         }
-        sort_docs(&mut matched, &self.sort);
+        let order = sorted_order(&matched, &self.sort);
         let results: Vec<Value> = self
             .page
-            .apply(matched)
+            .apply(order)
             .into_iter()
-            .map(|d| self.project(d.into_value()))
+            .map(|i| self.project(matched[i].to_value()))
             .collect();
         json!({"results": results, "total_count": total})
     }

@@ -110,12 +110,12 @@ proptest! {
         let mut seen_ids = std::collections::HashSet::new();
         let docs: Vec<Value> = docs.into_iter().filter(|d| seen_ids.insert(d["user_id"].clone())).collect();
         let sort = json!({"key": "name", "desc": desc});
-        let all = Query::parse(json!({"sort": sort}).as_object().cloned(), now()).unwrap().run(docs.clone());
+        let all = Query::parse(json!({"sort": sort}).as_object().cloned(), now()).unwrap().run(&docs);
         let mut walked = Vec::new();
         let mut start = 1;
         loop {
             let page = json!({"sort": sort, "page": {"start": start, "limit": size}});
-            let body = Query::parse(page.as_object().cloned(), now()).unwrap().run(docs.clone());
+            let body = Query::parse(page.as_object().cloned(), now()).unwrap().run(&docs);
             prop_assert_eq!(&body["total_count"], &json!(docs.len()));
             let results = body["results"].as_array().unwrap().clone();
             if results.is_empty() { break; }
@@ -133,9 +133,7 @@ fn a_response_carries_at_most_1000_results_but_counts_all() {
         .collect();
     for limit in [json!(null), json!(0), json!(5000)] {
         let query = json!({"page": {"limit": limit}});
-        let body = Query::parse(query.as_object().cloned(), now())
-            .unwrap()
-            .run(docs.clone());
+        let body = Query::parse(query.as_object().cloned(), now()).unwrap().run(&docs);
         assert_eq!(body["results"].as_array().unwrap().len(), 1000);
         assert_eq!(body["total_count"], 1500);
     }
