@@ -68,13 +68,11 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let credential = credential(&user_id, auth_type, reset_password, password, email.as_ref())?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;
 
-    let temporary = match &credential {
-        Credential::Temporary(p) => Some(p.clone()),
-        _ => None,
-    };
-    let password_hash = match &credential {
-        Credential::None => None,
-        Credential::Given(p) | Credential::Temporary(p) => Some(p.hash().await?),
+    // The hash to store, and the temporary password to mail (reset_password only).
+    let (password_hash, temporary) = match credential {
+        Credential::None => (None, None),
+        Credential::Given(p) => (Some(p.hash().await?), None),
+        Credential::Temporary(p) => (Some(p.hash().await?), Some(p)),
     };
     let user = User {
         domain_id,

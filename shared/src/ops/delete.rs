@@ -4,29 +4,20 @@
 
 use serde_json::{Value, json};
 
-use super::support::{backoff, load, store_error, target};
+use super::support::{load, retry_conflicts, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::store::StoreError;
-
-const DELETE_ATTEMPTS: u32 = 8;
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;
     f.finish()?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;
-    let mut attempt = 0;
-    loop {
+    retry_conflicts(&user_id, || async {
         let before = load(app, &domain_id, &user_id).await?;
-        match app.store.delete_user(&before).await {
-            Ok(()) => return Ok(json!({})),
-            Err(StoreError::Conflict) if attempt + 1 < DELETE_ATTEMPTS => {
-                attempt += 1;
-                backoff(attempt).await;
-            }
-            Err(e) => return Err(store_error(e, &user_id)),
-        }
-    }
+        Ok(app.store.delete_user(&before).await)
+    })
+    .await?;
+    Ok(json!({}))
 }

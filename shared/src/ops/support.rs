@@ -89,15 +89,33 @@ pub async fn modify(
     user_id: &UserId,
     change: impl Fn(&User) -> Result<Edit, ApiError>,
 ) -> Result<User, ApiError> {
-    let mut attempt = 0;
-    loop {
+    let change = &change;
+    retry_conflicts(user_id, move || async move {
         let before = load(app, domain, user_id).await?;
         let edit = change(&before.item)?;
-        match app.store.save_user(&before, &edit.user, edit.code).await {
-            Ok(saved) => return Ok(saved.item),
-            Err(StoreError::Conflict) if attempt + 1 < WRITE_ATTEMPTS => {
-                attempt += 1;
-                backoff(attempt).await;
+        Ok(app
+            .store
+            .save_user(&before, &edit.user, edit.code)
+            .await
+            .map(|saved| saved.item))
+    })
+    .await
+}
+
+/// Runs `attempt` (read, decide, conditional write) until its write does not lose a race, at
+/// most [`WRITE_ATTEMPTS`] times with backoff; then ERROR_CONFLICT. The outer error ends the
+/// attempts at once (404, a rule); the inner one is the store's answer to the write.
+pub async fn retry_conflicts<T, Fut>(user_id: &UserId, mut attempt: impl FnMut() -> Fut) -> Result<T, ApiError>
+where
+    Fut: Future<Output = Result<Result<T, StoreError>, ApiError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await? {
+            Ok(done) => return Ok(done),
+            Err(StoreError::Conflict) if tries < WRITE_ATTEMPTS => {
+                backoff(tries).await;
+                tries += 1;
             }
             Err(e) => return Err(store_error(e, user_id)),
         }

@@ -138,6 +138,18 @@ fn text_of(map: &Map<String, Value>, long: &str, short: &str, at: &str) -> Resul
     }
 }
 
+/// `{key|k, name|n}`: a required, checked key and a name that defaults to the key.
+fn key_and_name(
+    map: &Map<String, Value>,
+    at: &str,
+    check: &impl Fn(&str, &str) -> Result<(), QueryError>,
+) -> Result<(String, String), QueryError> {
+    let key = text_of(map, "key", "k", at)?.ok_or_else(|| QueryError::new(format!("{at}.key is required")))?;
+    check(&key, at)?;
+    let name = text_of(map, "name", "n", at)?.unwrap_or_else(|| key.clone());
+    Ok((key, name))
+}
+
 fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, QueryError> {
     value
         .as_object()
@@ -298,9 +310,7 @@ fn parse_group(
     for (i, raw) in list("keys")?.iter().enumerate() {
         let at = format!("{at}.keys[{i}]");
         let m = object(raw, &at)?;
-        let key = text_of(m, "key", "k", &at)?.ok_or_else(|| QueryError::new(format!("{at}.key is required")))?;
-        check(&key, &at)?;
-        let name = text_of(m, "name", "n", &at)?.unwrap_or_else(|| key.clone());
+        let (key, name) = key_and_name(m, &at, check)?;
         let date_format = text_of(m, "date_format", "date_format", &at)?;
         if let Some(f) = &date_format {
             check_date_format(f, &at)?;
@@ -324,10 +334,7 @@ fn parse_group(
             for (j, f) in items.iter().enumerate() {
                 let at = format!("{at}.fields[{j}]");
                 let f = object(f, &at)?;
-                let k = text_of(f, "key", "k", &at)?.ok_or_else(|| QueryError::new(format!("{at}.key is required")))?;
-                check(&k, &at)?;
-                let n = text_of(f, "name", "n", &at)?.unwrap_or_else(|| k.clone());
-                pushed.push((k, n));
+                pushed.push(key_and_name(f, &at, check)?);
             }
         }
         let conditions = match m.get("conditions") {
@@ -365,9 +372,7 @@ fn parse_project(
         for (i, raw) in items.iter().enumerate() {
             let at = format!("{at}.fields[{i}]");
             let m = object(raw, &at)?;
-            let key = text_of(m, "key", "k", &at)?.ok_or_else(|| QueryError::new(format!("{at}.key is required")))?;
-            check(&key, &at)?;
-            let name = text_of(m, "name", "n", &at)?.unwrap_or_else(|| key.clone());
+            let (key, name) = key_and_name(m, &at, check)?;
             let reducer = match text_of(m, "operator", "o", &at)?.as_deref() {
                 None => Reducer::Copy,
                 Some("size") => Reducer::Size,

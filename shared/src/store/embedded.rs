@@ -87,16 +87,23 @@ impl EmbeddedStore {
     pub async fn create_many(&self, users: Vec<User>) -> StoreResult<()> {
         self.write(move |txn| {
             for user in users {
-                if read_row(txn, user.domain_id.as_str(), user.user_id.as_str())?.is_some() {
-                    return Err(StoreError::NotUnique);
-                }
-                apply_admin_delta(txn, user.domain_id.as_str(), admin_delta(None, Some(&user)))?;
-                write_row(txn, &UserRow { version: 1, user })?;
+                insert_new(txn, user)?;
             }
             Ok(())
         })
         .await
     }
+}
+
+/// Writes a user that must not exist yet (version 1), counting it if it is an enabled admin.
+fn insert_new(txn: &WriteTransaction, user: User) -> StoreResult<UserRow> {
+    if read_row(txn, user.domain_id.as_str(), user.user_id.as_str())?.is_some() {
+        return Err(StoreError::NotUnique);
+    }
+    apply_admin_delta(txn, user.domain_id.as_str(), admin_delta(None, Some(&user)))?;
+    let row = UserRow { version: 1, user };
+    write_row(txn, &row)?;
+    Ok(row)
 }
 
 fn read_row(txn: &WriteTransaction, domain: &str, user: &str) -> StoreResult<Option<UserRow>> {
@@ -205,12 +212,7 @@ impl UserStore for EmbeddedStore {
     async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>> {
         let user = user.clone();
         self.write(move |txn| {
-            if read_row(txn, user.domain_id.as_str(), user.user_id.as_str())?.is_some() {
-                return Err(StoreError::NotUnique);
-            }
-            apply_admin_delta(txn, user.domain_id.as_str(), admin_delta(None, Some(&user)))?;
-            let row = UserRow { version: 1, user };
-            write_row(txn, &row)?;
+            let row = insert_new(txn, user)?;
             Ok(Versioned {
                 item: row.user,
                 version: row.version,
