@@ -102,10 +102,6 @@ impl Doc for Value {
     }
 }
 
-fn text(s: &str) -> Option<Cow<'static, Value>> {
-    Some(Cow::Owned(Value::String(s.to_string())))
-}
-
 /// The rest of a path inside an owned value.
 fn within(value: Value, rest: Option<&str>) -> Option<Cow<'static, Value>> {
     match rest {
@@ -116,33 +112,28 @@ fn within(value: Value, rest: Option<&str>) -> Option<Cow<'static, Value>> {
 
 impl Doc for User {
     fn field(&self, path: &str) -> Option<Cow<'_, Value>> {
+        // String fields (and string tags) have one reader: `text`.
+        if let Some(text) = self.text(path) {
+            return Some(Cow::Owned(Value::String(text.to_string())));
+        }
         let (root, rest) = match path.split_once('.') {
             Some((root, rest)) => (root, Some(rest)),
             None => (path, None),
         };
         // Only objects have sub-paths; a path below a scalar finds nothing, as in the document.
-        let scalar = |value: Option<Cow<'static, Value>>| if rest.is_some() { None } else { value };
+        let whole = |value: Value| rest.is_none().then_some(Cow::Owned(value));
         match root {
-            "user_id" => scalar(text(self.user_id.as_str())),
-            "name" => scalar(text(self.name.as_str())),
-            "state" => scalar(text(self.state.as_str())),
-            "email" => scalar(text(self.email.as_ref().map(|e| e.as_str()).unwrap_or_default())),
-            "email_verified" => scalar(Some(Cow::Owned(Value::Bool(self.email_verified)))),
-            "auth_type" => scalar(text(self.auth_type.as_str())),
-            "role_type" => scalar(text(self.role_type.as_str())),
-            "language" => scalar(text(self.language.as_str())),
-            "timezone" => scalar(text(self.timezone.as_str())),
-            "domain_id" => scalar(text(self.domain_id.as_str())),
-            "created_at" => scalar(text(&self.created_at.to_iso())),
-            "last_accessed_at" => scalar(Some(Cow::Owned(
+            "email_verified" => whole(Value::Bool(self.email_verified)),
+            "created_at" => whole(Value::String(self.created_at.to_iso())),
+            "last_accessed_at" => whole(
                 self.last_accessed_at
                     .map(Timestamp::to_iso)
                     .map(Value::String)
                     .unwrap_or(Value::Null),
-            ))),
-            "required_actions" => scalar(Some(Cow::Owned(Value::Array(
+            ),
+            "required_actions" => whole(Value::Array(
                 self.required_actions.iter().map(|a| Value::from(a.as_str())).collect(),
-            )))),
+            )),
             "mfa" => within(self.mfa.to_json(), rest),
             "tags" => match rest {
                 None => Some(Cow::Owned(Value::Object(self.tags.as_map().clone()))),
@@ -158,6 +149,7 @@ impl Doc for User {
                     }
                 }
             },
+            // String fields with a sub-path, hidden fields and unknown keys.
             _ => None,
         }
     }
