@@ -44,6 +44,11 @@ impl Fields {
         }
     }
 
+    /// An optional string where `""` also means "not given" (the proto3 default).
+    pub fn non_empty(&mut self, key: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.string(key)?.filter(|s| !s.is_empty()))
+    }
+
     /// A required string: absent or empty is ERROR_REQUIRED_PARAMETER.
     pub fn required_string(&mut self, key: &str) -> Result<String, ApiError> {
         match self.string(key)? {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{Edit, check_code, info, load, modify, target};
+use super::support::{Edit, check_code, load, modify, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -34,5 +34,5 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         })
     })
     .await?;
-    Ok(info(&user))
+    Ok(user.into_doc())
 }

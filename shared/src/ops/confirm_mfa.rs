@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::enable_mfa::{TO_DISABLE, TO_ENABLE};
-use super::support::{Edit, check_code, info, load, modify, target};
+use super::support::{Edit, check_code, load, modify, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -49,5 +49,5 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         })
     })
     .await?;
-    Ok(info(&user))
+    Ok(user.into_doc())
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{info, non_empty, now, send_mail, store_error, target};
+use super::support::{now, send_mail, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -36,7 +36,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let reset_password = f.flag("reset_password")?;
     let group = PermissionGroup::parse(&f.required_string("permission_group")?)
         .map_err(|r| ApiError::invalid("permission_group", r))?;
-    let password = non_empty(&mut f, "password")?;
+    let password = f.non_empty("password")?;
     let name = f
         .string("name")?
         .map(|n| Name::parse("name", &n))
@@ -47,10 +47,12 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         .map(|e| Email::parse_optional("email", &e))
         .transpose()?
         .flatten();
-    let language = non_empty(&mut f, "language")?
+    let language = f
+        .non_empty("language")?
         .map(|l| Language::parse("language", &l))
         .transpose()?;
-    let timezone = non_empty(&mut f, "timezone")?
+    let timezone = f
+        .non_empty("timezone")?
         .map(|t| Timezone::parse("timezone", &t))
         .transpose()?;
     let tags = f
@@ -58,8 +60,9 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         .map(|t| Tags::parse("tags", t))
         .transpose()?
         .unwrap_or_default();
-    let role_id = non_empty(&mut f, "role_id")?;
-    let workspace_id = non_empty(&mut f, "workspace_id")?
+    let role_id = f.non_empty("role_id")?;
+    let workspace_id = f
+        .non_empty("workspace_id")?
         .map(|w| WorkspaceId::parse("workspace_id", w))
         .transpose()?;
     f.finish()?;
@@ -128,7 +131,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         .create_user(&user)
         .await
         .map_err(|e| store_error(e, &user.user_id))?;
-    Ok(info(&created.item))
+    Ok(created.item.into_doc())
 }
 
 fn resolve_role(

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::enable_mfa::{MFA_CODE_TTL, TO_DISABLE};
-use super::support::{Edit, info, load, mail_code, modify, store_error, target};
+use super::support::{Edit, load, mail_code, modify, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -39,7 +39,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
             })
         })
         .await?;
-        return Ok(info(&user));
+        return Ok(user.into_doc());
     }
 
     let user = load(app, &domain_id, &user_id).await?.item;
@@ -54,5 +54,5 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         .issue_code(&record)
         .await
         .map_err(|e| store_error(e, &user_id))?;
-    Ok(info(&user))
+    Ok(user.into_doc())
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{Edit, info, modify, target};
+use super::support::{Edit, modify, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -26,5 +26,5 @@ pub(super) async fn set_state(app: &App, caller: &Caller, mut f: Fields, state: 
         }))
     })
     .await?;
-    Ok(info(&user))
+    Ok(user.into_doc())
 }

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
-use super::support::{Edit, info, load, mail_code, save_once, target};
+use super::support::{Edit, load, mail_code, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -48,7 +48,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         },
     )
     .await?;
-    Ok(info(&saved))
+    Ok(saved.into_doc())
 }
 
 /// `options` of an EMAIL factor: exactly `{"email": "<address>"}`.

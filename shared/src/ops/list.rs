@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::support::{domain_store_error, non_empty};
+use super::support::domain_store_error;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -17,19 +17,19 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let raw_query = f.object("query")?;
     let mut shortcuts = Vec::new();
     for key in ["user_id", "name", "email"] {
-        if let Some(value) = non_empty(&mut f, key)? {
+        if let Some(value) = f.non_empty(key)? {
             shortcuts.push(Condition::eq(key, Value::String(value)));
         }
     }
-    if let Some(state) = non_empty(&mut f, "state")? {
+    if let Some(state) = f.non_empty("state")? {
         let state = State::parse(&state).map_err(|r| ApiError::invalid("state", r))?;
         shortcuts.push(Condition::eq("state", state.as_str().into()));
     }
-    if let Some(auth_type) = non_empty(&mut f, "auth_type")? {
+    if let Some(auth_type) = f.non_empty("auth_type")? {
         let auth_type = AuthType::parse(&auth_type).map_err(|r| ApiError::invalid("auth_type", r))?;
         shortcuts.push(Condition::eq("auth_type", auth_type.as_str().into()));
     }
-    let workspace_id = non_empty(&mut f, "workspace_id")?;
+    let workspace_id = f.non_empty("workspace_id")?;
     f.finish()?;
     // The whole query is parsed and checked before anything is read.
     let mut query = Query::parse(raw_query, app.clock.now())?;

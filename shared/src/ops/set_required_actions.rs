@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{Edit, info, modify, target};
+use super::support::{Edit, modify, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -37,5 +37,5 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         Ok(Edit::user(user))
     })
     .await?;
-    Ok(info(&user))
+    Ok(user.into_doc())
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use rand::RngExt;
-use serde_json::Value;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -27,10 +26,6 @@ pub fn target(fields: &mut Fields) -> Result<(DomainId, UserId), ApiError> {
 
 pub fn now(app: &App) -> Timestamp {
     Timestamp::new(app.clock.now())
-}
-
-pub fn info(user: &User) -> Value {
-    user.clone().into_doc()
 }
 
 pub fn store_error(error: StoreError, user_id: &UserId) -> ApiError {
@@ -214,9 +209,4 @@ pub async fn check_code(
         return Err(invalid());
     }
     Ok(code)
-}
-
-/// An optional string field where `""` means "not given" (proto3 default).
-pub fn non_empty(fields: &mut Fields, key: &str) -> Result<Option<String>, ApiError> {
-    Ok(fields.string(key)?.filter(|s| !s.is_empty()))
 }

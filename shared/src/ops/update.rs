@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{Edit, info, load, modify, non_empty, save_once, send_mail, target};
+use super::support::{Edit, load, modify, save_once, send_mail, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -45,7 +45,7 @@ impl Profile {
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;
-    let password = non_empty(&mut f, "password")?;
+    let password = f.non_empty("password")?;
     let reset_password = f.flag("reset_password")?;
     let profile = Profile {
         name: f.string("name")?.map(|n| Name::parse("name", &n)).transpose()?,
@@ -87,7 +87,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         Ok(Edit::user(user))
     })
     .await?;
-    Ok(info(&user))
+    Ok(user.into_doc())
 }
 
 fn set_password(user: &mut User, plain: &Password, hash: &PasswordHash) -> Result<(), ApiError> {
@@ -150,5 +150,5 @@ async fn reset(
     )
     .await?;
     let saved = save_once(app, &before, Edit::user(user)).await?;
-    Ok(info(&saved))
+    Ok(saved.into_doc())
 }

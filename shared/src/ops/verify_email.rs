@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use super::support::{Edit, load, mail_code, modify, non_empty, save_once, target};
+use super::support::{Edit, load, mail_code, modify, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -15,9 +15,7 @@ const CODE_TTL: TimeDelta = TimeDelta::seconds(3600);
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;
-    let email = non_empty(&mut f, "email")?
-        .map(|e| Email::parse("email", &e))
-        .transpose()?;
+    let email = f.non_empty("email")?.map(|e| Email::parse("email", &e)).transpose()?;
     let force = f.flag("force")?;
     f.finish()?;
     caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
