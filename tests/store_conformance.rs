@@ -14,3 +14,19 @@ mod embedded {
 
     users_tests::conformance_suite!(fresh());
 }
+
+mod dynamo {
+    use std::sync::Arc;
+
+    use users::store::UserStore;
+    use users::store::dynamo::DynamoStore;
+    use users_tests::moto;
+
+    async fn fresh() -> (Arc<dyn UserStore>, ()) {
+        let client = moto::dynamodb(&moto::RequestCounter::default());
+        let table = moto::fresh_table(&client).await;
+        (Arc::new(DynamoStore::new(client, table)), ())
+    }
+
+    users_tests::conformance_suite!(fresh());
+}

@@ -3,6 +3,7 @@
 //! make fail.
 
 pub mod conformance;
+pub mod moto;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,5 +1,5 @@
 //! The storage port: the handful of domain operations the business rules need, each atomic.
-//! Adapters: [`embedded`] (redb on local disk). Every adapter passes the same conformance suite
+//! Adapters: [`embedded`] (redb on local disk) and [`dynamo`] (one DynamoDB table). Every adapter passes the same conformance suite
 //! (`tests/store_conformance.rs`).
 //!
 //! The invariants every adapter enforces itself, so that no interleaving of requests breaks them:
@@ -9,6 +9,7 @@
 //! - a code is used at most [`MAX_CODE_ATTEMPTS`] times, never after it expires, and is consumed
 //!   in the same transaction as the user change it authorises.
 
+pub mod dynamo;
 pub mod embedded;
 
 use async_trait::async_trait;

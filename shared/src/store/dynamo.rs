@@ -1,0 +1,588 @@
+//! The DynamoDB store: one table, single-table design (docs/dynamodb.md has the whole key design
+//! and the request each access pattern costs).
+//!
+//! Every item of a domain lives in one item collection, partition key `DOMAIN#<domain_id>`:
+//! - `USER#<user_id>`: the user, its fields as top-level attributes, plus `version`;
+//! - `CODE#<purpose>#<user_id>`: a pending verification code, with a TTL;
+//! - `RESET#<user_id>`: the reset-mail window, with a TTL;
+//! - `ADMINS`: the number of enabled DOMAIN_ADMINs, changed in the same transaction as the user.
+//!
+//! Invariants are enforced by DynamoDB itself (condition expressions and `TransactWriteItems`),
+//! never by a read followed by an unconditional write, so concurrent Lambdas cannot break them.
+//! TTL deletion is lazy, so expiry is also checked on every read.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+
+use super::{CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, StoreError, StoreResult, UserStore, admin_delta};
+use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
+
+pub mod schema;
+
+type Item = HashMap<String, AttributeValue>;
+
+const USER_PREFIX: &str = "USER#";
+const ADMINS_KEY: &str = "ADMINS";
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// An SDK failure that is not a condition the store expected: logged in full (it never holds
+/// user data), reported as unavailable.
+fn sdk_failure<E, R>(operation: &'static str, e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
+    tracing::warn!(operation, error = %detail, "DynamoDB request failed");
+    StoreError::Unavailable(format!("DynamoDB {operation} failed"))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn partition(domain: &DomainId) -> String {
+    format!("DOMAIN#{}", domain.as_str())
+}
+
+fn user_sort(user_id: &UserId) -> String {
+    format!("{USER_PREFIX}{}", user_id.as_str())
+}
+
+fn code_sort(user_id: &UserId, purpose: CodePurpose) -> String {
+    format!("CODE#{}#{}", purpose.as_str(), user_id.as_str())
+}
+
+fn reset_sort(user_id: &UserId) -> String {
+    format!("RESET#{}", user_id.as_str())
+}
+
+fn key(pk: String, sk: String) -> Item {
+    HashMap::from([(schema::PARTITION_KEY.into(), s(pk)), (schema::SORT_KEY.into(), s(sk))])
+}
+
+fn user_key(domain: &DomainId, user_id: &UserId) -> Item {
+    key(partition(domain), user_sort(user_id))
+}
+
+fn millis(at: Timestamp) -> i64 {
+    at.at().timestamp_millis()
+}
+
+/// The TTL attribute: whole seconds, rounded up so DynamoDB never deletes an item early.
+fn expiry_epoch(at: Timestamp) -> i64 {
+    millis(at).div_euclid(1000) + 1
+}
+
+fn user_item(user: &User, version: u64) -> StoreResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(user).map_err(unavailable)?;
+    item.extend(user_key(&user.domain_id, &user.user_id));
+    item.insert("version".into(), n(version));
+    Ok(item)
+}
+
+fn read_user(item: Item) -> StoreResult<Versioned<User>> {
+    let version = number(&item, "version")?;
+    let user: User = serde_dynamo::from_item(item).map_err(unavailable)?;
+    Ok(Versioned { item: user, version })
+}
+
+fn number<T: std::str::FromStr>(item: &Item, name: &str) -> StoreResult<T> {
+    match item.get(name) {
+        Some(AttributeValue::N(text)) => text
+            .parse()
+            .map_err(|_| StoreError::Unavailable(format!("stored {name} is not a number"))),
+        _ => Err(StoreError::Unavailable(format!("stored item has no {name}"))),
+    }
+}
+
+fn code_item(code: &CodeRecord) -> StoreResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(code).map_err(unavailable)?;
+    item.extend(key(partition(&code.domain_id), code_sort(&code.user_id, code.purpose)));
+    item.insert("expires_ms".into(), n(millis(code.expires_at)));
+    item.insert(schema::TTL_ATTRIBUTE.into(), n(expiry_epoch(code.expires_at)));
+    Ok(item)
+}
+
+/// The `#name` placeholders every expression here uses, so no attribute name ever collides
+/// with one of DynamoDB's reserved words.
+fn names(list: &[(&str, &str)]) -> HashMap<String, String> {
+    list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// One write of a transaction and the error its failed condition means.
+struct Step {
+    write: TransactWriteItem,
+    on_condition_failure: StoreError,
+}
+
+impl DynamoStore {
+    fn put_user(&self, user: &User, version: u64, condition: UserCondition) -> StoreResult<Step> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(user_item(user, version)?));
+        let on_condition_failure = match condition {
+            UserCondition::Absent => {
+                put = put
+                    .condition_expression("attribute_not_exists(#sk)")
+                    .set_expression_attribute_names(Some(names(&[("#sk", schema::SORT_KEY)])));
+                StoreError::NotUnique
+            }
+            UserCondition::AtVersion(v) => {
+                put = put
+                    .condition_expression("#v = :v")
+                    .set_expression_attribute_names(Some(names(&[("#v", "version")])))
+                    .expression_attribute_values(":v", n(v));
+                StoreError::Conflict
+            }
+        };
+        Ok(Step {
+            write: TransactWriteItem::builder()
+                .put(put.build().map_err(unavailable)?)
+                .build(),
+            on_condition_failure,
+        })
+    }
+
+    /// Moves the domain's admin counter by `delta`; a decrease is conditional on leaving at
+    /// least one enabled admin.
+    fn admin_count(&self, domain: &DomainId, delta: i64) -> StoreResult<Step> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(partition(domain), ADMINS_KEY.into())))
+            .update_expression("ADD #c :d")
+            .set_expression_attribute_names(Some(names(&[("#c", "admins")])))
+            .expression_attribute_values(":d", n(delta));
+        if delta < 0 {
+            update = update
+                .condition_expression("#c >= :min")
+                .expression_attribute_values(":min", n(1 - delta));
+        }
+        Ok(Step {
+            write: TransactWriteItem::builder()
+                .update(update.build().map_err(unavailable)?)
+                .build(),
+            on_condition_failure: StoreError::LastAdmin,
+        })
+    }
+
+    fn delete(&self, item_key: Item) -> StoreResult<Step> {
+        let delete = Delete::builder().table_name(&self.table).set_key(Some(item_key));
+        Ok(Step {
+            write: TransactWriteItem::builder()
+                .delete(delete.build().map_err(unavailable)?)
+                .build(),
+            on_condition_failure: StoreError::Conflict,
+        })
+    }
+
+    fn code_step(&self, user: &User, change: &CodeChange) -> StoreResult<Option<Step>> {
+        let step = match change {
+            CodeChange::None => return Ok(None),
+            CodeChange::Issue(code) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(code_item(code)?))
+                    .build()
+                    .map_err(unavailable)?;
+                Step {
+                    write: TransactWriteItem::builder().put(put).build(),
+                    on_condition_failure: StoreError::CodeGone,
+                }
+            }
+            // Consumed only if it is still the very code that was checked.
+            CodeChange::Consume(code) => {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(
+                        partition(&code.domain_id),
+                        code_sort(&code.user_id, code.purpose),
+                    )))
+                    .condition_expression("#d.#h = :h")
+                    .set_expression_attribute_names(Some(names(&[("#d", "digest"), ("#h", "hash")])))
+                    .expression_attribute_values(":h", s(code.digest.hash.clone()))
+                    .build()
+                    .map_err(unavailable)?;
+                Step {
+                    write: TransactWriteItem::builder().delete(delete).build(),
+                    on_condition_failure: StoreError::CodeGone,
+                }
+            }
+            CodeChange::Discard(purpose) => {
+                self.delete(key(partition(&user.domain_id), code_sort(&user.user_id, *purpose)))?
+            }
+        };
+        Ok(Some(step))
+    }
+
+    /// Applies the steps: one conditional request when there is one step (cheaper, and the
+    /// common case), one `TransactWriteItems` otherwise. A failed condition is reported as the
+    /// error of the first step whose condition failed.
+    async fn commit(&self, mut steps: Vec<Step>) -> StoreResult<()> {
+        if steps.len() == 1 {
+            let step = steps.remove(0);
+            return self.write_one(step).await;
+        }
+        let (writes, errors): (Vec<_>, Vec<_>) = steps.into_iter().map(|s| (s.write, s.on_condition_failure)).unzip();
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        let Err(e) = result else {
+            return Ok(());
+        };
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        match e.as_service_error() {
+            Some(E::TransactionCanceledException(cancel)) => {
+                let reasons = cancel.cancellation_reasons();
+                let failed = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed"));
+                if let Some(index) = failed {
+                    return Err(errors.into_iter().nth(index).unwrap_or(StoreError::Conflict));
+                }
+                // Cancelled because another transaction touched the same items: a lost race.
+                if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                    return Err(StoreError::Conflict);
+                }
+                Err(sdk_failure("TransactWriteItems", e))
+            }
+            Some(E::TransactionInProgressException(_)) => Err(StoreError::Conflict),
+            _ => Err(sdk_failure("TransactWriteItems", e)),
+        }
+    }
+
+    /// A single step as its plain request (PutItem, UpdateItem or DeleteItem).
+    async fn write_one(&self, step: Step) -> StoreResult<()> {
+        let Step {
+            write,
+            on_condition_failure,
+        } = step;
+        let condition_failed = |e: &dyn ProvideErrorMetadata| e.code() == Some("ConditionalCheckFailedException");
+        if let Some(put) = write.put {
+            let result = self
+                .client
+                .put_item()
+                .table_name(put.table_name)
+                .set_item(Some(put.item))
+                .set_condition_expression(put.condition_expression)
+                .set_expression_attribute_names(put.expression_attribute_names)
+                .set_expression_attribute_values(put.expression_attribute_values)
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(e) if e.as_service_error().is_some_and(|s| condition_failed(s)) => Err(on_condition_failure),
+                Err(e) => Err(sdk_failure("PutItem", e)),
+            };
+        }
+        if let Some(update) = write.update {
+            let result = self
+                .client
+                .update_item()
+                .table_name(update.table_name)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_condition_expression(update.condition_expression)
+                .set_expression_attribute_names(update.expression_attribute_names)
+                .set_expression_attribute_values(update.expression_attribute_values)
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(e) if e.as_service_error().is_some_and(|s| condition_failed(s)) => Err(on_condition_failure),
+                Err(e) => Err(sdk_failure("UpdateItem", e)),
+            };
+        }
+        if let Some(delete) = write.delete {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(delete.table_name)
+                .set_key(Some(delete.key))
+                .set_condition_expression(delete.condition_expression)
+                .set_expression_attribute_names(delete.expression_attribute_names)
+                .set_expression_attribute_values(delete.expression_attribute_values)
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(e) if e.as_service_error().is_some_and(|s| condition_failed(s)) => Err(on_condition_failure),
+                Err(e) => Err(sdk_failure("DeleteItem", e)),
+            };
+        }
+        Err(StoreError::Unavailable("empty write".into()))
+    }
+
+    fn user_steps(&self, before: Option<&User>, after: &User, condition: UserCondition) -> StoreResult<Vec<Step>> {
+        let mut steps = vec![self.put_user(after, next_version(condition), condition)?];
+        let delta = admin_delta(before, Some(after));
+        if delta != 0 {
+            steps.push(self.admin_count(&after.domain_id, delta)?);
+        }
+        Ok(steps)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum UserCondition {
+    Absent,
+    AtVersion(u64),
+}
+
+fn next_version(condition: UserCondition) -> u64 {
+    match condition {
+        UserCondition::Absent => 1,
+        UserCondition::AtVersion(v) => v + 1,
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(domain, user_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("GetItem", e))?;
+        output.item.map(read_user).transpose()
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>> {
+        let steps = self.user_steps(None, user, UserCondition::Absent)?;
+        self.commit(steps).await?;
+        Ok(Versioned {
+            item: user.clone(),
+            version: 1,
+        })
+    }
+
+    async fn save_user(
+        &self,
+        before: &Versioned<User>,
+        after: &User,
+        code: CodeChange,
+    ) -> StoreResult<Versioned<User>> {
+        let condition = UserCondition::AtVersion(before.version);
+        let mut steps = self.user_steps(Some(&before.item), after, condition)?;
+        steps.extend(self.code_step(after, &code)?);
+        self.commit(steps).await?;
+        Ok(Versioned {
+            item: after.clone(),
+            version: next_version(condition),
+        })
+    }
+
+    async fn delete_user(&self, before: &Versioned<User>) -> StoreResult<()> {
+        let user = &before.item;
+        let (domain, user_id) = (&user.domain_id, &user.user_id);
+        let remove_user = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(user_key(domain, user_id)))
+            .condition_expression("#v = :v")
+            .set_expression_attribute_names(Some(names(&[("#v", "version")])))
+            .expression_attribute_values(":v", n(before.version))
+            .build()
+            .map_err(unavailable)?;
+        let mut steps = vec![Step {
+            write: TransactWriteItem::builder().delete(remove_user).build(),
+            on_condition_failure: StoreError::Conflict,
+        }];
+        let delta = admin_delta(Some(user), None);
+        if delta != 0 {
+            steps.push(self.admin_count(domain, delta)?);
+        }
+        for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
+            steps.push(self.delete(key(partition(domain), code_sort(user_id, purpose)))?);
+        }
+        steps.push(self.delete(key(partition(domain), reset_sort(user_id)))?);
+        self.commit(steps).await
+    }
+
+    async fn issue_code(&self, code: &CodeRecord) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(code_item(code)?))
+            .send()
+            .await
+            .map_err(|e| sdk_failure("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn take_code_attempt(
+        &self,
+        domain: &DomainId,
+        user_id: &UserId,
+        purpose: CodePurpose,
+        now: Timestamp,
+    ) -> StoreResult<Option<CodeRecord>> {
+        let code_key = key(partition(domain), code_sort(user_id, purpose));
+        let expression_names = names(&[("#sk", schema::SORT_KEY), ("#e", "expires_ms"), ("#a", "attempts")]);
+        // Counting the attempt and checking the code is live is one conditional write, so
+        // parallel guesses cannot share an attempt.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(code_key.clone()))
+            .update_expression("ADD #a :one")
+            .condition_expression("attribute_exists(#sk) AND #e > :now AND #a < :max")
+            .set_expression_attribute_names(Some(expression_names.clone()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(millis(now)))
+            .expression_attribute_values(":max", n(MAX_CODE_ATTEMPTS))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                let code: CodeRecord = serde_dynamo::from_item(item).map_err(unavailable)?;
+                Ok(Some(code))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                // Absent, expired or exhausted. Remove a dead one now rather than wait for TTL,
+                // but never a live code issued in the meantime.
+                let removed = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(code_key))
+                    .condition_expression("attribute_exists(#sk) AND (#e <= :now OR #a >= :max)")
+                    .set_expression_attribute_names(Some(expression_names))
+                    .expression_attribute_values(":now", n(millis(now)))
+                    .expression_attribute_values(":max", n(MAX_CODE_ATTEMPTS))
+                    .send()
+                    .await;
+                match removed {
+                    Ok(_) => Ok(None),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(sdk_failure("DeleteItem", e)),
+                }
+            }
+            Err(e) => Err(sdk_failure("UpdateItem", e)),
+        }
+    }
+
+    async fn claim_reset_window(
+        &self,
+        domain: &DomainId,
+        user_id: &UserId,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut item = key(partition(domain), reset_sort(user_id));
+        item.insert("until_ms".into(), n(millis(until)));
+        item.insert(schema::TTL_ATTRIBUTE.into(), n(expiry_epoch(until)));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#sk) OR #u <= :now")
+            .set_expression_attribute_names(Some(names(&[("#sk", schema::SORT_KEY), ("#u", "until_ms")])))
+            .expression_attribute_values(":now", n(millis(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_failure("PutItem", e)),
+        }
+    }
+
+    async fn release_reset_window(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(partition(domain), reset_sort(user_id))))
+            .send()
+            .await
+            .map_err(|e| sdk_failure("DeleteItem", e))?;
+        Ok(())
+    }
+
+    async fn list_users(&self, domain: &DomainId) -> StoreResult<Vec<User>> {
+        let mut users = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            // One Query per 1 MB page of the domain's item collection; users only, in user_id order.
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :users)")
+                .set_expression_attribute_names(Some(names(&[
+                    ("#pk", schema::PARTITION_KEY),
+                    ("#sk", schema::SORT_KEY),
+                ])))
+                .expression_attribute_values(":pk", s(partition(domain)))
+                .expression_attribute_values(":users", s(USER_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_failure("Query", e))?;
+            users.reserve(page.items.as_ref().map_or(0, Vec::len));
+            for item in page.items.unwrap_or_default() {
+                users.push(read_user(item)?.item);
+            }
+            match page.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(users),
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The table's shape — keys, billing, TTL — as `template.yaml` declares it, and the table-setup
+//! command for local endpoints built from the same constants. A test (`tests/template.rs`) reads
+//! template.yaml and checks it declares exactly this, so the two cannot drift apart.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+pub const PARTITION_KEY: &str = "pk";
+pub const SORT_KEY: &str = "sk";
+/// Epoch seconds after which DynamoDB may delete the item (codes, reset windows).
+pub const TTL_ATTRIBUTE: &str = "expires_at_epoch";
+pub const BILLING_MODE: &str = "PAY_PER_REQUEST";
+/// The table has no secondary indexes: every access pattern is a key lookup or a Query on
+/// the domain's partition.
+pub const GLOBAL_SECONDARY_INDEXES: &[&str] = &[];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(String);
+
+/// Creates the table (if missing) with its keys and TTL, and waits until it is active.
+/// Returns whether it created it.
+pub async fn create_table(client: &Client, table: &str) -> Result<bool, SetupError> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| SetupError(format!("{what} {table}: {e}"));
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .map_err(|e| fail("key schema of", &e))
+    };
+    let string_attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| fail("attributes of", &e))
+    };
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::from(BILLING_MODE))
+        .attribute_definitions(string_attribute(PARTITION_KEY)?)
+        .attribute_definitions(string_attribute(SORT_KEY)?)
+        .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
+        .key_schema(key(SORT_KEY, KeyType::Range)?)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(false),
+        Err(e) => return Err(fail("cannot create", &aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+    }
+    wait_until_active(client, table).await?;
+    let ttl = TimeToLiveSpecification::builder()
+        .attribute_name(TTL_ATTRIBUTE)
+        .enabled(true)
+        .build()
+        .map_err(|e| fail("TTL of", &e))?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .map_err(|e| fail("cannot enable TTL on", &aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    Ok(true)
+}
+
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), SetupError> {
+    for _ in 0..120 {
+        let described = client.describe_table().table_name(table).send().await.map_err(|e| {
+            SetupError(format!(
+                "cannot describe {table}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            ))
+        })?;
+        let active = described
+            .table
+            .and_then(|t| t.table_status)
+            .is_some_and(|status| status.as_str() == "ACTIVE");
+        if active {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err(SetupError(format!("{table} did not become active within a minute")))
+}

@@ -1,0 +1,163 @@
+//! A moto server (the AWS service emulator) on 127.0.0.1 for the tests that exercise the real
+//! AWS SDK: DynamoDB and SES v2.
+//!
+//! `./scripts/test.sh` starts one server for the whole run and exports `MOTO_ENDPOINT`. Without
+//! it (a plain `cargo test`), the first test that needs moto starts `moto_server` from PATH for
+//! this test process; a watchdog shell kills it when the process exits (its stdin, held here,
+//! closes), so no server outlives the tests.
+
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use rand::RngExt;
+
+pub const REGION: &str = "us-east-1";
+
+struct Server {
+    endpoint: String,
+    _watchdog: Option<Child>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+
+/// The endpoint of the moto server for this run, starting one if needed.
+pub fn endpoint() -> &'static str {
+    &SERVER.get_or_init(start).endpoint
+}
+
+fn start() -> Server {
+    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
+        return Server {
+            endpoint,
+            _watchdog: None,
+        };
+    }
+    let port = free_port();
+    let script =
+        format!("moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null");
+    let watchdog = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("cannot start moto_server: install it with `pip install \"moto[server]\"` or run ./scripts/test.sh");
+    wait_for_port(port);
+    Server {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _watchdog: Some(watchdog),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("moto_server did not listen on 127.0.0.1:{port} within 60 s (is moto[server] installed?)");
+}
+
+fn credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "moto")
+}
+
+/// A DynamoDB client for the moto server that counts its requests in `counter`.
+pub fn dynamodb(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(credentials())
+        .interceptor(counter.clone())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// An SES v2 client for `endpoint` (moto, or a test server that fails on purpose), retrying
+/// quickly so failure tests stay fast.
+pub fn sesv2(endpoint: &str) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::Config::builder()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .region(aws_sdk_sesv2::config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        .retry_config(
+            aws_smithy_types::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
+/// A table name no other test uses.
+pub fn unique_table() -> String {
+    format!("users-test-{:016x}", rand::rng().random::<u64>())
+}
+
+/// A fresh table on the moto server, created by the same setup code a developer runs.
+pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
+    let table = unique_table();
+    users::store::dynamo::schema::create_table(client, &table)
+        .await
+        .expect("create table on moto");
+    table
+}
+
+/// Counts the requests (attempts, retries included) a client sends, per DynamoDB operation.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(Arc<Mutex<BTreeMap<String, usize>>>);
+
+impl RequestCounter {
+    /// Requests per operation since the last reset.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        self.0.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts().values().sum()
+    }
+
+    pub fn reset(&self) {
+        if let Ok(mut counts) = self.0.lock() {
+            counts.clear();
+        }
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map_or("unknown", |m| m.name()).to_string();
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(operation).or_default() += 1;
+        }
+        Ok(())
+    }
+}
