@@ -7,8 +7,10 @@ use std::sync::Arc;
 use crate::auth::{DevKey, TokenVerifier};
 use crate::clock::{Clock, SystemClock};
 use crate::mail::outbox::OutboxMailer;
+use crate::mail::ses::SesMailer;
 use crate::mail::{MailComposer, Mailer};
 use crate::store::UserStore;
+use crate::store::dynamo::DynamoStore;
 use crate::store::embedded::EmbeddedStore;
 
 pub struct App {
@@ -49,8 +51,6 @@ pub struct Config {
 pub enum ConfigError {
     #[error("{name} has an invalid value: {reason}")]
     Invalid { name: &'static str, reason: String },
-    #[error("{0}")]
-    Unsupported(&'static str),
     #[error("cannot start: {0}")]
     Startup(String),
 }
@@ -128,26 +128,30 @@ impl Config {
         }
     }
 
-    /// Builds the store and mailer this configuration names.
-    pub fn build(&self, tokens: TokenVerifier) -> Result<App, ConfigError> {
-        if self.users_table.is_some() {
-            return Err(ConfigError::Unsupported(
-                "USERS_TABLE is set, but this build has no DynamoDB store yet; unset it to use the embedded store",
-            ));
-        }
-        let store = EmbeddedStore::open(&self.data_dir.join("db")).map_err(|e| ConfigError::Startup(e.to_string()))?;
-        let mailer: Arc<dyn Mailer> = match &self.transport {
-            MailTransport::Outbox(dir) => Arc::new(
+    /// Builds the store and mailer this configuration names. The AWS SDK configuration is
+    /// loaded only when an AWS part is used, once per process.
+    pub async fn build(&self, tokens: TokenVerifier) -> Result<App, ConfigError> {
+        let needs_aws = self.users_table.is_some() || self.transport == MailTransport::Ses;
+        let aws = if needs_aws {
+            Some(crate::aws::load().await)
+        } else {
+            None
+        };
+        let store: Arc<dyn UserStore> = match (&self.users_table, &aws) {
+            (Some(table), Some(aws)) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
+            _ => Arc::new(
+                EmbeddedStore::open(&self.data_dir.join("db")).map_err(|e| ConfigError::Startup(e.to_string()))?,
+            ),
+        };
+        let mailer: Arc<dyn Mailer> = match (&self.transport, &aws) {
+            (MailTransport::Ses, Some(aws)) => Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(aws))),
+            (MailTransport::Outbox(dir), _) => Arc::new(
                 OutboxMailer::new(dir).map_err(|e| ConfigError::Startup(format!("outbox {}: {e}", dir.display())))?,
             ),
-            MailTransport::Ses => {
-                return Err(ConfigError::Unsupported(
-                    "MAIL_TRANSPORT=ses is not available in this build yet; use outbox",
-                ));
-            }
+            (MailTransport::Ses, None) => return Err(ConfigError::Startup("no AWS configuration for SES".into())),
         };
         Ok(App {
-            store: Arc::new(store),
+            store,
             mailer,
             composer: MailComposer {
                 from: self.mail_from.clone(),

@@ -3,6 +3,7 @@
 //! make fail.
 
 pub mod conformance;
+pub mod failing;
 pub mod moto;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use users::mail::outbox::OutboxMailer;
 use users::mail::{MailComposer, MailError, Mailer, Message};
 use users::model::RoleType;
 use users::store::UserStore;
+use users::store::dynamo::DynamoStore;
 use users::store::embedded::EmbeddedStore;
 
 pub const DOMAIN: &str = "domain-test";
@@ -106,10 +108,20 @@ impl Reply {
 }
 
 impl TestApi {
+    /// An API on the store `USERS_TEST_STORE` names: `embedded` (the default) or `dynamo` (a
+    /// fresh table on the moto server). `./scripts/test.sh` runs the HTTP suite with both.
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = EmbeddedStore::open(&dir.path().join("db")).expect("store");
-        Self::with_store(dir, Arc::new(store))
+        let store: Arc<dyn UserStore> = match std::env::var("USERS_TEST_STORE").as_deref() {
+            Ok("dynamo") => {
+                let client = moto::dynamodb(&moto::RequestCounter::default());
+                let table = moto::fresh_table(&client).await;
+                Arc::new(DynamoStore::new(client, table))
+            }
+            Ok("embedded") | Err(_) => Arc::new(EmbeddedStore::open(&dir.path().join("db")).expect("store")),
+            Ok(other) => panic!("USERS_TEST_STORE={other:?}: use embedded or dynamo"),
+        };
+        Self::with_store(dir, store)
     }
 
     /// An API over any store, for running the same tests against every adapter.
@@ -143,6 +155,11 @@ impl TestApi {
     /// Replaces the token verifier (tests of other key sets).
     pub fn set_verifier(&mut self, verifier: TokenVerifier) {
         self.app.tokens = verifier;
+    }
+
+    /// Sends mail through `mailer` instead of the outbox (the SES transport tests).
+    pub fn use_mailer(&mut self, mailer: Arc<dyn Mailer>) {
+        self.app.mailer = mailer;
     }
 
     pub fn set_mail_failing(&self, failing: bool) {

@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Serve { port } => {
             let (verifier, dev_key) = config.token_keys()?;
-            let app = config.build(verifier)?;
+            let app = config.build(verifier).await?;
             let banner_token = match &dev_key {
                 Some(key) => Some(local::dev_token(
                     key,

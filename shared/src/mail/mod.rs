@@ -3,6 +3,7 @@
 //! binary (askama); values are HTML-escaped in the HTML body.
 
 pub mod outbox;
+pub mod ses;
 mod texts;
 
 use askama::Template;

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{Edit, check_code, load, modify, target};
+use super::support::{Edit, check_code, load, modify_from, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -15,13 +15,14 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     f.finish()?;
     caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
 
-    let current = load(app, &domain_id, &user_id).await?.item;
+    let read = load(app, &domain_id, &user_id).await?;
+    let current = &read.item;
     let invalid = || ApiError::InvalidVerifyCode {
         user_id: user_id.to_string(),
     };
     let email = current.email.clone().ok_or_else(invalid)?;
-    let code = check_code(app, &current, CodePurpose::VerifyEmail, &verify_code, email.as_str()).await?;
-    let user = modify(app, &domain_id, &user_id, |current| {
+    let code = check_code(app, current, CodePurpose::VerifyEmail, &verify_code, email.as_str()).await?;
+    let user = modify_from(app, read, |current| {
         // The email may have changed since the code was mailed; then the code proves nothing.
         if current.email.as_ref().map(|e| e.as_str()) != Some(code.bound_to.as_str()) {
             return Err(invalid());

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::enable_mfa::{TO_DISABLE, TO_ENABLE};
-use super::support::{Edit, check_code, load, modify, target};
+use super::support::{Edit, check_code, load, modify_from, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -18,7 +18,8 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     f.finish()?;
     caller.authorize(Access::SelfOnly, &domain_id, &user_id)?;
 
-    let current = load(app, &domain_id, &user_id).await?.item;
+    let read = load(app, &domain_id, &user_id).await?;
+    let current = &read.item;
     if current.mfa.mfa_type.is_none() {
         return Err(ApiError::MfaNotEnabled {
             user_id: user_id.to_string(),
@@ -26,8 +27,8 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     }
     let was_enabled = current.mfa.is_enabled();
     let transition = if was_enabled { TO_DISABLE } else { TO_ENABLE };
-    let code = check_code(app, &current, CodePurpose::Mfa, &verify_code, transition).await?;
-    let user = modify(app, &domain_id, &user_id, |current| {
+    let code = check_code(app, current, CodePurpose::Mfa, &verify_code, transition).await?;
+    let user = modify_from(app, read, |current| {
         // The state moved since the code was checked: the code confirms a change no longer asked for.
         if current.mfa.is_enabled() != was_enabled || current.mfa.mfa_type.is_none() {
             return Err(ApiError::InvalidVerifyCode {

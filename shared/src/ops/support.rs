@@ -84,15 +84,34 @@ pub async fn modify(
     user_id: &UserId,
     change: impl Fn(&User) -> Result<Edit, ApiError>,
 ) -> Result<User, ApiError> {
-    let change = &change;
-    retry_conflicts(user_id, move || async move {
-        let before = load(app, domain, user_id).await?;
-        let edit = change(&before.item)?;
-        Ok(app
-            .store
-            .save_user(&before, &edit.user, edit.code)
-            .await
-            .map(|saved| saved.item))
+    let first = load(app, domain, user_id).await?;
+    modify_from(app, first, change).await
+}
+
+/// [`modify`] starting from a user the operation has already read, so the common case costs
+/// one read, not two; only a retry after a lost race reads again.
+pub async fn modify_from(
+    app: &App,
+    first: Versioned<User>,
+    change: impl Fn(&User) -> Result<Edit, ApiError>,
+) -> Result<User, ApiError> {
+    let (domain, user_id) = (first.item.domain_id.clone(), first.item.user_id.clone());
+    let (domain, user_id, change) = (&domain, &user_id, &change);
+    let mut first = Some(first);
+    retry_conflicts(user_id, move || {
+        let read = first.take();
+        async move {
+            let before = match read {
+                Some(before) => before,
+                None => load(app, domain, user_id).await?,
+            };
+            let edit = change(&before.item)?;
+            Ok(app
+                .store
+                .save_user(&before, &edit.user, edit.code)
+                .await
+                .map(|saved| saved.item))
+        }
     })
     .await
 }
@@ -106,10 +125,11 @@ where
 {
     let mut tries = 1;
     loop {
+        let started = std::time::Instant::now();
         match attempt().await? {
             Ok(done) => return Ok(done),
             Err(StoreError::Conflict) if tries < WRITE_ATTEMPTS => {
-                backoff(tries).await;
+                backoff(tries, started.elapsed()).await;
                 tries += 1;
             }
             Err(e) => return Err(store_error(e, user_id)),
@@ -127,12 +147,21 @@ pub async fn save_once(app: &App, before: &Versioned<User>, edit: Edit) -> Resul
         .map_err(|e| store_error(e, &before.item.user_id))
 }
 
-/// Jittered, growing pause between write attempts so racing writers spread out.
-pub async fn backoff(attempt: u32) {
-    let ceiling = 2u64 << attempt.min(6);
+/// Jittered, growing pause between write attempts so racing writers spread out. It scales with
+/// how long an attempt takes: a store with 10 ms round trips (DynamoDB from a Lambda) needs
+/// wider gaps than an embedded one to let one writer finish between two others' reads.
+async fn backoff(attempt: u32, attempt_took: Duration) {
+    let ceiling = backoff_ceiling(attempt, attempt_took);
     let millis = rand::rng().random_range(1..=ceiling);
     tokio::time::sleep(Duration::from_millis(millis)).await;
 }
+
+fn backoff_ceiling(attempt: u32, attempt_took: Duration) -> u64 {
+    let unit = u64::try_from(attempt_took.as_millis()).unwrap_or(u64::MAX).max(2);
+    unit.saturating_mul(1 << attempt.min(6)).min(MAX_BACKOFF_MS)
+}
+
+const MAX_BACKOFF_MS: u64 = 1000;
 
 /// Renders and sends a mail to `to` in the user's language; a transport failure is 503.
 pub async fn send_mail(app: &App, mail: Mail<'_>, user: &User, to: &str) -> Result<(), ApiError> {
@@ -209,4 +238,20 @@ pub async fn check_code(
         return Err(invalid());
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_attempts_and_round_trip_and_is_capped() {
+        let fast = Duration::from_millis(0);
+        assert_eq!(backoff_ceiling(1, fast), 4);
+        assert_eq!(backoff_ceiling(3, fast), 16);
+        let slow = Duration::from_millis(20);
+        assert_eq!(backoff_ceiling(1, slow), 40);
+        assert_eq!(backoff_ceiling(4, slow), 320);
+        assert_eq!(backoff_ceiling(7, slow), MAX_BACKOFF_MS);
+    }
 }
