@@ -5,6 +5,7 @@
 pub mod conformance;
 pub mod failing;
 pub mod moto;
+pub mod runtime_api;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,6 @@
+//! The `user-confirm-email` Lambda function: POST /identity/v2/user/confirm-email.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::ConfirmEmail).await
+}

@@ -1,0 +1,6 @@
+//! The `user-create` Lambda function: POST /identity/v2/user/create.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::Create).await
+}

@@ -1,0 +1,6 @@
+//! The `user-delete` Lambda function: POST /identity/v2/user/delete.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::Delete).await
+}

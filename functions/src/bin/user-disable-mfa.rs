@@ -1,0 +1,6 @@
+//! The `user-disable-mfa` Lambda function: POST /identity/v2/user/disable-mfa.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::DisableMfa).await
+}

@@ -1,0 +1,6 @@
+//! The `user-disable` Lambda function: POST /identity/v2/user/disable.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::Disable).await
+}

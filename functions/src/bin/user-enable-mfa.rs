@@ -1,0 +1,6 @@
+//! The `user-enable-mfa` Lambda function: POST /identity/v2/user/enable-mfa.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::EnableMfa).await
+}

@@ -1,0 +1,6 @@
+//! The `user-enable` Lambda function: POST /identity/v2/user/enable.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::Enable).await
+}

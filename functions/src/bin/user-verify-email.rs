@@ -1,0 +1,6 @@
+//! The `user-verify-email` Lambda function: POST /identity/v2/user/verify-email.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::VerifyEmail).await
+}

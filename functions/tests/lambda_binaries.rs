@@ -1,0 +1,157 @@
+//! Every Lambda binary, as a process, against a fake Lambda Runtime API: each is given its
+//! sample event from `events/` (with a fresh token, and the code mailed through SES where the
+//! event confirms one) and must answer 200. The functions run as deployed: DynamoDB store and
+//! SES mail (both on moto), keys from IDENTITY_JWKS, configuration from the environment.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use users::auth::{DevKey, TokenRequest};
+use users::model::RoleType;
+use users_tests::failing::get;
+use users_tests::moto::{self, RequestCounter};
+use users_tests::runtime_api::{Outcome, RuntimeApi};
+
+const SENDER: &str = "no-reply@example.com";
+const ALICE_EMAIL: &str = "alice@example.com";
+
+/// Who calls: the domain admin, alice herself (MFA is self-service), or nobody.
+#[derive(Clone, Copy)]
+enum Caller {
+    Admin,
+    Alice,
+    Anonymous,
+}
+
+/// The sample events in an order that makes each succeed, with the binary that serves it.
+const SEQUENCE: [(&str, &str, Caller); 15] = [
+    ("create", env!("CARGO_BIN_EXE_user-create"), Caller::Admin),
+    ("get", env!("CARGO_BIN_EXE_user-get"), Caller::Admin),
+    ("update", env!("CARGO_BIN_EXE_user-update"), Caller::Admin),
+    (
+        "set-required-actions",
+        env!("CARGO_BIN_EXE_user-set-required-actions"),
+        Caller::Admin,
+    ),
+    ("verify-email", env!("CARGO_BIN_EXE_user-verify-email"), Caller::Admin),
+    ("confirm-email", env!("CARGO_BIN_EXE_user-confirm-email"), Caller::Admin),
+    ("enable-mfa", env!("CARGO_BIN_EXE_user-enable-mfa"), Caller::Alice),
+    ("confirm-mfa", env!("CARGO_BIN_EXE_user-confirm-mfa"), Caller::Alice),
+    ("disable-mfa", env!("CARGO_BIN_EXE_user-disable-mfa"), Caller::Alice),
+    (
+        "reset-password",
+        env!("CARGO_BIN_EXE_user-reset-password"),
+        Caller::Anonymous,
+    ),
+    ("disable", env!("CARGO_BIN_EXE_user-disable"), Caller::Admin),
+    ("enable", env!("CARGO_BIN_EXE_user-enable"), Caller::Admin),
+    ("list", env!("CARGO_BIN_EXE_user-list"), Caller::Admin),
+    ("stat", env!("CARGO_BIN_EXE_user-stat"), Caller::Admin),
+    ("delete", env!("CARGO_BIN_EXE_user-delete"), Caller::Admin),
+];
+
+fn event(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(format!("{name}.json"));
+    serde_json::from_slice(&std::fs::read(&path).expect("sample event")).expect("event JSON")
+}
+
+fn token(key: &DevKey, caller: Caller) -> Option<String> {
+    let (user_id, role) = match caller {
+        Caller::Admin => ("root", RoleType::DomainAdmin),
+        Caller::Alice => ("alice", RoleType::User),
+        Caller::Anonymous => return None,
+    };
+    let request = TokenRequest {
+        domain_id: "domain-local",
+        user_id,
+        role,
+        ttl_seconds: 600,
+    };
+    Some(key.sign(&request).expect("sign"))
+}
+
+/// The code in the latest mail moto's SES accepted for alice.
+async fn latest_code() -> String {
+    let data: Value =
+        serde_json::from_str(&get(&format!("{}/moto-api/data.json", moto::endpoint())).await).expect("moto data");
+    let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+    let last = messages
+        .iter()
+        .rev()
+        .find(|m| m["destinations"]["ToAddresses"] == serde_json::json!([ALICE_EMAIL]))
+        .expect("a mail to alice");
+    users_tests::six_digit_number(last["body"].as_str().unwrap_or_default()).expect("a code")
+}
+
+fn prepare(mut event: Value, token: Option<String>, code: Option<String>) -> Value {
+    if let Some(token) = token {
+        event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+    }
+    if let Some(code) = code {
+        let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap_or("{}")).expect("body");
+        body["verify_code"] = Value::String(code);
+        event["body"] = Value::String(body.to_string());
+    }
+    event
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_function_binary_serves_its_sample_event() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = DevKey::load_or_create(dir.path()).expect("key");
+    let dynamodb = moto::dynamodb(&RequestCounter::default());
+    let table = moto::fresh_table(&dynamodb).await;
+    moto::sesv2(moto::endpoint())
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await
+        .expect("sender identity");
+    let env: Vec<(String, String)> = [
+        ("USERS_TABLE", table.as_str()),
+        ("AWS_ENDPOINT_URL", moto::endpoint()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("MAIL_TRANSPORT", "ses"),
+        ("MAIL_FROM", SENDER),
+        ("IDENTITY_JWKS", key.jwks_json()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+
+    for (name, binary, caller) in SEQUENCE {
+        let code = if name.starts_with("confirm-") {
+            Some(latest_code().await)
+        } else {
+            None
+        };
+        let event = prepare(event(name), token(&key, caller), code);
+        let mut runtime = RuntimeApi::start().await;
+        let log: PathBuf = dir.path().join(format!("{name}.log"));
+        let mut child = runtime.spawn(Path::new(binary), &format!("user-{name}"), &env, &log);
+        let outcome = runtime.invoke(event, Duration::from_secs(30)).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        let logs = std::fs::read_to_string(&log).unwrap_or_default();
+        let Some(Outcome::Response { body, .. }) = outcome else {
+            panic!("{name}: no response ({outcome:?}); logs:\n{logs}");
+        };
+        assert_eq!(body["statusCode"], 200, "{name}: {body}\nlogs:\n{logs}");
+        let payload: Value = serde_json::from_str(body["body"].as_str().unwrap_or_default()).expect("JSON body");
+        assert!(payload.is_object(), "{name}: {payload}");
+        // Logs are JSON lines (one per request at least) and never carry a token.
+        assert!(logs.contains(r#""status":200"#), "{name}: no request log line:\n{logs}");
+        for line in logs.lines() {
+            assert!(
+                serde_json::from_str::<Value>(line).is_ok(),
+                "{name}: not a JSON log line: {line}"
+            );
+            assert!(!line.contains("eyJ"), "{name}: a token in the logs: {line}");
+        }
+    }
+}
