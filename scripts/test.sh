@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Every test of the project, as CI runs it: formatting, lints, then the whole test suite
-# (unit tests, the HTTP integration suite, the storage conformance suite, and the local
-# server end to end). Run from anywhere: ./scripts/test.sh
+# Every test of the project, as CI runs it, on a fresh machine: installs the pinned tools
+# (moto, SAM CLI, cargo-lambda, zig) from PyPI, starts one moto server on 127.0.0.1 for the run
+# (stopped on exit), then: formatting, lints, the whole test suite (unit, HTTP suite on the
+# embedded store, storage conformance on both stores, SES and request-count tests, every Lambda
+# binary against a fake Runtime API, the local server), the HTTP suite again on DynamoDB, the
+# SAM template lint, and the arm64 Lambda build. Run from anywhere: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+
+source scripts/tools.sh
+source scripts/moto.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -11,5 +18,16 @@ cargo fmt --all -- --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== cargo test"
+echo "== cargo test (embedded store; DynamoDB and SES on moto)"
 cargo test --workspace --locked
+
+echo "== HTTP suite on the DynamoDB store (moto)"
+USERS_TEST_STORE=dynamo cargo test --locked -p users-tests --test api
+
+echo "== sam validate --lint"
+sam validate --lint --region us-east-1 --template template.yaml
+
+echo "== cargo lambda build --release --arm64 (LTO off to fit CI; sizes: docs/performance.md)"
+./scripts/lambda-build.sh --check
+
+echo "== all passed in $((SECONDS - started)) s"

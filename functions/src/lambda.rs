@@ -18,6 +18,7 @@ pub async fn run(op: Operation) -> Result<(), lambda_http::Error> {
 }
 
 async fn build() -> Result<App, lambda_http::Error> {
+    let started = std::time::Instant::now();
     let config = Config::from_env()?;
     // A dev key would be made afresh in each execution environment's /tmp: tokens could not
     // be verified across them. On Lambda the keys must come from the identity service.
@@ -25,5 +26,9 @@ async fn build() -> Result<App, lambda_http::Error> {
         return Err("IDENTITY_JWKS or IDENTITY_JWKS_FILE must be set for a Lambda function".into());
     }
     let (verifier, _) = config.token_keys()?;
-    Ok(config.build(verifier).await?)
+    let keys_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let app = config.build(verifier).await?;
+    let init_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(keys_ms, init_ms, "function initialised");
+    Ok(app)
 }

@@ -22,6 +22,11 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &std::path::Path) -> Server {
+    start_with(data_dir, &[])
+}
+
+/// Starts the server with extra environment (the DynamoDB store on moto, say).
+fn start_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--port", "0"])
         .env("DATA_DIR", data_dir)
@@ -30,6 +35,7 @@ fn start(data_dir: &std::path::Path) -> Server {
         .env_remove("USERS_TABLE")
         .env_remove("MAIL_TRANSPORT")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(data_dir.join("server.log")).unwrap()))
         .spawn()
@@ -193,4 +199,48 @@ fn data_survives_a_restart_and_logs_hold_no_secrets() {
     for secret in [password, token.as_str(), "argon2"] {
         assert!(!log.contains(secret), "log contains a secret: {log}");
     }
+}
+
+#[test]
+fn create_table_then_serve_on_dynamodb() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = users_tests::moto::unique_table();
+    let env = [
+        ("USERS_TABLE", table.as_str()),
+        ("AWS_ENDPOINT_URL", users_tests::moto::endpoint()),
+        ("AWS_REGION", users_tests::moto::REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+    let create_table = || {
+        let output = Command::new(BIN)
+            .arg("create-table")
+            .env("DATA_DIR", dir.path())
+            .envs(env)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(create_table(), format!("{table}: created\n"));
+    assert_eq!(create_table(), format!("{table}: already exists\n"));
+
+    let server = start_with(dir.path(), &env);
+    let create =
+        r#"{"user_id": "alice", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": "domain-local"}"#;
+    let (status, user) = post(&server.addr, "/identity/v2/user/create", Some(&server.token), create);
+    assert_eq!(status, 200, "{user}");
+    drop(server);
+    // The user is in DynamoDB, not in the embedded store: a server on the same DATA_DIR
+    // without USERS_TABLE does not see it.
+    let embedded = start(dir.path());
+    let get = r#"{"user_id": "alice", "domain_id": "domain-local"}"#;
+    assert_eq!(
+        post(&embedded.addr, "/identity/v2/user/get", Some(&embedded.token), get).0,
+        404
+    );
+    drop(embedded);
+    let server = start_with(dir.path(), &env);
+    let (status, got) = post(&server.addr, "/identity/v2/user/get", Some(&server.token), get);
+    assert_eq!((status, &got), (200, &user));
 }

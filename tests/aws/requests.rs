@@ -2,7 +2,7 @@
 //! while the operation runs through the HTTP handler against moto. docs/dynamodb.md explains
 //! each figure; this test keeps them from growing unnoticed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -27,13 +27,21 @@ async fn counted_api() -> Counted {
 impl Counted {
     /// Calls `method` as the domain admin and returns the reply and the requests it cost.
     async fn call(&self, method: &str, body: Value) -> (Reply, BTreeMap<String, usize>) {
+        self.call_as(Some(&self.api.admin()), method, body).await
+    }
+
+    async fn call_as(&self, token: Option<&str>, method: &str, body: Value) -> (Reply, BTreeMap<String, usize>) {
         self.counter.reset();
-        let reply = self.api.admin_call(method, body).await;
+        let reply = self.api.post(&format!("/identity/v2/user/{method}"), token, body).await;
         (reply, self.counter.counts())
     }
 
     async fn expect(&self, method: &str, body: Value, expected: &[(&str, usize)]) -> Value {
-        let (reply, counts) = self.call(method, body).await;
+        self.expect_as(Some(&self.api.admin()), method, body, expected).await
+    }
+
+    async fn expect_as(&self, token: Option<&str>, method: &str, body: Value, expected: &[(&str, usize)]) -> Value {
+        let (reply, counts) = self.call_as(token, method, body).await;
         let expected: BTreeMap<String, usize> = expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         assert_eq!(counts, expected, "DynamoDB requests of {method}");
         reply.ok()
@@ -103,6 +111,31 @@ async fn each_operation_costs_the_documented_requests() {
         )
         .await;
     assert_eq!(user["email_verified"], true);
+    // reset_password: read, open the once-a-minute window, write the temporary password.
+    c.expect_as(
+        None,
+        "reset-password",
+        target("alice"),
+        &[("GetItem", 1), ("PutItem", 2)],
+    )
+    .await;
+    // MFA by email: the code is stored with the user write; confirming reads, counts the
+    // attempt, and writes user and code together.
+    let alice = c.api.user("alice");
+    let me = Some(alice.as_str());
+    let mfa = with(
+        "alice",
+        json!({"mfa_type": "EMAIL", "options": {"email": "a@example.com"}}),
+    );
+    c.expect_as(me, "enable-mfa", mfa, &[("GetItem", 1), ("TransactWriteItems", 1)])
+        .await;
+    let code = c.api.last_code("a@example.com");
+    let confirm = with("alice", json!({"verify_code": code}));
+    let three = [("GetItem", 1), ("UpdateItem", 1), ("TransactWriteItems", 1)];
+    c.expect_as(me, "confirm-mfa", confirm, &three).await;
+    // Turning MFA off only stores a code: the user changes when it is confirmed.
+    c.expect_as(me, "disable-mfa", target("alice"), &[("GetItem", 1), ("PutItem", 1)])
+        .await;
     // An admin is counted in the same transaction as the user.
     let admin = with(
         "boss",
@@ -140,4 +173,166 @@ async fn list_reads_a_large_domain_in_one_query_per_megabyte_page() {
         .await;
     assert_eq!(reply.ok()["total_count"], 150);
     assert_eq!(counts, BTreeMap::from([("Query".to_string(), 3)]));
+}
+
+/// What each method was seen to need: DynamoDB IAM actions, and whether it sent mail.
+#[derive(Default)]
+struct Needs(BTreeMap<String, (BTreeSet<String>, bool)>);
+
+impl Counted {
+    /// Calls `method` as `token` (None: no token) and records what it needed.
+    async fn record(&self, needs: &mut Needs, method: &str, token: Option<&str>, body: Value) -> Reply {
+        self.counter.reset();
+        let mails_before = self.api.mails().len();
+        let reply = self.api.post(&format!("/identity/v2/user/{method}"), token, body).await;
+        let entry = needs.0.entry(format!("user-{method}")).or_default();
+        entry.0.extend(self.counter.iam_actions());
+        entry.1 |= self.api.mails().len() > mails_before;
+        reply
+    }
+}
+
+/// Least privilege, checked both ways: every function's policy in template.yaml allows exactly
+/// the DynamoDB actions its operation was seen to use over every path below (success, lost
+/// rules, failed mail), and SES only if it sent mail.
+#[tokio::test]
+async fn each_function_policy_allows_exactly_what_its_operation_uses() {
+    let c = counted_api().await;
+    let mut needs = Needs::default();
+    let admin = c.api.admin();
+    let alice = c.api.user("alice");
+    let a = Some(admin.as_str());
+    let local = |user_id: &str, extra: Value| {
+        with(
+            user_id,
+            json!({"auth_type": "LOCAL", "password": "Secret123", "permission_group": "DOMAIN"}),
+        )
+        .as_object()
+        .cloned()
+        .map(|mut o| {
+            o.extend(extra.as_object().cloned().unwrap_or_default());
+            Value::Object(o)
+        })
+        .unwrap_or_default()
+    };
+    let n = &mut needs;
+    // create: a user, two admins, one with a mailed temporary password.
+    c.record(n, "create", a, local("alice", json!({"email": "alice@example.com"})))
+        .await
+        .ok();
+    for boss in ["boss", "boss2"] {
+        c.record(n, "create", a, local(boss, json!({"role_id": "managed-domain-admin"})))
+            .await
+            .ok();
+    }
+    c.record(
+        n,
+        "create",
+        a,
+        local("carol", json!({"email": "c@example.com", "reset_password": true})),
+    )
+    .await
+    .ok();
+    c.record(n, "get", a, target("alice")).await.ok();
+    c.record(
+        n,
+        "update",
+        a,
+        with("alice", json!({"name": "Alice", "password": "Other1234"})),
+    )
+    .await
+    .ok();
+    c.record(
+        n,
+        "set-required-actions",
+        a,
+        with("alice", json!({"actions": ["UPDATE_PASSWORD"]})),
+    )
+    .await
+    .ok();
+    // verify/confirm email: a wrong code, the right one, then a forced verification.
+    c.record(n, "verify-email", a, target("alice")).await.ok();
+    let code = c.api.last_code("alice@example.com");
+    c.record(
+        n,
+        "confirm-email",
+        a,
+        with("alice", json!({"verify_code": users_tests::wrong(&code)})),
+    )
+    .await;
+    c.record(n, "confirm-email", a, with("alice", json!({"verify_code": code})))
+        .await
+        .ok();
+    c.record(n, "confirm-email", a, with("alice", json!({"verify_code": "000000"})))
+        .await;
+    c.record(n, "verify-email", a, with("carol", json!({"force": true})))
+        .await
+        .ok();
+    // update with reset_password mails a temporary password to the verified address.
+    c.record(n, "update", a, with("alice", json!({"reset_password": true})))
+        .await
+        .ok();
+    // reset_password: mailed, then a failed mail that reopens the window.
+    c.record(n, "reset-password", None, target("carol")).await.ok();
+    c.api.clock.advance(120);
+    c.api.set_mail_failing(true);
+    c.record(n, "reset-password", None, target("carol")).await.ok();
+    c.api.set_mail_failing(false);
+    // MFA: enable and confirm, then disable with a code, then forced off.
+    let me = Some(alice.as_str());
+    let mfa = with(
+        "alice",
+        json!({"mfa_type": "EMAIL", "options": {"email": "alice@example.com"}}),
+    );
+    c.record(n, "enable-mfa", me, mfa.clone()).await.ok();
+    let code = c.api.last_code("alice@example.com");
+    c.record(n, "confirm-mfa", me, with("alice", json!({"verify_code": code})))
+        .await
+        .ok();
+    c.record(n, "disable-mfa", me, target("alice")).await.ok();
+    let code = c.api.last_code("alice@example.com");
+    c.record(n, "confirm-mfa", me, with("alice", json!({"verify_code": code})))
+        .await
+        .ok();
+    c.record(n, "enable-mfa", me, mfa).await.ok();
+    let code = c.api.last_code("alice@example.com");
+    c.record(n, "confirm-mfa", me, with("alice", json!({"verify_code": code})))
+        .await
+        .ok();
+    c.record(n, "disable-mfa", a, with("alice", json!({"force": true})))
+        .await
+        .ok();
+    // enable/disable: a user, and an admin (the admin counter moves).
+    for user in ["alice", "boss"] {
+        c.record(n, "disable", a, target(user)).await.ok();
+        c.record(n, "enable", a, target(user)).await.ok();
+    }
+    c.record(n, "list", a, json!({"domain_id": DOMAIN})).await.ok();
+    c.record(
+        n,
+        "stat",
+        a,
+        json!({"domain_id": DOMAIN, "query": {"aggregate": [{"count": {"name": "n"}}]}}),
+    )
+    .await
+    .ok();
+    c.record(n, "delete", a, target("alice")).await.ok();
+    c.record(n, "delete", a, target("boss")).await.ok();
+
+    let template = crate::template::template();
+    let functions = crate::template::functions(&template);
+    let mut problems = Vec::new();
+    for (binary, function) in &functions {
+        let (allowed, may_mail) = crate::template::policy(function);
+        let (used, mailed) = needs.0.remove(binary).unwrap_or_default();
+        if allowed != used {
+            problems.push(format!(
+                "{binary}: template allows {allowed:?}, operation uses {used:?}"
+            ));
+        }
+        if may_mail != mailed {
+            problems.push(format!("{binary}: template SES {may_mail}, operation mailed {mailed}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

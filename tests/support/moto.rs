@@ -6,7 +6,7 @@
 //! this test process; a watchdog shell kills it when the process exits (its stdin, held here,
 //! closes), so no server outlives the tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -122,14 +124,26 @@ pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
     table
 }
 
-/// Counts the requests (attempts, retries included) a client sends, per DynamoDB operation.
+/// Counts the requests (attempts, retries included) a client sends, per DynamoDB operation,
+/// and records the IAM actions they need (a transaction needs those of the writes in it).
 #[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<Mutex<BTreeMap<String, usize>>>);
+pub struct RequestCounter(Arc<Mutex<Recorded>>);
+
+#[derive(Debug, Default)]
+struct Recorded {
+    requests: BTreeMap<String, usize>,
+    iam_actions: BTreeSet<String>,
+}
 
 impl RequestCounter {
     /// Requests per operation since the last reset.
     pub fn counts(&self) -> BTreeMap<String, usize> {
-        self.0.lock().map(|c| c.clone()).unwrap_or_default()
+        self.0.lock().map(|r| r.requests.clone()).unwrap_or_default()
+    }
+
+    /// The IAM actions (`dynamodb:GetItem`, ...) the requests since the last reset needed.
+    pub fn iam_actions(&self) -> BTreeSet<String> {
+        self.0.lock().map(|r| r.iam_actions.clone()).unwrap_or_default()
     }
 
     pub fn total(&self) -> usize {
@@ -137,15 +151,51 @@ impl RequestCounter {
     }
 
     pub fn reset(&self) {
-        if let Ok(mut counts) = self.0.lock() {
-            counts.clear();
+        if let Ok(mut recorded) = self.0.lock() {
+            *recorded = Recorded::default();
         }
     }
+}
+
+const TRANSACTION: &str = "TransactWriteItems";
+
+/// The IAM actions of a TransactWriteItems request: those of the writes in it.
+fn transaction_actions(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> Vec<String> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+    let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() else {
+        return Vec::new();
+    };
+    transaction
+        .transact_items()
+        .iter()
+        .flat_map(|item| {
+            [
+                item.put().map(|_| "PutItem"),
+                item.update().map(|_| "UpdateItem"),
+                item.delete().map(|_| "DeleteItem"),
+                item.condition_check().map(|_| "ConditionCheckItem"),
+            ]
+        })
+        .flatten()
+        .map(|action| format!("dynamodb:{action}"))
+        .collect()
 }
 
 impl Intercept for RequestCounter {
     fn name(&self) -> &'static str {
         "RequestCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let actions = transaction_actions(context.input());
+        if let Ok(mut recorded) = self.0.lock() {
+            recorded.iam_actions.extend(actions);
+        }
+        Ok(())
     }
 
     fn read_before_attempt(
@@ -155,8 +205,11 @@ impl Intercept for RequestCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let operation = cfg.load::<Metadata>().map_or("unknown", |m| m.name()).to_string();
-        if let Ok(mut counts) = self.0.lock() {
-            *counts.entry(operation).or_default() += 1;
+        if let Ok(mut recorded) = self.0.lock() {
+            if operation != TRANSACTION {
+                recorded.iam_actions.insert(format!("dynamodb:{operation}"));
+            }
+            *recorded.requests.entry(operation).or_default() += 1;
         }
         Ok(())
     }

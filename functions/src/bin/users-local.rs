@@ -1,4 +1,5 @@
-//! `users-local serve [--port N]` runs the API on 127.0.0.1; `users-local token …` prints a dev token.
+//! `users-local serve [--port N]` runs the API on 127.0.0.1; `users-local token …` prints a dev
+//! token, `users-local jwks` the dev key's JWKS; `users-local create-table` sets up DynamoDB.
 
 use std::io::Write;
 
@@ -10,7 +11,7 @@ use users::model::RoleType;
 #[derive(Parser)]
 #[command(
     name = "users-local",
-    about = "The User API on this machine: embedded store, mail to an outbox folder."
+    about = "The User API on this machine: embedded store (or DynamoDB with USERS_TABLE), mail to an outbox folder."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,6 +38,14 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
     },
+    /// Print the dev key's public JWKS, for IDENTITY_JWKS of a function run with cargo lambda.
+    Jwks,
+    /// Create the DynamoDB table (keys and TTL as template.yaml declares them) at the
+    /// configured endpoint (AWS_ENDPOINT_URL for a local emulator), if it does not exist.
+    CreateTable {
+        #[arg(long, env = "USERS_TABLE")]
+        table: String,
+    },
 }
 
 #[tokio::main]
@@ -56,6 +65,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
             };
             println!("{}", local::dev_token(&key, &domain_id, &user_id, role, ttl)?);
+        }
+        Command::Jwks => {
+            let (_, Some(key)) = config.token_keys()? else {
+                return Err("IDENTITY_JWKS or IDENTITY_JWKS_FILE is set: there is no dev key".into());
+            };
+            println!("{}", key.jwks_json());
+        }
+        Command::CreateTable { table } => {
+            let client = aws_sdk_dynamodb::Client::new(&users::aws::load().await);
+            let created = users::store::dynamo::schema::create_table(&client, &table).await?;
+            println!("{table}: {}", if created { "created" } else { "already exists" });
         }
         Command::Serve { port } => {
             let (verifier, dev_key) = config.token_keys()?;

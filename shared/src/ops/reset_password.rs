@@ -8,7 +8,7 @@
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use super::support::{Edit, modify, now, send_mail, store_error, target};
+use super::support::{Edit, modify_from, now, send_mail, store_error, target};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::input::Fields;
@@ -36,7 +36,7 @@ pub async fn run(app: &App, mut f: Fields) -> Result<Value, ApiError> {
     else {
         return Ok(answer);
     };
-    let user = current.item;
+    let user = current.item.clone();
     let Some(to) = user.verified_email().filter(|_| can_reset(&user)).cloned() else {
         return Ok(answer);
     };
@@ -68,7 +68,7 @@ pub async fn run(app: &App, mut f: Fields) -> Result<Value, ApiError> {
         return Ok(answer);
     }
     // The mailed password must take effect, so a lost race is retried rather than reported.
-    let written = modify(app, &domain_id, &user_id, |current| {
+    let written = modify_from(app, current, |current| {
         let mut user = current.clone();
         if can_reset(&user) {
             user.password_hash = Some(hash.clone());

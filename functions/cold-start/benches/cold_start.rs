@@ -1,0 +1,83 @@
+//! Cold start: the time from exec of a function binary to its first request to the Lambda
+//! Runtime API (`GET /runtime/invocation/next`), i.e. Lambda's init phase. It is measured for
+//! `user-get` as deployed (DynamoDB store, SES mail, keys from IDENTITY_JWKS, AWS credentials
+//! and region from the environment, as Lambda sets them) and for a hello-world `lambda_http`
+//! binary built with the same profile. Nothing is invoked, so no AWS endpoint is needed.
+//!
+//! `cargo bench -p users-cold-start`
+
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use users::auth::DevKey;
+use users_tests::runtime_api::RuntimeApi;
+
+const HELLO: &str = env!("CARGO_BIN_EXE_hello-world");
+const USER_GET: &str = env!("CARGO_BIN_EXE_user-get");
+
+/// The environment Lambda gives our function, as template.yaml configures it.
+fn function_env(jwks: &str) -> Vec<(String, String)> {
+    [
+        ("USERS_TABLE", "user-api-UsersTable-0123456789"),
+        ("MAIL_TRANSPORT", "ses"),
+        ("MAIL_FROM", "no-reply@example.com"),
+        ("EMAIL_SERVICE_NAME", "Cloudforet"),
+        ("IDENTITY_JWKS", jwks),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEEXAMPLE00"),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        ("AWS_SESSION_TOKEN", "IQoJb3JpZ2luX2VjEXAMPLE"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// One cold start: exec, then wait for the first poll of the Runtime API.
+async fn cold_start(binary: &str, env: &[(String, String)], log: &Path) -> Duration {
+    let mut runtime = RuntimeApi::start().await;
+    let started = std::time::Instant::now();
+    let mut child = runtime.spawn(Path::new(binary), "bench", env, log);
+    let polled = runtime.first_poll(Duration::from_secs(30)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    match polled {
+        Some(at) => at.duration_since(started),
+        None => panic!(
+            "{binary} never polled the Runtime API; its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        ),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let jwks = DevKey::load_or_create(dir.path()).expect("key").jwks_json().to_string();
+    let log = dir.path().join("function.log");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut group = c.benchmark_group("cold_start");
+    group.sample_size(30).measurement_time(Duration::from_secs(10));
+    for (name, binary, env) in [
+        ("hello_world", HELLO, Vec::new()),
+        ("user_get", USER_GET, function_env(&jwks)),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter_custom(|iterations| {
+                let (env, log) = (env.clone(), log.clone());
+                async move {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iterations {
+                        total += cold_start(binary, &env, &log).await;
+                    }
+                    total
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

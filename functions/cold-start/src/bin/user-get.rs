@@ -1,0 +1,6 @@
+//! The same main as functions/src/bin/user-get.rs (the bench needs it in its own package).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::run(users::ops::Operation::Get).await
+}

@@ -1,0 +1,15 @@
+# Sourced by the scripts: starts one moto server on a free 127.0.0.1 port for the whole run,
+# exports MOTO_ENDPOINT for the tests, and stops the server when the script exits.
+MOTO_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+MOTO_LOG="${TMPDIR:-/tmp}/moto-$MOTO_PORT.log"
+moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
+MOTO_PID=$!
+trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $MOTO_PORT), 0.2)" 2>/dev/null; then
+        break
+    fi
+    sleep 0.2
+done
+export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+echo "== moto server on $MOTO_ENDPOINT (log: $MOTO_LOG)"
