@@ -132,11 +132,13 @@ impl Config {
     /// loaded only when an AWS part is used, once per process.
     pub async fn build(&self, tokens: TokenVerifier) -> Result<App, ConfigError> {
         let needs_aws = self.users_table.is_some() || self.transport == MailTransport::Ses;
+        let started = std::time::Instant::now();
         let aws = if needs_aws {
             Some(crate::aws::load().await)
         } else {
             None
         };
+        let aws_config_ms = started.elapsed().as_secs_f64() * 1000.0;
         let store: Arc<dyn UserStore> = match (&self.users_table, &aws) {
             (Some(table), Some(aws)) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
             _ => Arc::new(
@@ -150,6 +152,8 @@ impl Config {
             ),
             (MailTransport::Ses, None) => return Err(ConfigError::Startup("no AWS configuration for SES".into())),
         };
+        let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - aws_config_ms;
+        tracing::debug!(aws_config_ms, clients_ms, "store and mail ready");
         Ok(App {
             store,
             mailer,
