@@ -58,24 +58,25 @@ fn with(user_id: &str, extra: Value) -> Value {
     body
 }
 
+/// A create body for a LOCAL user with the extra fields given.
+fn local(user_id: &str, extra: Value) -> Value {
+    let mut body = with(
+        user_id,
+        json!({"auth_type": "LOCAL", "password": "Secret123", "permission_group": "DOMAIN"}),
+    );
+    users_tests::merge(&mut body, extra);
+    body
+}
+
 #[tokio::test]
 async fn each_operation_costs_the_documented_requests() {
     let c = counted_api().await;
-    let local = |extra: Value| {
-        with(
-            "alice",
-            json!({"auth_type": "LOCAL", "password": "Secret123", "permission_group": "DOMAIN"}),
-        )
-        .as_object()
-        .cloned()
-        .map(|mut o| {
-            o.extend(extra.as_object().cloned().unwrap_or_default());
-            Value::Object(o)
-        })
-        .unwrap_or_default()
-    };
-    c.expect("create", local(json!({"email": "a@example.com"})), &[("PutItem", 1)])
-        .await;
+    c.expect(
+        "create",
+        local("alice", json!({"email": "a@example.com"})),
+        &[("PutItem", 1)],
+    )
+    .await;
     c.expect("get", target("alice"), &[("GetItem", 1)]).await;
     c.expect(
         "update",
@@ -202,19 +203,6 @@ async fn each_function_policy_allows_exactly_what_its_operation_uses() {
     let admin = c.api.admin();
     let alice = c.api.user("alice");
     let a = Some(admin.as_str());
-    let local = |user_id: &str, extra: Value| {
-        with(
-            user_id,
-            json!({"auth_type": "LOCAL", "password": "Secret123", "permission_group": "DOMAIN"}),
-        )
-        .as_object()
-        .cloned()
-        .map(|mut o| {
-            o.extend(extra.as_object().cloned().unwrap_or_default());
-            Value::Object(o)
-        })
-        .unwrap_or_default()
-    };
     let n = &mut needs;
     // create: a user, two admins, one with a mailed temporary password.
     c.record(n, "create", a, local("alice", json!({"email": "alice@example.com"})))

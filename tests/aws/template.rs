@@ -63,6 +63,15 @@ pub fn policy(function: &Value) -> (BTreeSet<String>, bool) {
     (dynamodb, ses)
 }
 
+/// `(a, b)` of each entry of a list, e.g. `(AttributeName, KeyType)` of a KeySchema.
+fn pairs(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
+    list.as_sequence()
+        .expect("a list")
+        .iter()
+        .map(|entry| (text(&entry[a]), text(&entry[b])))
+        .collect()
+}
+
 /// The binary that serves an operation.
 pub fn binary_of(op: Operation) -> String {
     format!("user-{}", op.name().replace('_', "-"))
@@ -74,12 +83,7 @@ fn the_table_is_the_one_the_code_expects() {
     let table = &template["Resources"]["UsersTable"]["Properties"];
     assert_eq!(template["Resources"]["UsersTable"]["Type"], "AWS::DynamoDB::Table");
     assert_eq!(table["BillingMode"], schema::BILLING_MODE);
-    let keys: Vec<(String, String)> = table["KeySchema"]
-        .as_sequence()
-        .expect("KeySchema")
-        .iter()
-        .map(|k| (text(&k["AttributeName"]), text(&k["KeyType"])))
-        .collect();
+    let keys = pairs(&table["KeySchema"], "AttributeName", "KeyType");
     assert_eq!(
         keys,
         [
@@ -87,12 +91,7 @@ fn the_table_is_the_one_the_code_expects() {
             (schema::SORT_KEY.into(), "RANGE".into())
         ]
     );
-    let attributes: Vec<(String, String)> = table["AttributeDefinitions"]
-        .as_sequence()
-        .expect("AttributeDefinitions")
-        .iter()
-        .map(|a| (text(&a["AttributeName"]), text(&a["AttributeType"])))
-        .collect();
+    let attributes = pairs(&table["AttributeDefinitions"], "AttributeName", "AttributeType");
     assert_eq!(
         attributes,
         [
@@ -132,12 +131,7 @@ async fn the_setup_command_creates_the_table_the_template_declares() {
         .collect();
     let template = template();
     let declared = &template["Resources"]["UsersTable"]["Properties"];
-    let declared_keys: Vec<(String, String)> = declared["KeySchema"]
-        .as_sequence()
-        .expect("KeySchema")
-        .iter()
-        .map(|k| (text(&k["AttributeName"]), text(&k["KeyType"])))
-        .collect();
+    let declared_keys = pairs(&declared["KeySchema"], "AttributeName", "KeyType");
     assert_eq!(keys, declared_keys);
     let billing = described
         .billing_mode_summary()

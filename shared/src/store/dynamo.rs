@@ -292,7 +292,6 @@ impl DynamoStore {
             write,
             on_condition_failure,
         } = step;
-        let condition_failed = |e: &dyn ProvideErrorMetadata| e.code() == Some("ConditionalCheckFailedException");
         if let Some(put) = write.put {
             let result = self
                 .client
@@ -304,11 +303,7 @@ impl DynamoStore {
                 .set_expression_attribute_values(put.expression_attribute_values)
                 .send()
                 .await;
-            return match result {
-                Ok(_) => Ok(()),
-                Err(e) if e.as_service_error().is_some_and(|s| condition_failed(s)) => Err(on_condition_failure),
-                Err(e) => Err(sdk_failure("PutItem", e)),
-            };
+            return single_outcome("PutItem", result.map(drop), on_condition_failure);
         }
         if let Some(update) = write.update {
             let result = self
@@ -322,11 +317,7 @@ impl DynamoStore {
                 .set_expression_attribute_values(update.expression_attribute_values)
                 .send()
                 .await;
-            return match result {
-                Ok(_) => Ok(()),
-                Err(e) if e.as_service_error().is_some_and(|s| condition_failed(s)) => Err(on_condition_failure),
-                Err(e) => Err(sdk_failure("UpdateItem", e)),
-            };
+            return single_outcome("UpdateItem", result.map(drop), on_condition_failure);
         }
         if let Some(delete) = write.delete {
             let result = self
@@ -339,11 +330,7 @@ impl DynamoStore {
                 .set_expression_attribute_values(delete.expression_attribute_values)
                 .send()
                 .await;
-            return match result {
-                Ok(_) => Ok(()),
-                Err(e) if e.as_service_error().is_some_and(|s| condition_failed(s)) => Err(on_condition_failure),
-                Err(e) => Err(sdk_failure("DeleteItem", e)),
-            };
+            return single_outcome("DeleteItem", result.map(drop), on_condition_failure);
         }
         Err(StoreError::Unavailable("empty write".into()))
     }
@@ -355,6 +342,25 @@ impl DynamoStore {
             steps.push(self.admin_count(&after.domain_id, delta)?);
         }
         Ok(steps)
+    }
+}
+
+/// The outcome of a single conditional request: a failed condition is the step's own error.
+fn single_outcome<E, R>(
+    operation: &'static str,
+    result: Result<(), SdkError<E, R>>,
+    on_condition_failure: StoreError,
+) -> StoreResult<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException") => {
+            Err(on_condition_failure)
+        }
+        Err(e) => Err(sdk_failure(operation, e)),
     }
 }
 
