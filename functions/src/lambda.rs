@@ -10,14 +10,14 @@ use users::{App, Config};
 pub async fn run(op: Operation) -> Result<(), lambda_http::Error> {
     // JSON or text, as the function's LoggingConfig asks (AWS_LAMBDA_LOG_FORMAT).
     lambda_http::tracing::init_default_subscriber();
-    let app: &'static App = Box::leak(Box::new(build().await?));
+    let app: &'static App = Box::leak(Box::new(build(op).await?));
     lambda_http::run(lambda_http::service_fn(move |request| async move {
         Ok::<_, std::convert::Infallible>(users::http::handle(app, op, request).await)
     }))
     .await
 }
 
-async fn build() -> Result<App, lambda_http::Error> {
+async fn build(op: Operation) -> Result<App, lambda_http::Error> {
     let started = std::time::Instant::now();
     let config = Config::from_env()?;
     // A dev key would be made afresh in each execution environment's /tmp: tokens could not
@@ -27,7 +27,8 @@ async fn build() -> Result<App, lambda_http::Error> {
     }
     let (verifier, _) = config.token_keys()?;
     let keys_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let app = config.build(verifier).await?;
+    // Only the functions that mail build a mail client (and only they may use SES).
+    let app = config.build_for(verifier, op.sends_mail()).await?;
     let init_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(keys_ms, init_ms, "function initialised");
     Ok(app)

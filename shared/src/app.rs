@@ -8,7 +8,7 @@ use crate::auth::{DevKey, TokenVerifier};
 use crate::clock::{Clock, SystemClock};
 use crate::mail::outbox::OutboxMailer;
 use crate::mail::ses::SesMailer;
-use crate::mail::{MailComposer, Mailer};
+use crate::mail::{MailComposer, Mailer, NoMail};
 use crate::store::UserStore;
 use crate::store::dynamo::DynamoStore;
 use crate::store::embedded::EmbeddedStore;
@@ -131,7 +131,15 @@ impl Config {
     /// Builds the store and mailer this configuration names. The AWS SDK configuration is
     /// loaded only when an AWS part is used, once per process.
     pub async fn build(&self, tokens: TokenVerifier) -> Result<App, ConfigError> {
-        let needs_aws = self.users_table.is_some() || self.transport == MailTransport::Ses;
+        self.build_for(tokens, true).await
+    }
+
+    /// [`Config::build`] for a process that never sends mail when `sends_mail` is false (a
+    /// Lambda function whose operation does not mail): no mail client is made, and a send
+    /// would fail with a transport error.
+    pub async fn build_for(&self, tokens: TokenVerifier, sends_mail: bool) -> Result<App, ConfigError> {
+        let transport = if sends_mail { Some(&self.transport) } else { None };
+        let needs_aws = self.users_table.is_some() || transport == Some(&MailTransport::Ses);
         let started = std::time::Instant::now();
         let aws = if needs_aws {
             Some(crate::aws::load().await)
@@ -145,12 +153,15 @@ impl Config {
                 EmbeddedStore::open(&self.data_dir.join("db")).map_err(|e| ConfigError::Startup(e.to_string()))?,
             ),
         };
-        let mailer: Arc<dyn Mailer> = match (&self.transport, &aws) {
-            (MailTransport::Ses, Some(aws)) => Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(aws))),
-            (MailTransport::Outbox(dir), _) => Arc::new(
+        let mailer: Arc<dyn Mailer> = match (transport, &aws) {
+            (None, _) => Arc::new(NoMail),
+            (Some(MailTransport::Ses), Some(aws)) => Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(aws))),
+            (Some(MailTransport::Outbox(dir)), _) => Arc::new(
                 OutboxMailer::new(dir).map_err(|e| ConfigError::Startup(format!("outbox {}: {e}", dir.display())))?,
             ),
-            (MailTransport::Ses, None) => return Err(ConfigError::Startup("no AWS configuration for SES".into())),
+            (Some(MailTransport::Ses), None) => {
+                return Err(ConfigError::Startup("no AWS configuration for SES".into()));
+            }
         };
         let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - aws_config_ms;
         tracing::debug!(aws_config_ms, clients_ms, "store and mail ready");

@@ -169,6 +169,7 @@ fn every_method_has_its_own_function_on_its_paths() {
             .get(&binary)
             .unwrap_or_else(|| panic!("no function for {binary}"));
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+        assert_eq!(policy(function).1, op.sends_mail(), "SES permission of {binary}");
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../functions/src/bin/{binary}.rs"));
         assert!(source.exists(), "{binary} has no source at {}", source.display());
         let mut paths: Vec<String> = function["Properties"]["Events"]

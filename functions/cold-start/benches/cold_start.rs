@@ -14,7 +14,7 @@ use users::auth::DevKey;
 use users_tests::runtime_api::RuntimeApi;
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello-world");
-const USER_GET: &str = env!("CARGO_BIN_EXE_user-get");
+const USER_GET: &str = env!("CARGO_BIN_EXE_bench-user-get");
 
 /// The environment Lambda gives our function, as template.yaml configures it.
 fn function_env(jwks: &str) -> Vec<(String, String)> {

@@ -8,10 +8,16 @@
 //! client trusts exactly those, compiled in. `USERS_TLS_NATIVE_ROOTS=true` trusts the system
 //! store instead (a TLS-inspecting proxy, a private endpoint with its own CA).
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_async::rt::sleep::default_async_sleep;
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
 
 /// Amazon Root CA 1–4 and Starfield Services Root CA G2 (which cross-signs them), from
 /// Debian's ca-certificates. Valid until 2037–2040.
@@ -19,10 +25,77 @@ const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-roots.pem");
 
 pub async fn load() -> SdkConfig {
     let native_roots = std::env::var("USERS_TLS_NATIVE_ROOTS").is_ok_and(|v| v == "true" || v == "1");
+    let http = https_client(native_roots);
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect();
+    if let Some(config) = from_lambda_environment(http.clone(), |name| std::env::var(name).ok(), &names) {
+        return config;
+    }
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client(native_roots))
+        .http_client(http)
         .load()
         .await
+}
+
+/// Settings only `aws_config` reads: when one is set, it does the loading.
+const SETTINGS_FOR_AWS_CONFIG: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+];
+
+/// Inside Lambda, region and credentials are always in the environment (AWS_REGION and the
+/// execution role's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), so the
+/// configuration is built from them directly. The full `aws_config` default chains cost half
+/// a millisecond of init for the same answer. Anywhere else, or when any other SDK setting
+/// is present (a profile, per-service endpoints, retry settings), `None`: aws_config loads it.
+fn from_lambda_environment(
+    http: SharedHttpClient,
+    var: impl Fn(&str) -> Option<String>,
+    names: &[String],
+) -> Option<SdkConfig> {
+    var("AWS_LAMBDA_FUNCTION_NAME")?;
+    let other_settings = names
+        .iter()
+        .any(|name| name.starts_with("AWS_ENDPOINT_URL_") || SETTINGS_FOR_AWS_CONFIG.contains(&name.as_str()));
+    if other_settings {
+        return None;
+    }
+    let region = var("AWS_REGION")?;
+    let credentials = Credentials::new(
+        var("AWS_ACCESS_KEY_ID")?,
+        var("AWS_SECRET_ACCESS_KEY")?,
+        var("AWS_SESSION_TOKEN"),
+        None,
+        "lambda-environment",
+    );
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(http)
+        .retry_config(RetryConfig::standard())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_millis(3100))
+                .build(),
+        )
+        .time_source(SharedTimeSource::new(SystemTimeSource::new()));
+    if let Some(sleep) = default_async_sleep() {
+        builder = builder.sleep_impl(sleep);
+    }
+    if let Some(url) = var("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(url);
+    }
+    Some(builder.build())
 }
 
 fn https_client(native_roots: bool) -> SharedHttpClient {
@@ -42,6 +115,47 @@ fn https_client(native_roots: bool) -> SharedHttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lambda_config(vars: &[(&str, &str)]) -> Option<SdkConfig> {
+        let map: std::collections::HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let names: Vec<String> = map.keys().cloned().collect();
+        from_lambda_environment(https_client(false), |name| map.get(name).cloned(), &names)
+    }
+
+    const LAMBDA: [(&str, &str); 4] = [
+        ("AWS_LAMBDA_FUNCTION_NAME", "user-get"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKID"),
+        ("AWS_SECRET_ACCESS_KEY", "SECRET"),
+    ];
+
+    #[test]
+    fn inside_lambda_the_environment_is_the_configuration() {
+        let config = lambda_config(&LAMBDA).expect("built from the environment");
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert!(config.credentials_provider().is_some());
+        assert!(config.sleep_impl().is_some(), "retries need a sleep implementation");
+        assert_eq!(config.endpoint_url(), None);
+        let mut with_endpoint = LAMBDA.to_vec();
+        with_endpoint.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"));
+        let config = lambda_config(&with_endpoint).expect("built");
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5000"));
+    }
+
+    #[test]
+    fn elsewhere_or_with_other_sdk_settings_aws_config_loads() {
+        assert!(lambda_config(&LAMBDA[1..]).is_none(), "not in Lambda");
+        for setting in ["AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_MAX_ATTEMPTS"] {
+            let mut vars = LAMBDA.to_vec();
+            vars.push((setting, "x"));
+            assert!(lambda_config(&vars).is_none(), "{setting} is aws_config's to read");
+        }
+        assert!(
+            lambda_config(&LAMBDA[..3]).is_none(),
+            "no secret key: let the chain decide"
+        );
+    }
 
     /// The bundled roots are parsed when the first connection is made (a bad PEM would panic
     /// there); a request to a closed local HTTPS port gets that far and fails cleanly.

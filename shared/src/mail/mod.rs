@@ -45,6 +45,17 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, message: &Message) -> Result<(), MailError>;
 }
 
+/// The mailer of a process that sends no mail (a Lambda function whose operation never
+/// mails): it has no transport, so a send is a transport error, never a silent drop.
+pub struct NoMail;
+
+#[async_trait]
+impl Mailer for NoMail {
+    async fn send(&self, _message: &Message) -> Result<(), MailError> {
+        Err(MailError::Transport("this process has no mail transport".into()))
+    }
+}
+
 /// The four mails of SPEC section 6 (create with reset_password sends the temporary-password one).
 pub enum Mail<'a> {
     VerifyEmail { code: &'a str },

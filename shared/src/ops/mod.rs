@@ -122,6 +122,20 @@ impl Operation {
     pub fn needs_token(self) -> bool {
         self != Operation::ResetPassword
     }
+
+    /// Whether the operation can send mail. A Lambda function whose operation never mails
+    /// builds no mail client, and template.yaml grants SES only to those that do.
+    pub fn sends_mail(self) -> bool {
+        matches!(
+            self,
+            Operation::Create
+                | Operation::Update
+                | Operation::VerifyEmail
+                | Operation::ResetPassword
+                | Operation::EnableMfa
+                | Operation::DisableMfa
+        )
+    }
 }
 
 /// Runs one operation on a parsed body. `caller` is the verified token's caller; the HTTP
