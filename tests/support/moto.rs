@@ -146,10 +146,6 @@ impl RequestCounter {
         self.0.lock().map(|r| r.iam_actions.clone()).unwrap_or_default()
     }
 
-    pub fn total(&self) -> usize {
-        self.counts().values().sum()
-    }
-
     pub fn reset(&self) {
         if let Ok(mut recorded) = self.0.lock() {
             *recorded = Recorded::default();

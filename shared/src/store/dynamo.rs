@@ -41,14 +41,6 @@ impl DynamoStore {
             table: table.into(),
         }
     }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
