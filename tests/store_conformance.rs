@@ -19,13 +19,10 @@ mod dynamo {
     use std::sync::Arc;
 
     use users::store::UserStore;
-    use users::store::dynamo::DynamoStore;
     use users_tests::moto;
 
     async fn fresh() -> (Arc<dyn UserStore>, ()) {
-        let client = moto::dynamodb(&moto::RequestCounter::default());
-        let table = moto::fresh_table(&client).await;
-        (Arc::new(DynamoStore::new(client, table)), ())
+        (Arc::new(moto::fresh_store(&moto::RequestCounter::default()).await), ())
     }
 
     users_tests::conformance_suite!(fresh());

@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde_json::Value;
 use users::auth::{DevKey, TokenRequest};
 use users::model::RoleType;
-use users_tests::failing::get;
 use users_tests::moto::{self, RequestCounter};
 use users_tests::runtime_api::{Outcome, RuntimeApi};
 
@@ -75,14 +74,8 @@ fn token(key: &DevKey, caller: Caller) -> Option<String> {
 
 /// The code in the latest mail moto's SES accepted for alice.
 async fn latest_code() -> String {
-    let data: Value =
-        serde_json::from_str(&get(&format!("{}/moto-api/data.json", moto::endpoint())).await).expect("moto data");
-    let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
-    let last = messages
-        .iter()
-        .rev()
-        .find(|m| m["destinations"]["ToAddresses"] == serde_json::json!([ALICE_EMAIL]))
-        .expect("a mail to alice");
+    let mails = moto::sent_mails(ALICE_EMAIL).await;
+    let last = mails.last().expect("a mail to alice");
     users_tests::six_digit_number(last["body"].as_str().unwrap_or_default()).expect("a code")
 }
 

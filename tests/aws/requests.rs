@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use users::store::dynamo::DynamoStore;
 use users_tests::moto::{self, RequestCounter};
 use users_tests::{DOMAIN, Reply, TestApi};
 
@@ -17,10 +16,8 @@ struct Counted {
 
 async fn counted_api() -> Counted {
     let counter = RequestCounter::default();
-    let client = moto::dynamodb(&counter);
-    let table = moto::fresh_table(&client).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let api = TestApi::with_store(dir, Arc::new(DynamoStore::new(client, table)));
+    let api = TestApi::with_store(dir, Arc::new(moto::fresh_store(&counter).await));
     Counted { api, counter }
 }
 

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use users::mail::ses::SesMailer;
 use users::model::{DomainId, Timestamp, UserId};
 use users::store::CodePurpose;
-use users_tests::failing::{FailingEndpoint, Failure, get};
+use users_tests::failing::{FailingEndpoint, Failure};
 use users_tests::{DOMAIN, TestApi, moto, six_digit_number};
 
 const SENDER: &str = "no-reply@test.local";
@@ -20,19 +20,6 @@ async fn api_mailing_through(endpoint: &str) -> TestApi {
 
 fn unique_address() -> String {
     format!("{}@example.com", moto::unique_table())
-}
-
-/// The messages moto's SES accepted for `address`.
-async fn sent_to(address: &str) -> Vec<Value> {
-    let data: Value =
-        serde_json::from_str(&get(&format!("{}/moto-api/data.json", moto::endpoint())).await).expect("moto data.json");
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| m["destinations"]["ToAddresses"] == json!([address]))
-        .collect()
 }
 
 #[tokio::test]
@@ -50,7 +37,7 @@ async fn verify_email_is_sent_through_ses_and_its_code_confirms_the_address() {
         .await
         .ok();
 
-    let sent = sent_to(&address).await;
+    let sent = moto::sent_mails(&address).await;
     assert_eq!(sent.len(), 1, "one mail through SES: {sent:?}");
     assert_eq!(sent[0]["source"], SENDER);
     assert_eq!(sent[0]["subject"], "[Cloudforet] Verify your notification email");

@@ -24,7 +24,6 @@ use users::mail::outbox::OutboxMailer;
 use users::mail::{MailComposer, MailError, Mailer, Message};
 use users::model::RoleType;
 use users::store::UserStore;
-use users::store::dynamo::DynamoStore;
 use users::store::embedded::EmbeddedStore;
 
 pub const DOMAIN: &str = "domain-test";
@@ -114,11 +113,7 @@ impl TestApi {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: Arc<dyn UserStore> = match std::env::var("USERS_TEST_STORE").as_deref() {
-            Ok("dynamo") => {
-                let client = moto::dynamodb(&moto::RequestCounter::default());
-                let table = moto::fresh_table(&client).await;
-                Arc::new(DynamoStore::new(client, table))
-            }
+            Ok("dynamo") => Arc::new(moto::fresh_store(&moto::RequestCounter::default()).await),
             Ok("embedded") | Err(_) => Arc::new(EmbeddedStore::open(&dir.path().join("db")).expect("store")),
             Ok(other) => panic!("USERS_TEST_STORE={other:?}: use embedded or dynamo"),
         };

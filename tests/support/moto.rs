@@ -124,6 +124,26 @@ pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
     table
 }
 
+/// A DynamoDB store on a fresh table of its own, its requests counted in `counter`.
+pub async fn fresh_store(counter: &RequestCounter) -> users::store::dynamo::DynamoStore {
+    let client = dynamodb(counter);
+    let table = fresh_table(&client).await;
+    users::store::dynamo::DynamoStore::new(client, table)
+}
+
+/// The messages moto's SES accepted for `address`, oldest first (moto keeps the HTML body).
+pub async fn sent_mails(address: &str) -> Vec<serde_json::Value> {
+    let data = crate::failing::get(&format!("{}/moto-api/data.json", endpoint())).await;
+    let data: serde_json::Value = serde_json::from_str(&data).expect("moto data.json");
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["destinations"]["ToAddresses"] == serde_json::json!([address]))
+        .collect()
+}
+
 /// Counts the requests (attempts, retries included) a client sends, per DynamoDB operation,
 /// and records the IAM actions they need (a transaction needs those of the writes in it).
 #[derive(Debug, Clone, Default)]
