@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::builders::{DeleteBuilder, PutBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::{CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, StoreError, StoreResult, UserStore, admin_delta};
@@ -142,6 +143,38 @@ struct Step {
     on_condition_failure: StoreError,
 }
 
+impl Step {
+    fn put(put: PutBuilder, on_condition_failure: StoreError) -> StoreResult<Self> {
+        let write = TransactWriteItem::builder()
+            .put(put.build().map_err(unavailable)?)
+            .build();
+        Ok(Self {
+            write,
+            on_condition_failure,
+        })
+    }
+
+    fn update(update: UpdateBuilder, on_condition_failure: StoreError) -> StoreResult<Self> {
+        let write = TransactWriteItem::builder()
+            .update(update.build().map_err(unavailable)?)
+            .build();
+        Ok(Self {
+            write,
+            on_condition_failure,
+        })
+    }
+
+    fn delete(delete: DeleteBuilder, on_condition_failure: StoreError) -> StoreResult<Self> {
+        let write = TransactWriteItem::builder()
+            .delete(delete.build().map_err(unavailable)?)
+            .build();
+        Ok(Self {
+            write,
+            on_condition_failure,
+        })
+    }
+}
+
 impl DynamoStore {
     fn put_user(&self, user: &User, version: u64, condition: UserCondition) -> StoreResult<Step> {
         let mut put = Put::builder()
@@ -162,12 +195,7 @@ impl DynamoStore {
                 StoreError::Conflict
             }
         };
-        Ok(Step {
-            write: TransactWriteItem::builder()
-                .put(put.build().map_err(unavailable)?)
-                .build(),
-            on_condition_failure,
-        })
+        Step::put(put, on_condition_failure)
     }
 
     /// Moves the domain's admin counter by `delta`; a decrease is conditional on leaving at
@@ -184,38 +212,22 @@ impl DynamoStore {
                 .condition_expression("#c >= :min")
                 .expression_attribute_values(":min", n(1 - delta));
         }
-        Ok(Step {
-            write: TransactWriteItem::builder()
-                .update(update.build().map_err(unavailable)?)
-                .build(),
-            on_condition_failure: StoreError::LastAdmin,
-        })
+        Step::update(update, StoreError::LastAdmin)
     }
 
+    /// An unconditional delete (its condition cannot fail).
     fn delete(&self, item_key: Item) -> StoreResult<Step> {
         let delete = Delete::builder().table_name(&self.table).set_key(Some(item_key));
-        Ok(Step {
-            write: TransactWriteItem::builder()
-                .delete(delete.build().map_err(unavailable)?)
-                .build(),
-            on_condition_failure: StoreError::Conflict,
-        })
+        Step::delete(delete, StoreError::Conflict)
     }
 
     fn code_step(&self, user: &User, change: &CodeChange) -> StoreResult<Option<Step>> {
         let step = match change {
             CodeChange::None => return Ok(None),
-            CodeChange::Issue(code) => {
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(code_item(code)?))
-                    .build()
-                    .map_err(unavailable)?;
-                Step {
-                    write: TransactWriteItem::builder().put(put).build(),
-                    on_condition_failure: StoreError::CodeGone,
-                }
-            }
+            CodeChange::Issue(code) => Step::put(
+                Put::builder().table_name(&self.table).set_item(Some(code_item(code)?)),
+                StoreError::CodeGone,
+            )?,
             // Consumed only if it is still the very code that was checked.
             CodeChange::Consume(code) => {
                 let delete = Delete::builder()
@@ -226,13 +238,8 @@ impl DynamoStore {
                     )))
                     .condition_expression("#d.#h = :h")
                     .set_expression_attribute_names(Some(names(&[("#d", "digest"), ("#h", "hash")])))
-                    .expression_attribute_values(":h", s(code.digest.hash.clone()))
-                    .build()
-                    .map_err(unavailable)?;
-                Step {
-                    write: TransactWriteItem::builder().delete(delete).build(),
-                    on_condition_failure: StoreError::CodeGone,
-                }
+                    .expression_attribute_values(":h", s(code.digest.hash.clone()));
+                Step::delete(delete, StoreError::CodeGone)?
             }
             CodeChange::Discard(purpose) => {
                 self.delete(key(partition(&user.domain_id), code_sort(&user.user_id, *purpose)))?
@@ -417,13 +424,8 @@ impl UserStore for DynamoStore {
             .set_key(Some(user_key(domain, user_id)))
             .condition_expression("#v = :v")
             .set_expression_attribute_names(Some(names(&[("#v", "version")])))
-            .expression_attribute_values(":v", n(before.version))
-            .build()
-            .map_err(unavailable)?;
-        let mut steps = vec![Step {
-            write: TransactWriteItem::builder().delete(remove_user).build(),
-            on_condition_failure: StoreError::Conflict,
-        }];
+            .expression_attribute_values(":v", n(before.version));
+        let mut steps = vec![Step::delete(remove_user, StoreError::Conflict)?];
         let delta = admin_delta(Some(user), None);
         if delta != 0 {
             steps.push(self.admin_count(domain, delta)?);
