@@ -211,10 +211,30 @@ impl Timezone {
     }
 }
 
-/// Free-form tags: a JSON object of at most 50 keys and 16 KiB serialized.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+/// Free-form tags: a JSON object of at most 50 keys and 16 KiB serialized. Binary formats
+/// (which cannot hold free-form JSON) carry them as JSON text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tags(Map<String, Value>);
+
+impl Serialize for Tags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return self.0.serialize(s);
+        }
+        let text = serde_json::to_string(&self.0).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            return Map::deserialize(d).map(Self);
+        }
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        serde_json::from_str(&text).map(Self).map_err(serde::de::Error::custom)
+    }
+}
 
 impl Tags {
     pub fn parse(key: &str, map: Map<String, Value>) -> Result<Self, ApiError> {

@@ -12,8 +12,9 @@ use super::{
 };
 use crate::secrets::PasswordHash;
 
-/// A point in time, written as ISO 8601 UTC with milliseconds and `Z`. Held at millisecond
-/// precision, so a value reads back from storage exactly as it was written.
+/// A point in time, written as ISO 8601 UTC with milliseconds and `Z` (in binary formats: Unix
+/// milliseconds). Held at millisecond precision, so a value reads back from storage exactly as
+/// it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Timestamp(#[serde(with = "millis_z")] DateTime<Utc>);
 
@@ -36,10 +37,18 @@ mod millis_z {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return s.serialize_i64(at.timestamp_millis());
+        }
         s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        if !d.is_human_readable() {
+            let millis = i64::deserialize(d)?;
+            return DateTime::from_timestamp_millis(millis)
+                .ok_or_else(|| serde::de::Error::custom("timestamp out of range"));
+        }
         let text = String::deserialize(d)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| t.with_timezone(&Utc))
@@ -49,12 +58,13 @@ mod millis_z {
 
 /// The user's second factor. `mfa_type` and `options` are set by enable_mfa before the state
 /// turns ENABLED (confirm_mfa does that), and cleared when MFA is turned off.
+/// Every field is always written (no skipping): binary row formats have no field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mfa {
     pub state: MfaState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub mfa_type: Option<MfaType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub email: Option<Email>,
 }
 

@@ -5,6 +5,7 @@
 //! rows hold only the names the group chose, so any name may be used.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -216,14 +217,18 @@ impl StatQuery {
                 let (rows, rest) = match stages.split_first() {
                     // A leading count does not care about order.
                     Some((Stage::Count { name }, rest)) => (vec![json!({ name.as_str(): selected.len() })], rest),
-                    first => {
-                        // Users reach the first stage in the default order (first/last depend on it).
+                    // A leading group ranks users by the default order instead of sorting them.
+                    Some((Stage::Group { keys, fields }, rest)) => {
+                        let ranked = selected.iter().map(|d| (DefaultRank::of(*d), *d));
+                        (group(ranked, keys, fields), rest)
+                    }
+                    _ => {
+                        // Other stages see the users in the default order.
                         let order = sorted_order(&selected, &default_order());
-                        let ordered: Vec<&D> = order.into_iter().map(|i| selected[i]).collect();
-                        match first {
-                            Some((Stage::Group { keys, fields }, rest)) => (group(&ordered, keys, fields), rest),
-                            _ => (ordered.iter().map(|d| d.to_value()).collect(), stages.as_slice()),
-                        }
+                        (
+                            order.into_iter().map(|i| selected[i].to_value()).collect(),
+                            stages.as_slice(),
+                        )
                     }
                 };
                 rest.iter().fold(rows, |rows, stage| stage.apply(rows))
@@ -437,7 +442,7 @@ fn average(values: &[f64]) -> Value {
 impl Stage {
     fn apply(&self, rows: Vec<Value>) -> Vec<Value> {
         match self {
-            Stage::Group { keys, fields } => group(&rows, keys, fields),
+            Stage::Group { keys, fields } => group(rows.iter().enumerate(), keys, fields),
             Stage::Count { name } => vec![json!({ name.as_str(): rows.len() })],
             Stage::Sort(keys) => {
                 let mut rows = rows;
@@ -485,27 +490,67 @@ pub(crate) fn identity(value: &Value, out: &mut String) {
 }
 
 pub(crate) fn text_identity(text: &str, out: &mut String) {
-    out.push('s');
-    out.push_str(&text.len().to_string());
-    out.push(':');
+    use std::fmt::Write;
+    let _ = write!(out, "s{}:", text.len());
     out.push_str(text);
     out.push('\u{0}');
 }
 
-/// One group field's running state: values are folded in as rows arrive, not collected.
-enum Acc {
+/// Where a user stands in the default order (name, then user_id): the order a leading group's
+/// rows count as arriving in. Ranks replace a sort of the whole domain: order-sensitive results
+/// keep the rank of what they hold and are put in order at the end.
+#[derive(Clone)]
+struct DefaultRank<'a>(Field<'a>, Field<'a>);
+
+impl<'a> DefaultRank<'a> {
+    fn of<D: Doc + ?Sized>(doc: &'a D) -> Self {
+        Self(Field::read(doc, "name"), Field::read(doc, "user_id"))
+    }
+}
+
+impl Ord for DefaultRank<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.order(&other.0).then_with(|| self.1.order(&other.1))
+    }
+}
+
+impl PartialOrd for DefaultRank<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for DefaultRank<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for DefaultRank<'_> {}
+
+/// One group field's running state, folded in as rows arrive in any order: everything that
+/// depends on arrival order holds the rank `R` of the row it came from.
+enum Acc<R> {
     Count(usize),
     Sum(f64),
     Average(f64, usize),
-    Extreme(Option<Value>, bool),
-    First(Option<Value>),
-    Last(Value),
-    Push(Vec<Value>),
-    Set(Vec<Value>, std::collections::HashSet<String>),
-    Merge(Map<String, Value>),
+    /// The best value so far (max when true); among equal values the earliest row's.
+    Extreme(Option<(R, Value)>, bool),
+    First(Option<(R, Value)>),
+    Last(Option<(R, Value)>),
+    Push(Vec<(R, Value)>),
+    /// Each member with its earliest row, and where each member's identity is in the list.
+    Set(Vec<(R, Value)>, HashMap<String, usize>),
+    Merge(Vec<(R, Map<String, Value>)>),
 }
 
-impl Acc {
+/// Values in rank order.
+fn in_order<R: Ord, T>(mut items: Vec<(R, T)>) -> impl Iterator<Item = T> {
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items.into_iter().map(|(_, v)| v)
+}
+
+impl<R: Ord + Clone> Acc<R> {
     fn new(operator: Accumulator) -> Self {
         match operator {
             Accumulator::Count => Acc::Count(0),
@@ -514,16 +559,16 @@ impl Acc {
             Accumulator::Max => Acc::Extreme(None, true),
             Accumulator::Min => Acc::Extreme(None, false),
             Accumulator::First => Acc::First(None),
-            Accumulator::Last => Acc::Last(Value::Null),
+            Accumulator::Last => Acc::Last(None),
             Accumulator::Push => Acc::Push(Vec::new()),
-            Accumulator::AddToSet => Acc::Set(Vec::new(), Default::default()),
-            Accumulator::MergeObjects => Acc::Merge(Map::new()),
+            Accumulator::AddToSet => Acc::Set(Vec::new(), HashMap::new()),
+            Accumulator::MergeObjects => Acc::Merge(Vec::new()),
         }
     }
 
-    /// Folds in one row's field; `read` is only called by operators that need the value, and
-    /// add_to_set turns it into JSON only when it is a new member.
-    fn add<'a>(&mut self, read: impl FnOnce() -> Field<'a>) {
+    /// Folds in the field of the row at `rank`; `read` is only called when the value is needed,
+    /// and add_to_set turns it into JSON only for a new member. `scratch` is reused between rows.
+    fn add<'a>(&mut self, rank: &R, read: impl FnOnce() -> Field<'a>, scratch: &mut String) {
         match self {
             Acc::Count(n) => *n += 1,
             Acc::Sum(total) => *total += read().to_value().as_f64().unwrap_or(0.0),
@@ -535,32 +580,41 @@ impl Acc {
             }
             Acc::Extreme(best, max) => {
                 let v = read().to_value();
-                let better = |b: &Value| {
+                let better = |(r, b): &(R, Value)| {
                     let o = compare(&v, b);
-                    if *max { o.is_gt() } else { o.is_lt() }
+                    (if *max { o.is_gt() } else { o.is_lt() }) || (o.is_eq() && rank < r)
                 };
                 if !v.is_null() && best.as_ref().is_none_or(better) {
-                    *best = Some(v);
+                    *best = Some((rank.clone(), v));
                 }
             }
             Acc::First(first) => {
-                if first.is_none() {
-                    *first = Some(read().to_value());
+                if first.as_ref().is_none_or(|(r, _)| rank < r) {
+                    *first = Some((rank.clone(), read().to_value()));
                 }
             }
-            Acc::Last(last) => *last = read().to_value(),
-            Acc::Push(items) => items.push(read().to_value()),
-            Acc::Set(items, seen) => {
+            Acc::Last(last) => {
+                if last.as_ref().is_none_or(|(r, _)| rank > r) {
+                    *last = Some((rank.clone(), read().to_value()));
+                }
+            }
+            Acc::Push(items) => items.push((rank.clone(), read().to_value())),
+            Acc::Set(items, members) => {
                 let field = read();
-                let mut id = String::new();
-                field.identity(&mut id);
-                if seen.insert(id) {
-                    items.push(field.to_value());
+                scratch.clear();
+                field.identity(scratch);
+                match members.get(scratch.as_str()) {
+                    Some(&i) if rank < &items[i].0 => items[i].0 = rank.clone(),
+                    Some(_) => {}
+                    None => {
+                        members.insert(scratch.clone(), items.len());
+                        items.push((rank.clone(), field.to_value()));
+                    }
                 }
             }
-            Acc::Merge(merged) => {
+            Acc::Merge(objects) => {
                 if let Value::Object(m) = read().to_value() {
-                    merged.extend(m);
+                    objects.push((rank.clone(), m));
                 }
             }
         }
@@ -577,47 +631,68 @@ impl Acc {
                     number(total / n as f64)
                 }
             }
-            Acc::Extreme(best, _) => best.unwrap_or(Value::Null),
-            Acc::First(first) => first.unwrap_or(Value::Null),
-            Acc::Last(last) => last,
-            Acc::Push(items) | Acc::Set(items, _) => Value::Array(items),
-            Acc::Merge(merged) => Value::Object(merged),
+            Acc::Extreme(best, _) | Acc::First(best) | Acc::Last(best) => best.map(|(_, v)| v).unwrap_or(Value::Null),
+            Acc::Push(items) | Acc::Set(items, _) => Value::Array(in_order(items).collect()),
+            Acc::Merge(objects) => Value::Object(in_order(objects).flatten().collect()),
         }
     }
 }
 
-/// Groups rows in first-seen order (users arrive in the default order, so first/last follow it).
-fn group<D: Doc>(rows: &[D], keys: &[GroupKey], fields: &[GroupField]) -> Vec<Value> {
+struct Group<R> {
+    /// The earliest row's rank: groups come out in the order their first row arrived.
+    rank: R,
+    key_values: Vec<Value>,
+    accs: Vec<Acc<R>>,
+}
+
+/// Groups rows given with their rank (their position in arrival order), in any order; the
+/// result is as if they had arrived in rank order.
+fn group<'a, D: Doc + 'a, R: Ord + Clone>(
+    rows: impl IntoIterator<Item = (R, &'a D)>,
+    keys: &[GroupKey],
+    fields: &[GroupField],
+) -> Vec<Value> {
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
-    let mut id = String::new();
-    for row in rows {
-        let key_fields: Vec<Field<'_>> = keys.iter().map(|k| group_key(row, k)).collect();
+    let mut groups: Vec<Group<R>> = Vec::new();
+    let (mut id, mut scratch) = (String::new(), String::new());
+    let mut key_fields: Vec<Field<'a>> = Vec::with_capacity(keys.len());
+    for (rank, row) in rows {
+        key_fields.clear();
+        key_fields.extend(keys.iter().map(|k| group_key(row, k)));
         id.clear();
         key_fields.iter().for_each(|f| f.identity(&mut id));
         let slot = match index.get(id.as_str()) {
-            Some(slot) => *slot,
+            Some(&slot) => {
+                if rank < groups[slot].rank {
+                    groups[slot].rank = rank.clone();
+                }
+                slot
+            }
             None => {
                 index.insert(id.clone(), groups.len());
-                let key_values = key_fields.iter().map(Field::to_value).collect();
-                groups.push((key_values, fields.iter().map(|f| Acc::new(f.operator)).collect()));
+                groups.push(Group {
+                    rank: rank.clone(),
+                    key_values: key_fields.iter().map(Field::to_value).collect(),
+                    accs: fields.iter().map(|f| Acc::new(f.operator)).collect(),
+                });
                 groups.len() - 1
             }
         };
-        for (field, acc) in fields.iter().zip(groups[slot].1.iter_mut()) {
+        for (field, acc) in fields.iter().zip(groups[slot].accs.iter_mut()) {
             if field.conditions.iter().all(|c| c.matches(row)) {
-                acc.add(|| field_value(row, field));
+                acc.add(&rank, || field_value(row, field), &mut scratch);
             }
         }
     }
+    groups.sort_by(|a, b| a.rank.cmp(&b.rank));
     groups
         .into_iter()
-        .map(|(key_values, accs)| {
+        .map(|g| {
             let mut out = Map::new();
-            for (key, value) in keys.iter().zip(key_values) {
+            for (key, value) in keys.iter().zip(g.key_values) {
                 out.insert(key.name.clone(), value);
             }
-            for (field, acc) in fields.iter().zip(accs) {
+            for (field, acc) in fields.iter().zip(g.accs) {
                 out.insert(field.name.clone(), acc.finish());
             }
             Value::Object(out)

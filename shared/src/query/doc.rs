@@ -39,6 +39,7 @@ impl<T: Doc + ?Sized> Doc for &T {
 }
 
 /// A field read for comparing and grouping: borrowed text where the document has it.
+#[derive(Clone)]
 pub enum Field<'a> {
     Text(&'a str),
     Value(Cow<'a, Value>),

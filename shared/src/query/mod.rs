@@ -229,31 +229,43 @@ pub(crate) fn default_order() -> Vec<SortKey> {
 }
 
 /// The order of `docs` by `keys`, as indices: missing values first, ties always broken by
-/// user_id ascending (so paging is stable). Each document's sort values are read once, and the
-/// documents themselves never move.
+/// user_id ascending (so paging is stable), then by position. Each document's sort values are
+/// read once, and the documents themselves never move.
 pub fn sorted_order<D: Doc>(docs: &[D], keys: &[SortKey]) -> Vec<usize> {
-    let sort_values: Vec<Vec<Field<'_>>> = docs
+    first_in_order(docs, keys, docs.len())
+}
+
+/// The first `n` indices of [`sorted_order`], without ordering the rest: a page needs only
+/// the rows up to its end.
+pub fn first_in_order<D: Doc>(docs: &[D], keys: &[SortKey], n: usize) -> Vec<usize> {
+    let width = keys.len() + 1;
+    let paths: Vec<&str> = keys.iter().map(|k| k.key.as_str()).chain(["user_id"]).collect();
+    let values: Vec<Field<'_>> = docs
         .iter()
-        .map(|d| {
-            keys.iter()
-                .map(|k| k.key.as_str())
-                .chain(std::iter::once("user_id"))
-                .map(|k| Field::read(d, k))
-                .collect()
-        })
+        .flat_map(|d| paths.iter().map(move |p| Field::read(d, p)))
         .collect();
-    let mut order: Vec<usize> = (0..docs.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (&sort_values[a], &sort_values[b]);
+    let row = |i: usize| &values[i * width..(i + 1) * width];
+    // A total order (position breaks the last ties), so an unstable sort is deterministic.
+    let compare = |&a: &usize, &b: &usize| {
+        let (ra, rb) = (row(a), row(b));
         let by_keys = keys.iter().enumerate().map(|(i, k)| {
-            let o = a[i].order(&b[i]);
+            let o = ra[i].order(&rb[i]);
             if k.desc { o.reverse() } else { o }
         });
         by_keys
-            .chain(std::iter::once(a[keys.len()].order(&b[keys.len()])))
+            .chain([ra[keys.len()].order(&rb[keys.len()]), a.cmp(&b)])
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
-    });
+    };
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    if n < order.len() {
+        if n == 0 {
+            return Vec::new();
+        }
+        order.select_nth_unstable_by(n - 1, compare);
+        order.truncate(n);
+    }
+    order.sort_unstable_by(compare);
     order
 }
 
@@ -296,8 +308,16 @@ impl Page {
 
     /// The rows of this page, never more than [`MAX_PAGE`].
     pub fn apply<T>(&self, rows: Vec<T>) -> Vec<T> {
-        let limit = self.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
-        rows.into_iter().skip(self.start - 1).take(limit).collect()
+        rows.into_iter().skip(self.start - 1).take(self.size()).collect()
+    }
+
+    fn size(&self) -> usize {
+        self.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE)
+    }
+
+    /// How many rows from the first the page reaches to.
+    fn end(&self) -> usize {
+        (self.start - 1).saturating_add(self.size())
     }
 }
 
@@ -373,7 +393,7 @@ impl Query {
         if self.count_only {
             return json!({"results": [], "total_count": total});
         }
-        let order = sorted_order(&matched, &self.sort);
+        let order = first_in_order(&matched, &self.sort, self.page.end());
         let results: Vec<Value> = self
             .page
             .apply(order)

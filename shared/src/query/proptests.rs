@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::{Query, parse_condition};
+use super::{Query, StatQuery, parse_condition};
 
 fn doc_strategy() -> impl Strategy<Value = Value> {
     let name = prop::sample::select(vec!["", "Ann", "ann", "Bob", "bo", "Zed"]);
@@ -123,6 +123,43 @@ proptest! {
             start += size;
         }
         prop_assert_eq!(&Value::Array(walked), &all["results"]);
+    }
+
+    /// A leading group does not sort the users; it ranks them. The reference sorts them: a
+    /// leading `skip: 0` puts the users in the default order before the same group runs.
+    #[test]
+    fn a_leading_group_is_as_if_users_arrived_in_the_default_order(
+        docs in prop::collection::vec(doc_strategy(), 0..40),
+        key in prop::sample::select(vec!["state", "name", "tags.level"]),
+    ) {
+        // user_id is unique in a domain.
+        let docs: Vec<Value> = docs
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut d)| {
+                d["user_id"] = json!(format!("{}-{i}", d["user_id"].as_str().unwrap_or_default()));
+                d
+            })
+            .collect();
+        let fields = json!([
+            {"name": "n", "operator": "count"},
+            {"key": "user_id", "name": "first", "operator": "first"},
+            {"key": "user_id", "name": "last", "operator": "last"},
+            {"key": "name", "name": "names", "operator": "push"},
+            {"key": "name", "name": "set", "operator": "add_to_set"},
+            {"key": "required_actions", "name": "actions", "operator": "add_to_set"},
+            {"key": "tags", "name": "merged", "operator": "merge_objects"},
+            {"key": "tags.level", "name": "max", "operator": "max"},
+            {"key": "tags.level", "name": "min", "operator": "min"},
+            {"key": "tags.level", "name": "sum", "operator": "sum"},
+            {"name": "people", "operator": "push", "fields": [{"key": "user_id", "name": "id"}]},
+        ]);
+        let group = json!({"group": {"keys": [{"key": key, "name": "k"}], "fields": fields}});
+        let run = |stages: Value| {
+            let query = json!({"aggregate": stages});
+            StatQuery::parse(query.as_object().cloned().unwrap(), now()).unwrap().run(&docs)
+        };
+        prop_assert_eq!(run(json!([group.clone()])), run(json!([{"skip": 0}, group])));
     }
 }
 

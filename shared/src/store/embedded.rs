@@ -4,7 +4,10 @@
 //! our own. Reads use MVCC snapshots and never block writes.
 //!
 //! Tables (keys are tuples, so a domain's users are one contiguous range):
-//! - `users`:  (domain_id, user_id) → JSON `{version, user}`
+//! - `users.v2`: (domain_id, user_id) → `{version, user}` in postcard, a compact binary
+//!   encoding: list and stat decode a whole domain per request, and JSON decoding was most of
+//!   that time (docs/performance.md). Field and enum variant order are part of the format:
+//!   append, never reorder. Rows of the first format (`users`, JSON) are moved over on open.
 //! - `codes`:  (domain_id, user_id, purpose) → JSON `CodeRecord`
 //! - `admins`: domain_id → number of enabled DOMAIN_ADMINs
 //! - `resets`: (domain_id, user_id) → end of the reset-mail window (Unix ms)
@@ -13,13 +16,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::{CodeChange, CodePurpose, CodeRecord, StoreError, StoreResult, UserStore, admin_delta};
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
-const USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users");
+const USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users.v2");
+/// The first row format (JSON); read only to move its rows to `USERS`.
+const JSON_USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users");
 const CODES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("codes");
 const ADMINS: TableDefinition<&str, u64> = TableDefinition::new("admins");
 const RESETS: TableDefinition<(&str, &str), i64> = TableDefinition::new("resets");
@@ -51,6 +56,7 @@ impl EmbeddedStore {
         txn.open_table(CODES).map_err(unavailable)?;
         txn.open_table(ADMINS).map_err(unavailable)?;
         txn.open_table(RESETS).map_err(unavailable)?;
+        move_json_rows(&txn)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -106,15 +112,39 @@ fn insert_new(txn: &WriteTransaction, user: User) -> StoreResult<UserRow> {
     Ok(row)
 }
 
+/// Moves the rows of a store written in the first (JSON) format into `USERS`, in the same
+/// transaction that opens the store, and drops the old table.
+fn move_json_rows(txn: &WriteTransaction) -> StoreResult<()> {
+    let exists = txn
+        .list_tables()
+        .map_err(unavailable)?
+        .any(|t| t.name() == JSON_USERS.name());
+    if !exists {
+        return Ok(());
+    }
+    let old = txn.open_table(JSON_USERS).map_err(unavailable)?;
+    for entry in old.iter().map_err(unavailable)? {
+        let (_, value) = entry.map_err(unavailable)?;
+        let row: UserRow = serde_json::from_slice(value.value()).map_err(unavailable)?;
+        write_row(txn, &row)?;
+    }
+    drop(old);
+    txn.delete_table(JSON_USERS).map_err(unavailable)?;
+    Ok(())
+}
+
+fn decode_row(bytes: &[u8]) -> StoreResult<UserRow> {
+    postcard::from_bytes(bytes).map_err(unavailable)
+}
+
 fn read_row(txn: &WriteTransaction, domain: &str, user: &str) -> StoreResult<Option<UserRow>> {
     let table = txn.open_table(USERS).map_err(unavailable)?;
     let row = table.get((domain, user)).map_err(unavailable)?;
-    row.map(|bytes| serde_json::from_slice(bytes.value()).map_err(unavailable))
-        .transpose()
+    row.map(|bytes| decode_row(bytes.value())).transpose()
 }
 
 fn write_row(txn: &WriteTransaction, row: &UserRow) -> StoreResult<()> {
-    let bytes = serde_json::to_vec(row).map_err(unavailable)?;
+    let bytes = postcard::to_stdvec(row).map_err(unavailable)?;
     let mut table = txn.open_table(USERS).map_err(unavailable)?;
     table
         .insert(
@@ -200,7 +230,7 @@ impl UserStore for EmbeddedStore {
             let Some(bytes) = table.get((domain.as_str(), user_id.as_str())).map_err(unavailable)? else {
                 return Ok(None);
             };
-            let row: UserRow = serde_json::from_slice(bytes.value()).map_err(unavailable)?;
+            let row = decode_row(bytes.value())?;
             Ok(Some(Versioned {
                 item: row.user,
                 version: row.version,
@@ -344,11 +374,68 @@ impl UserStore for EmbeddedStore {
                 if key.value().0 != domain.as_str() {
                     break;
                 }
-                let row: UserRow = serde_json::from_slice(value.value()).map_err(unavailable)?;
-                users.push(row.user);
+                users.push(decode_row(value.value())?.user);
             }
             Ok(users)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuthType, Language, Mfa, Name, RoleType, State, Tags, Timezone};
+
+    fn user(id: &str) -> User {
+        let tags = serde_json::json!({"team": "core", "level": 3});
+        User {
+            domain_id: DomainId::parse("d", "domain-a".into()).unwrap(),
+            user_id: UserId::parse("u", id.into()).unwrap(),
+            name: Name::parse("n", "Alice").unwrap(),
+            state: State::Enabled,
+            email: None,
+            email_verified: false,
+            auth_type: AuthType::Local,
+            role_type: RoleType::User,
+            role_binding: None,
+            workspace_id: None,
+            mfa: Mfa::default(),
+            language: Language::default(),
+            timezone: Timezone::default(),
+            required_actions: vec![],
+            tags: Tags::parse("t", tags.as_object().cloned().unwrap()).unwrap(),
+            created_at: Timestamp::new(chrono::Utc::now()),
+            last_accessed_at: None,
+            password_hash: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_of_the_json_format_are_moved_over_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (alice, bob) = (user("alice"), user("bob"));
+        {
+            // A store as the first format wrote it: JSON rows in `users`.
+            let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
+            let txn = db.begin_write().unwrap();
+            let mut table = txn.open_table(JSON_USERS).unwrap();
+            for (user, version) in [(&alice, 3), (&bob, 1)] {
+                let row = serde_json::json!({"version": version, "user": user});
+                let key = (user.domain_id.as_str(), user.user_id.as_str());
+                table.insert(key, row.to_string().as_bytes()).unwrap();
+            }
+            drop(table);
+            txn.commit().unwrap();
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.list_users(&alice.domain_id).await.unwrap(),
+            vec![alice.clone(), bob]
+        );
+        let got = store.get_user(&alice.domain_id, &alice.user_id).await.unwrap().unwrap();
+        assert_eq!((got.item, got.version), (alice, 3));
+        let txn = store.db.begin_read().unwrap();
+        assert!(!txn.list_tables().unwrap().any(|t| t.name() == JSON_USERS.name()));
     }
 }
