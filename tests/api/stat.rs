@@ -209,3 +209,65 @@ async fn malformed_stages_are_db_query_errors() {
             .err("ERROR_DB_QUERY", 400);
     }
 }
+
+#[tokio::test]
+async fn stages_refuse_unknown_fields_and_doubled_aliases_naming_them() {
+    let api = domain().await;
+    let count = json!({"name": "n", "operator": "count"});
+    for (aggregate, named) in [
+        (
+            json!([{"group": {"keys": [{"key": "state", "nmae": "s"}]}}]),
+            "keys[0].nmae",
+        ),
+        (
+            json!([{"group": {"keys": [{"key": "state", "k": "name"}]}}]),
+            "give key or k",
+        ),
+        (
+            json!([{"group": {"fields": [{"name": "n", "operator": "count", "extra": 1}]}}]),
+            "fields[0].extra",
+        ),
+        (
+            json!([{"group": {"fields": [{"name": "n", "n": "m", "operator": "count"}]}}]),
+            "give name or n",
+        ),
+        (
+            json!([{"group": {"fields": [{"name": "n", "operator": "count", "o": "sum"}]}}]),
+            "give operator or o",
+        ),
+        (
+            json!([{"group": {"fields": [{"name": "p", "operator": "push", "fields": [{"key": "state", "as": "s"}]}]}}]),
+            "fields[0].as",
+        ),
+        (
+            json!([{"group": {"fields": [{"name": "p", "operator": "push", "fields": {"key": "state"}}]}}]),
+            "fields must be a list",
+        ),
+        (
+            json!([{"group": {"fields": [count.clone()]}}, {"project": {"fields": [{"key": "n", "op": "size"}]}}]),
+            "fields[0].op",
+        ),
+        (
+            json!([{"group": {"fields": [count.clone()]}}, {"project": {"field": [{"key": "n"}]}}]),
+            "project.field",
+        ),
+        (
+            json!([{"group": {"fields": [count.clone()]}}, {"project": {"exclude_keys": "yes"}}]),
+            "exclude_keys must be",
+        ),
+        (
+            json!([{"group": {"fields": [count.clone()]}}, {"project": {"fields": {"key": "n"}}}]),
+            "fields must be a list",
+        ),
+        (json!([{"count": {"name": "c", "as": "d"}}]), "count.as"),
+        (
+            json!([{"unwind": {"path": "required_actions", "keep_empty": true}}]),
+            "unwind.keep_empty",
+        ),
+    ] {
+        let message = stat(&api, json!({"aggregate": aggregate.clone()}))
+            .await
+            .err("ERROR_DB_QUERY", 400);
+        assert!(message.contains(named), "{aggregate}: {message}");
+    }
+}

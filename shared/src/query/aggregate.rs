@@ -131,7 +131,19 @@ fn key_checker(grouped: bool) -> impl Fn(&str, &str) -> Result<(), QueryError> {
     }
 }
 
+/// Refuses any field of a stage object that is not in `known`.
+fn only_known(map: &Map<String, Value>, known: &[&str], at: &str) -> Result<(), QueryError> {
+    match map.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(extra) => Err(QueryError::new(format!("{at}.{extra} is not a known field"))),
+        None => Ok(()),
+    }
+}
+
+/// The text under `long` or its alias `short` (not both).
 fn text_of(map: &Map<String, Value>, long: &str, short: &str, at: &str) -> Result<Option<String>, QueryError> {
+    if long != short && map.contains_key(long) && map.contains_key(short) {
+        return Err(QueryError::new(format!("{at}: give {long} or {short}, not both")));
+    }
     match map.get(long).or_else(|| map.get(short)) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -268,7 +280,9 @@ fn parse_stages(stages: &[Value], now: DateTime<Utc>) -> Result<Vec<Stage>, Quer
                 stage
             }
             "count" => {
-                let name = text_of(object(body, &at)?, "name", "n", &at)?.unwrap_or_else(|| "count".into());
+                let body = object(body, &at)?;
+                only_known(body, &["name", "n"], &at)?;
+                let name = text_of(body, "name", "n", &at)?.unwrap_or_else(|| "count".into());
                 group_keys.clear();
                 grouped = true;
                 Stage::Count { name }
@@ -283,7 +297,9 @@ fn parse_stages(stages: &[Value], now: DateTime<Utc>) -> Result<Vec<Stage>, Quer
                 stage
             }
             "unwind" => {
-                let path = text_of(object(body, &at)?, "path", "path", &at)?
+                let body = object(body, &at)?;
+                only_known(body, &["path"], &at)?;
+                let path = text_of(body, "path", "path", &at)?
                     .ok_or_else(|| QueryError::new(format!("{at}.path is required")))?;
                 check(&path, &at)?;
                 Stage::Unwind { path }
@@ -308,13 +324,12 @@ fn parse_group(
         Some(Value::Array(items)) => Ok(items.clone()),
         Some(_) => Err(QueryError::new(format!("{at}.{name} must be a list"))),
     };
-    if let Some(extra) = map.keys().find(|k| !["keys", "fields"].contains(&k.as_str())) {
-        return Err(QueryError::new(format!("{at}.{extra} is not a known field")));
-    }
+    only_known(map, &["keys", "fields"], at)?;
     let mut keys = Vec::new();
     for (i, raw) in list("keys")?.iter().enumerate() {
         let at = format!("{at}.keys[{i}]");
         let m = object(raw, &at)?;
+        only_known(m, &["key", "k", "name", "n", "date_format"], &at)?;
         let (key, name) = key_and_name(m, &at, check)?;
         let date_format = text_of(m, "date_format", "date_format", &at)?;
         if let Some(f) = &date_format {
@@ -326,6 +341,11 @@ fn parse_group(
     for (i, raw) in list("fields")?.iter().enumerate() {
         let at = format!("{at}.fields[{i}]");
         let m = object(raw, &at)?;
+        only_known(
+            m,
+            &["key", "k", "name", "n", "operator", "o", "fields", "conditions"],
+            &at,
+        )?;
         let operator =
             text_of(m, "operator", "o", &at)?.ok_or_else(|| QueryError::new(format!("{at}.operator is required")))?;
         let operator = Accumulator::parse(&operator, &at)?;
@@ -335,12 +355,17 @@ fn parse_group(
         }
         let name = text_of(m, "name", "n", &at)?.ok_or_else(|| QueryError::new(format!("{at}.name is required")))?;
         let mut pushed = Vec::new();
-        if let Some(Value::Array(items)) = m.get("fields") {
-            for (j, f) in items.iter().enumerate() {
-                let at = format!("{at}.fields[{j}]");
-                let f = object(f, &at)?;
-                pushed.push(key_and_name(f, &at, check)?);
+        match m.get("fields") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (j, f) in items.iter().enumerate() {
+                    let at = format!("{at}.fields[{j}]");
+                    let f = object(f, &at)?;
+                    only_known(f, &["key", "k", "name", "n"], &at)?;
+                    pushed.push(key_and_name(f, &at, check)?);
+                }
             }
+            Some(_) => return Err(QueryError::new(format!("{at}.fields must be a list"))),
         }
         let conditions = match m.get("conditions") {
             None | Some(Value::Null) => vec![],
@@ -371,24 +396,33 @@ fn parse_project(
     check: &impl Fn(&str, &str) -> Result<(), QueryError>,
     group_keys: &[String],
 ) -> Result<Stage, QueryError> {
-    let exclude_keys = matches!(map.get("exclude_keys"), Some(Value::Bool(true)));
+    only_known(map, &["fields", "exclude_keys"], at)?;
+    let exclude_keys = match map.get("exclude_keys") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(QueryError::new(format!("{at}.exclude_keys must be true or false"))),
+    };
+    let items = match map.get("fields") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(items)) => items.as_slice(),
+        Some(_) => return Err(QueryError::new(format!("{at}.fields must be a list"))),
+    };
     let mut fields = Vec::new();
-    if let Some(Value::Array(items)) = map.get("fields") {
-        for (i, raw) in items.iter().enumerate() {
-            let at = format!("{at}.fields[{i}]");
-            let m = object(raw, &at)?;
-            let (key, name) = key_and_name(m, &at, check)?;
-            let reducer = match text_of(m, "operator", "o", &at)?.as_deref() {
-                None => Reducer::Copy,
-                Some("size") => Reducer::Size,
-                Some("sum") => Reducer::Sum,
-                Some("average") => Reducer::Average,
-                Some("max") => Reducer::Max,
-                Some("min") => Reducer::Min,
-                Some(other) => return Err(QueryError::new(format!("{at}: operator {other} is unknown"))),
-            };
-            fields.push((key, name, reducer));
-        }
+    for (i, raw) in items.iter().enumerate() {
+        let at = format!("{at}.fields[{i}]");
+        let m = object(raw, &at)?;
+        only_known(m, &["key", "k", "name", "n", "operator", "o"], &at)?;
+        let (key, name) = key_and_name(m, &at, check)?;
+        let reducer = match text_of(m, "operator", "o", &at)?.as_deref() {
+            None => Reducer::Copy,
+            Some("size") => Reducer::Size,
+            Some("sum") => Reducer::Sum,
+            Some("average") => Reducer::Average,
+            Some("max") => Reducer::Max,
+            Some("min") => Reducer::Min,
+            Some(other) => return Err(QueryError::new(format!("{at}: operator {other} is unknown"))),
+        };
+        fields.push((key, name, reducer));
     }
     let keep = if exclude_keys { vec![] } else { group_keys.to_vec() };
     Ok(Stage::Project { fields, keep })
