@@ -77,6 +77,35 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    runtime.block_on(paired(&function_env(&jwks), &log));
+}
+
+/// Cold starts of the two binaries taken in alternation, so both see the same machine: on a
+/// shared machine the load drifts between criterion's two benchmarks, which run one after the
+/// other, and their ratio moved by ±20% from run to run. Prints both medians and the median of
+/// the per-pair ratios, the figure docs/performance.md reports.
+async fn paired(env: &[(String, String)], log: &Path) {
+    const PAIRS: usize = 300;
+    let (mut hello, mut user_get, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..PAIRS {
+        let h = cold_start(HELLO, &[], log).await.as_secs_f64() * 1000.0;
+        let u = cold_start(USER_GET, env, log).await.as_secs_f64() * 1000.0;
+        hello.push(h);
+        user_get.push(u);
+        ratios.push(u / h);
+    }
+    println!(
+        "cold_start/paired ({PAIRS} pairs): hello_world median {:.3} ms, user_get median {:.3} ms, \
+         median ratio {:.2}",
+        median(&mut hello),
+        median(&mut user_get),
+        median(&mut ratios)
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 criterion_group!(benches, bench);
