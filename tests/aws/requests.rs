@@ -85,6 +85,10 @@ async fn each_operation_costs_the_documented_requests() {
         .await;
     c.expect("enable", target("alice"), &[("GetItem", 1), ("PutItem", 1)])
         .await;
+    // A change that changes nothing is not written.
+    c.expect("enable", target("alice"), &[("GetItem", 1)]).await;
+    c.expect("update", with("alice", json!({"name": "Alice"})), &[("GetItem", 1)])
+        .await;
     c.expect(
         "set-required-actions",
         with("alice", json!({"actions": ["UPDATE_PASSWORD"]})),

@@ -72,6 +72,10 @@ impl Edit {
             code: CodeChange::None,
         }
     }
+
+    fn changes_nothing(&self, before: &User) -> bool {
+        matches!(self.code, CodeChange::None) && self.user == *before
+    }
 }
 
 /// Read-modify-write: applies `change` to the current user and writes it conditionally on the
@@ -106,6 +110,10 @@ pub async fn modify_from(
                 None => load(app, domain, user_id).await?,
             };
             let edit = change(&before.item)?;
+            // A change that changes nothing is not written: no request, no new version.
+            if edit.changes_nothing(&before.item) {
+                return Ok(Ok(before.item));
+            }
             Ok(app
                 .store
                 .save_user(&before, &edit.user, edit.code)
