@@ -9,6 +9,7 @@
 //! - [`store`]: the storage port and its adapters.
 //! - [`mail`]: the mail port, its transports and the rendered mails.
 //! - [`ops`]: one module per API operation; the business rules live there.
+//! - [`provision`]: provisioning commands (a queue, an import file) run through the same operations.
 //! - [`http`]: `lambda_http` request in, response out; the one code path every binary runs.
 //! - [`app`]: the process-wide state (store, mailer, keys, clock) and its configuration.
 
@@ -22,6 +23,7 @@ pub mod input;
 pub mod mail;
 pub mod model;
 pub mod ops;
+pub mod provision;
 pub mod query;
 pub mod secrets;
 pub mod store;

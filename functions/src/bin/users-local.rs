@@ -1,5 +1,6 @@
 //! `users-local serve [--port N]` runs the API on 127.0.0.1; `users-local token …` prints a dev
-//! token, `users-local jwks` the dev key's JWKS; `users-local create-table` sets up DynamoDB.
+//! token, `users-local jwks` the dev key's JWKS; `users-local create-table` sets up DynamoDB;
+//! `users-local provision FILE` applies a JSON-lines file of provisioning commands.
 
 use std::io::Write;
 
@@ -46,6 +47,10 @@ enum Command {
         #[arg(long, env = "USERS_TABLE")]
         table: String,
     },
+    /// Apply a JSON-lines file of provisioning commands (one per line; `-` for stdin) to the
+    /// configured store, printing one JSON result line per command and a summary. Exits 1 if
+    /// any command failed.
+    Provision { file: std::path::PathBuf },
 }
 
 #[tokio::main]
@@ -77,6 +82,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let created = users::store::dynamo::schema::create_table(&client, &table).await?;
             println!("{table}: {}", if created { "created" } else { "already exists" });
         }
+        Command::Provision { file } => {
+            let (verifier, _) = config.token_keys()?;
+            let app = config.build(verifier).await?;
+            let summary = provision_file(&app, &file).await?;
+            eprintln!("{summary}");
+            if summary.failed > 0 {
+                std::process::exit(1);
+            }
+        }
         Command::Serve { port } => {
             let (verifier, dev_key) = config.token_keys()?;
             let app = config.build(verifier).await?;
@@ -97,6 +111,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// Applies `file` (or stdin for `-`), with a progress bar when stderr is a terminal.
+async fn provision_file(app: &users::App, file: &std::path::Path) -> std::io::Result<local::Summary> {
+    use std::io::IsTerminal;
+    let show_progress = std::io::stderr().is_terminal();
+    let stdout = std::io::stdout().lock();
+    if file.as_os_str() == "-" {
+        return local::provision_lines(app, std::io::stdin().lock(), None, show_progress, stdout).await;
+    }
+    let text = std::fs::read_to_string(file)?;
+    let total = text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+    local::provision_lines(app, text.as_bytes(), Some(total), show_progress, stdout).await
 }
 
 /// Prints the start-up banner. Write errors are ignored: a closed stdout must not stop the server.

@@ -1,7 +1,9 @@
 //! `users-local`: the whole API on one machine, on the embedded store and the outbox.
 
+mod provision;
 mod server;
 
+pub use provision::{Summary, provision_lines};
 pub use server::{ServeOptions, serve};
 
 use users::auth::{DevKey, TokenRequest};

@@ -31,6 +31,17 @@ pub enum Access {
 }
 
 impl Caller {
+    /// A provisioning system (a queue of commands, an import): the domain's administrator,
+    /// with authority from who may submit commands rather than a token. It is no user, so
+    /// no method's "the user itself" rule ever matches it.
+    pub fn provisioner(domain_id: DomainId) -> Self {
+        Self {
+            domain_id,
+            user_id: String::new(),
+            role: RoleType::DomainAdmin,
+        }
+    }
+
     pub fn is_admin_of(&self, domain: &DomainId) -> bool {
         self.role == RoleType::DomainAdmin && &self.domain_id == domain
     }

@@ -24,6 +24,8 @@ mod verify_email;
 
 use serde_json::Value;
 
+pub use support::store_error;
+
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;

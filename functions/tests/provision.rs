@@ -1,0 +1,292 @@
+//! Provisioning commands (`users::provision`, `users-local provision FILE`) on both stores:
+//! a generated batch of 1,000 commands applies with each user present once, a command
+//! delivered twice changes nothing the second time, and bad commands fail alone with their
+//! SPEC error code.
+
+use std::sync::Arc;
+
+use functions::local::{Summary, provision_lines};
+use serde_json::{Value, json};
+use users::model::{DomainId, UserId};
+use users::store::embedded::EmbeddedStore;
+use users_tests::TestApi;
+use users_tests::moto;
+
+const BIN: &str = env!("CARGO_BIN_EXE_users-local");
+
+/// The same test API on the embedded store and on DynamoDB (moto).
+async fn apis() -> Vec<(&'static str, TestApi)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let embedded = Arc::new(EmbeddedStore::open(&dir.path().join("db")).expect("store"));
+    let dynamo = Arc::new(moto::fresh_store(&moto::RequestCounter::default()).await);
+    vec![
+        ("embedded", TestApi::with_store(dir, embedded)),
+        (
+            "dynamo",
+            TestApi::with_store(tempfile::tempdir().expect("temp dir"), dynamo),
+        ),
+    ]
+}
+
+fn command(action: &str, domain: &str, params: Value) -> String {
+    json!({"action": action, "domain_id": domain, "params": params}).to_string()
+}
+
+fn create(domain: &str, user: &str, name: &str) -> String {
+    command(
+        "create",
+        domain,
+        json!({"user_id": user, "name": name, "auth_type": "EXTERNAL", "permission_group": "DOMAIN",
+               "tags": {"source": "hr"}}),
+    )
+}
+
+/// 1,000 commands over three domains: 700 creates, then updates, disables and deletes of some.
+fn batch() -> Vec<String> {
+    let domains = ["domain-test", "domain-b", "domain-c"];
+    let user = |i: usize| (domains[i % 3], format!("user-{i:04}"));
+    let mut lines: Vec<String> = (0..700)
+        .map(|i| {
+            let (d, u) = user(i);
+            create(d, &u, &format!("Person {i}"))
+        })
+        .collect();
+    for i in 0..150 {
+        let (d, u) = user(i);
+        lines.push(command(
+            "update",
+            d,
+            json!({"user_id": u, "name": format!("Renamed {i}")}),
+        ));
+    }
+    for i in 150..250 {
+        let (d, u) = user(i);
+        lines.push(command("disable", d, json!({"user_id": u})));
+    }
+    for i in 250..300 {
+        let (d, u) = user(i);
+        lines.push(command("delete", d, json!({"user_id": u})));
+    }
+    assert_eq!(lines.len(), 1000);
+    lines
+}
+
+async fn run(api: &TestApi, lines: &[String]) -> (Summary, Vec<Value>) {
+    let input = lines.join("\n");
+    let mut out = Vec::new();
+    let summary = provision_lines(&api.app, input.as_bytes(), None, false, &mut out)
+        .await
+        .expect("provision");
+    let results = String::from_utf8(out)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON result line"))
+        .collect();
+    (summary, results)
+}
+
+/// Every user's (user_id, version) in the three domains.
+async fn snapshot(api: &TestApi) -> Vec<(String, u64)> {
+    let mut all = Vec::new();
+    for domain in ["domain-test", "domain-b", "domain-c"] {
+        let domain = DomainId::parse("domain_id", domain.into()).unwrap();
+        for user in api.app.store.list_users(&domain).await.unwrap() {
+            let stored = api.app.store.get_user(&domain, &user.user_id).await.unwrap().unwrap();
+            all.push((format!("{}/{}", domain.as_str(), user.user_id.as_str()), stored.version));
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_batch_of_1000_applies_with_each_user_once_and_redelivery_changes_nothing() {
+    let lines = batch();
+    // Every command delivered twice in a row, as at-least-once delivery may.
+    let redelivered: Vec<String> = lines.iter().flat_map(|l| [l.clone(), l.clone()]).collect();
+    for ((store, once), (_, twice)) in apis().await.into_iter().zip(apis().await) {
+        let (summary, results) = run(&once, &lines).await;
+        assert_eq!(
+            summary,
+            Summary {
+                applied: 1000,
+                already_done: 0,
+                failed: 0
+            },
+            "{store}"
+        );
+        assert_eq!(results.len(), 1000, "{store}: one result line per command");
+        assert_eq!(
+            (&results[0]["line"], &results[0]["result"]),
+            (&json!(1), &json!("applied"))
+        );
+        let users = snapshot(&once).await;
+        assert_eq!(users.len(), 650, "{store}: 700 created, 50 deleted");
+        let mut ids: Vec<&String> = users.iter().map(|(id, _)| id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 650, "{store}: each user once");
+
+        // The second delivery of each command is already done (create, delete) or sets what
+        // is already set and writes nothing: the same users at the same versions.
+        let (summary, _) = run(&twice, &redelivered).await;
+        assert_eq!(
+            summary,
+            Summary {
+                applied: 1250,
+                already_done: 750,
+                failed: 0
+            },
+            "{store}"
+        );
+        assert_eq!(snapshot(&twice).await, users, "{store}: redelivery wrote nothing");
+        let renamed = twice.get("user-0000").await;
+        assert_eq!(
+            (&renamed["name"], &renamed["tags"]),
+            (&json!("Renamed 0"), &json!({"source": "hr"}))
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_commands_fail_alone_with_their_spec_code() {
+    for (store, api) in apis().await {
+        let lines = vec![
+            "{not json".to_string(),
+            json!({"action": "launch", "domain_id": "domain-test", "params": {}}).to_string(),
+            json!({"action": "create", "domain_id": "domain-test"}).to_string(),
+            command(
+                "create",
+                "domain-test",
+                json!({"user_id": "x", "domain_id": "domain-b"}),
+            ),
+            command(
+                "create",
+                "domain-test",
+                json!({"user_id": "bad-mail", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "email": "nope"}),
+            ),
+            create("domain-test", "alice", "Alice"),
+            // The same user_id with other fields is a conflict, not a redelivery.
+            create("domain-test", "alice", "Someone Else"),
+            command("enable", "domain-test", json!({"user_id": "ghost"})),
+            json!({"action": "create", "domain_id": "domain-test", "params": {}, "extra": 1}).to_string(),
+        ];
+        let (summary, results) = run(&api, &lines).await;
+        assert_eq!(
+            summary,
+            Summary {
+                applied: 1,
+                already_done: 0,
+                failed: 8
+            },
+            "{store}"
+        );
+        let codes: Vec<&str> = results
+            .iter()
+            .map(|r| r["error"]["code"].as_str().unwrap_or("-"))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "ERROR_INVALID_PARAMETER",
+                "ERROR_INVALID_PARAMETER",
+                "ERROR_REQUIRED_PARAMETER",
+                "ERROR_INVALID_PARAMETER",
+                "ERROR_INCORRECT_EMAIL_FORMAT",
+                "-",
+                "ERROR_NOT_UNIQUE",
+                "ERROR_NOT_FOUND",
+                "ERROR_INVALID_PARAMETER",
+            ],
+            "{store}: {results:?}"
+        );
+        assert!(results[1]["error"]["message"].as_str().unwrap().contains("action"));
+        assert!(
+            results[3]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("params.domain_id")
+        );
+        assert_eq!(results[6]["user_id"], "alice");
+        // The conflicting create changed nothing.
+        assert_eq!(api.get("alice").await["name"], "Alice", "{store}");
+        let alice = UserId::parse("user_id", "alice".into()).unwrap();
+        let domain = DomainId::parse("domain_id", "domain-test".into()).unwrap();
+        assert_eq!(
+            api.app.store.get_user(&domain, &alice).await.unwrap().unwrap().version,
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn commands_send_the_same_mails_as_the_api() {
+    let api = TestApi::new().await;
+    let lines = vec![
+        command(
+            "create",
+            users_tests::DOMAIN,
+            json!({"user_id": "carol", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "email": "carol@example.com"}),
+        ),
+        command("verify_email", users_tests::DOMAIN, json!({"user_id": "carol"})),
+    ];
+    let (summary, _) = run(&api, &lines).await;
+    assert_eq!(summary.failed, 0);
+    // The code mailed by the command confirms the address through the API, as the user would.
+    let code = api.last_code("carol@example.com");
+    let confirmed = api
+        .call(
+            "confirm-email",
+            &api.user("carol"),
+            json!({"user_id": "carol", "domain_id": users_tests::DOMAIN, "verify_code": code}),
+        )
+        .await
+        .ok();
+    assert_eq!(confirmed["email_verified"], true);
+}
+
+#[test]
+fn the_command_line_prints_a_result_per_line_a_summary_and_fails_on_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("commands.jsonl");
+    let lines = [
+        create("domain-local", "dave", "Dave"),
+        String::new(),
+        command("update", "domain-local", json!({"user_id": "dave", "name": "David"})),
+        command("delete", "domain-local", json!({"user_id": "nobody-yet"})),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let run = || {
+        std::process::Command::new(BIN)
+            .args(["provision"])
+            .arg(&file)
+            .env("DATA_DIR", dir.path().join("data"))
+            .env_remove("USERS_TABLE")
+            .env_remove("IDENTITY_JWKS")
+            .env_remove("IDENTITY_JWKS_FILE")
+            .env_remove("MAIL_TRANSPORT")
+            .output()
+            .unwrap()
+    };
+    let output = run();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let results: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let outcomes: Vec<(&Value, &Value)> = results.iter().map(|r| (&r["line"], &r["result"])).collect();
+    assert_eq!(
+        outcomes,
+        [
+            (&json!(1), &json!("applied")),
+            (&json!(3), &json!("applied")),
+            (&json!(4), &json!("already_done")),
+        ]
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("3 commands: 2 applied, 1 already done, 0 failed"),
+        "{stderr}"
+    );
+
+    std::fs::write(&file, command("enable", "domain-local", json!({"user_id": "ghost"}))).unwrap();
+    let failed = run();
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8(failed.stdout).unwrap().contains("ERROR_NOT_FOUND"));
+}

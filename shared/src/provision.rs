@@ -1,0 +1,174 @@
+//! Provisioning commands: the API's operations driven by systems (an HR feed, an onboarding
+//! workflow, a bulk import file) instead of people. A command is
+//! `{"action": "...", "domain_id": "...", "params": {...the API request's fields...}}` and runs
+//! the very same operation as the API (validation, rules, mail). Authority comes from whoever
+//! may submit commands (the queue's IAM policy, the operator running an import), not a token:
+//! a command acts as the domain's administrator, in that domain only.
+//!
+//! Commands are delivered at least once, so applying one twice must change nothing the second
+//! time. Here that holds by state:
+//! - a create whose user already exists with the fields the command gives is already done;
+//! - a delete whose user is gone is already done;
+//! - update, enable, disable and set_required_actions set values, and a change that changes
+//!   nothing is not written (`ops::support::modify_from`).
+//!
+//! A create that meets a different existing user still fails with ERROR_NOT_UNIQUE.
+//!
+//! State covers a command delivered again before any later command changed its user. A stale
+//! redelivery (a create arriving again after the user was renamed or deleted) is not covered
+//! by state: that needs a record of the message ids already applied, planned for the SQS
+//! consumer (docs/events.md).
+
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::model::{DomainId, Timezone, User, UserId};
+use crate::ops::{self, Operation};
+
+/// What a command may do: the API methods a provisioning system needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Enable,
+    Disable,
+    Delete,
+    SetRequiredActions,
+    VerifyEmail,
+}
+
+impl Action {
+    const ALL: [Action; 7] = [
+        Action::Create,
+        Action::Update,
+        Action::Enable,
+        Action::Disable,
+        Action::Delete,
+        Action::SetRequiredActions,
+        Action::VerifyEmail,
+    ];
+
+    pub fn operation(self) -> Operation {
+        match self {
+            Action::Create => Operation::Create,
+            Action::Update => Operation::Update,
+            Action::Enable => Operation::Enable,
+            Action::Disable => Operation::Disable,
+            Action::Delete => Operation::Delete,
+            Action::SetRequiredActions => Operation::SetRequiredActions,
+            Action::VerifyEmail => Operation::VerifyEmail,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.operation().name()
+    }
+
+    fn parse(text: &str) -> Result<Self, ApiError> {
+        Action::ALL.into_iter().find(|a| a.name() == text).ok_or_else(|| {
+            let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            ApiError::invalid("action", format!("must be one of {}", names.join(", ")))
+        })
+    }
+}
+
+/// One parsed command.
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub action: Action,
+    pub domain_id: DomainId,
+    params: Map<String, Value>,
+}
+
+impl Command {
+    /// Parses a command from its JSON text; errors name the key, as the API's do.
+    pub fn from_json(text: &str) -> Result<Self, ApiError> {
+        let mut f = Fields::from_json(text.as_bytes())?;
+        let action = Action::parse(&f.required_string("action")?)?;
+        let domain_id = DomainId::parse("domain_id", f.required_string("domain_id")?)?;
+        let mut params = f.object("params")?.ok_or_else(|| ApiError::required("params"))?;
+        f.finish()?;
+        match params.get("domain_id") {
+            None => {}
+            Some(Value::String(inner)) if inner == domain_id.as_str() => {}
+            Some(_) => {
+                return Err(ApiError::invalid("params.domain_id", "must be the command's domain_id"));
+            }
+        }
+        params.insert("domain_id".into(), Value::String(domain_id.as_str().into()));
+        Ok(Self {
+            action,
+            domain_id,
+            params,
+        })
+    }
+
+    /// The target user, when the params name one.
+    pub fn user_id(&self) -> Option<&str> {
+        self.params.get("user_id").and_then(Value::as_str)
+    }
+}
+
+/// How a command ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The operation ran (a set-to-the-same-value change writes nothing, but reports this).
+    Applied,
+    /// The command had already taken effect: the user exists as created, or is already gone.
+    AlreadyDone,
+}
+
+/// Runs a command as its domain's administrator.
+pub async fn apply(app: &App, command: &Command) -> Result<Outcome, ApiError> {
+    let caller = Caller::provisioner(command.domain_id.clone());
+    let fields = Fields::from_map(command.params.clone());
+    match ops::run(app, command.action.operation(), Some(&caller), fields).await {
+        Ok(_) => Ok(Outcome::Applied),
+        Err(ApiError::NotFound { .. }) if command.action == Action::Delete => Ok(Outcome::AlreadyDone),
+        Err(error @ ApiError::NotUnique { .. }) => match existing_user(app, command).await? {
+            Some(user) if created_as_asked(&user, &command.params) => Ok(Outcome::AlreadyDone),
+            _ => Err(error),
+        },
+        Err(error) => Err(error),
+    }
+}
+
+async fn existing_user(app: &App, command: &Command) -> Result<Option<User>, ApiError> {
+    let Some(user_id) = command.user_id() else {
+        return Ok(None);
+    };
+    let user_id = UserId::parse("user_id", user_id.to_string())?;
+    let found = app
+        .store
+        .get_user(&command.domain_id, &user_id)
+        .await
+        .map_err(|e| ops::store_error(e, &user_id))?;
+    Ok(found.map(|v| v.item))
+}
+
+/// Whether `user` has every field a create command gives, as the create would have stored it.
+/// The password cannot be compared (only its hash is kept) and is not.
+fn created_as_asked(user: &User, params: &Map<String, Value>) -> bool {
+    let doc = user.clone().into_doc();
+    let text = |key: &str| params.get(key).and_then(Value::as_str);
+    let same_text = |key: &str, normalise: fn(&str) -> String| {
+        text(key).is_none_or(|given| doc.get(key).and_then(Value::as_str) == Some(normalise(given).as_str()))
+    };
+    let role_id = user.role_binding.as_ref().map(|b| b.role_id.as_str());
+    let workspace_id = user.workspace_id.as_ref().map(|w| w.as_str());
+    same_text("name", |s| s.trim().to_string())
+        && same_text("email", |s| s.trim().to_string())
+        && same_text("auth_type", str::to_string)
+        && same_text("language", str::to_string)
+        && same_text("timezone", |s| {
+            Timezone::parse("timezone", s)
+                .map(Timezone::into_string)
+                .unwrap_or_default()
+        })
+        && text("role_id").is_none_or(|r| role_id == Some(r))
+        && text("workspace_id").is_none_or(|w| workspace_id == Some(w))
+        && params.get("tags").is_none_or(|t| doc.get("tags") == Some(t))
+}
