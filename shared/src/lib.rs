@@ -10,6 +10,7 @@
 //! - [`mail`]: the mail port, its transports and the rendered mails.
 //! - [`ops`]: one module per API operation; the business rules live there.
 //! - [`provision`]: provisioning commands (a queue, an import file) run through the same operations.
+//! - [`events`]: the one change event a committed change to a user makes.
 //! - [`http`]: `lambda_http` request in, response out; the one code path every binary runs.
 //! - [`app`]: the process-wide state (store, mailer, keys, clock) and its configuration.
 
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod aws;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod input;
 pub mod mail;
