@@ -146,6 +146,48 @@ async fn a_batch_of_1000_applies_with_each_user_once_and_redelivery_changes_noth
     }
 }
 
+/// Gives each command an id, as an SQS message or a file may.
+fn with_ids(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(n, line)| {
+            let mut command: Value = serde_json::from_str(line).unwrap();
+            command["id"] = json!(format!("cmd-{n}"));
+            command.to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn commands_with_ids_apply_once_even_when_the_whole_batch_comes_again() {
+    let lines = with_ids(&batch());
+    for (store, api) in apis().await {
+        let (first, _) = run(&api, &lines).await;
+        assert_eq!(first.applied, 1000, "{store}");
+        let users = snapshot(&api).await;
+        // Stale redeliveries: creates of users renamed or deleted since, all skipped by id.
+        let (again, results) = run(&api, &lines).await;
+        assert_eq!(
+            again,
+            Summary {
+                applied: 0,
+                already_done: 1000,
+                failed: 0
+            },
+            "{store}: {:?}",
+            results.iter().find(|r| r["result"] != "already_done")
+        );
+        assert_eq!(snapshot(&api).await, users, "{store}");
+        assert_eq!(api.get("user-0000").await["name"], "Renamed 0", "{store}");
+        // A new id is a new message.
+        let fresh = json!({"id": "cmd-new", "action": "update", "domain_id": "domain-test",
+                           "params": {"user_id": "user-0000", "name": "Third"}});
+        let (summary, _) = run(&api, &[fresh.to_string()]).await;
+        assert_eq!(summary.applied, 1, "{store}");
+    }
+}
+
 #[tokio::test]
 async fn bad_commands_fail_alone_with_their_spec_code() {
     for (store, api) in apis().await {
@@ -168,6 +210,8 @@ async fn bad_commands_fail_alone_with_their_spec_code() {
             create("domain-test", "alice", "Someone Else"),
             command("enable", "domain-test", json!({"user_id": "ghost"})),
             json!({"action": "create", "domain_id": "domain-test", "params": {}, "extra": 1}).to_string(),
+            json!({"id": "a\u{7}b", "action": "enable", "domain_id": "domain-test", "params": {"user_id": "alice"}})
+                .to_string(),
         ];
         let (summary, results) = run(&api, &lines).await;
         assert_eq!(
@@ -175,7 +219,7 @@ async fn bad_commands_fail_alone_with_their_spec_code() {
             Summary {
                 applied: 1,
                 already_done: 0,
-                failed: 8
+                failed: 9
             },
             "{store}"
         );
@@ -194,6 +238,7 @@ async fn bad_commands_fail_alone_with_their_spec_code() {
                 "-",
                 "ERROR_NOT_UNIQUE",
                 "ERROR_NOT_FOUND",
+                "ERROR_INVALID_PARAMETER",
                 "ERROR_INVALID_PARAMETER",
             ],
             "{store}: {results:?}"

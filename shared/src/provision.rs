@@ -15,18 +15,27 @@
 //! A create that meets a different existing user still fails with ERROR_NOT_UNIQUE.
 //!
 //! State covers a command delivered again before any later command changed its user. A stale
-//! redelivery (a create arriving again after the user was renamed or deleted) is not covered
-//! by state: that needs a record of the message ids already applied, planned for the SQS
-//! consumer (docs/events.md).
+//! redelivery (a create arriving again after the user was renamed or deleted) is covered by
+//! the message id: a command with an `id` (an SQS message's id, or one given in a file) is
+//! recorded once it has applied and skipped when it comes again within [`MESSAGE_MEMORY`].
+//! The record follows the change rather than sharing its transaction, so a crash between the
+//! two leaves a redelivery to the state rules above.
 
+use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::model::{DomainId, Timezone, User, UserId};
+use crate::model::{DomainId, Timestamp, Timezone, User, UserId};
 use crate::ops::{self, Operation};
+
+/// How long an applied message id is remembered: the longest an SQS message can live.
+pub const MESSAGE_MEMORY: TimeDelta = TimeDelta::days(14);
+
+/// The longest message id accepted (SQS ids are 36 characters).
+const MAX_ID: usize = 128;
 
 /// What a command may do: the API methods a provisioning system needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +87,8 @@ impl Action {
 /// One parsed command.
 #[derive(Debug, Clone)]
 pub struct Command {
+    /// The message id, when the command has one: applied at most once per id.
+    pub id: Option<String>,
     pub action: Action,
     pub domain_id: DomainId,
     params: Map<String, Value>,
@@ -87,6 +98,7 @@ impl Command {
     /// Parses a command from its JSON text; errors name the key, as the API's do.
     pub fn from_json(text: &str) -> Result<Self, ApiError> {
         let mut f = Fields::from_json(text.as_bytes())?;
+        let id = f.non_empty("id")?.map(check_id).transpose()?;
         let action = Action::parse(&f.required_string("action")?)?;
         let domain_id = DomainId::parse("domain_id", f.required_string("domain_id")?)?;
         let mut params = f.object("params")?.ok_or_else(|| ApiError::required("params"))?;
@@ -100,6 +112,7 @@ impl Command {
         }
         params.insert("domain_id".into(), Value::String(domain_id.as_str().into()));
         Ok(Self {
+            id,
             action,
             domain_id,
             params,
@@ -121,8 +134,40 @@ pub enum Outcome {
     AlreadyDone,
 }
 
-/// Runs a command as its domain's administrator.
+fn check_id(id: String) -> Result<String, ApiError> {
+    if id.chars().count() > MAX_ID || id.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "id",
+            format!("at most {MAX_ID} characters, no control characters"),
+        ));
+    }
+    Ok(id)
+}
+
+/// Runs a command as its domain's administrator, once per message id when it has one.
 pub async fn apply(app: &App, command: &Command) -> Result<Outcome, ApiError> {
+    let Some(id) = &command.id else {
+        return apply_by_state(app, command).await;
+    };
+    let now = Timestamp::new(app.clock.now());
+    let recorded = app.store.message_recorded(&command.domain_id, id, now).await;
+    if recorded.map_err(message_store_error)? {
+        return Ok(Outcome::AlreadyDone);
+    }
+    let outcome = apply_by_state(app, command).await?;
+    let until = Timestamp::new(now.at() + MESSAGE_MEMORY);
+    let recorded = app.store.record_message(&command.domain_id, id, now, until).await;
+    recorded.map_err(message_store_error)?;
+    Ok(outcome)
+}
+
+fn message_store_error(error: crate::store::StoreError) -> ApiError {
+    tracing::error!(%error, "storage failed recording a provisioning message");
+    ApiError::Unavailable { service: "storage" }
+}
+
+/// Runs a command; a command that already took effect is recognised by the user's state.
+async fn apply_by_state(app: &App, command: &Command) -> Result<Outcome, ApiError> {
     let caller = Caller::provisioner(command.domain_id.clone());
     let fields = Fields::from_map(command.params.clone());
     match ops::run(app, command.action.operation(), Some(&caller), fields).await {

@@ -289,6 +289,23 @@ pub async fn the_reset_window_opens_once_until_it_ends(store: &dyn UserStore) {
     );
 }
 
+pub async fn a_message_is_recorded_once_until_it_is_forgotten(store: &dyn UserStore) {
+    let (d, other) = (domain("d1"), domain("d2"));
+    let start = Utc::now();
+    let at = |s: i64| Timestamp::new(start + TimeDelta::seconds(s));
+    let id = "3f2a8c1e-msg";
+    assert!(!store.message_recorded(&d, id, at(0)).await.expect("read"));
+    assert!(store.record_message(&d, id, at(0), at(60)).await.expect("record"));
+    assert!(store.message_recorded(&d, id, at(59)).await.expect("read"));
+    assert!(!store.record_message(&d, id, at(59), at(119)).await.expect("record"));
+    // Per domain, and forgotten when its time is up.
+    assert!(!store.message_recorded(&other, id, at(1)).await.expect("read"));
+    assert!(!store.message_recorded(&d, id, at(60)).await.expect("read"));
+    assert!(store.record_message(&d, id, at(60), at(120)).await.expect("record"));
+    // A message record is not a user.
+    assert!(store.list_users(&d).await.expect("list").is_empty());
+}
+
 pub async fn list_returns_one_domain_in_user_id_order(store: &dyn UserStore) {
     for id in ["carol", "alice", "bob"] {
         created(store, "d1", id, RoleType::User).await;
@@ -314,6 +331,7 @@ macro_rules! conformance_suite {
             a_new_code_replaces_the_old_and_a_failed_write_keeps_the_code,
             delete_takes_codes_and_the_reset_window_with_it,
             the_reset_window_opens_once_until_it_ends,
+            a_message_is_recorded_once_until_it_is_forgotten,
             list_returns_one_domain_in_user_id_order,
         );
     };

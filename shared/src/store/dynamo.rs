@@ -5,6 +5,7 @@
 //! - `USER#<user_id>`: the user, its fields as top-level attributes, plus `version`;
 //! - `CODE#<purpose>#<user_id>`: a pending verification code, with a TTL;
 //! - `RESET#<user_id>`: the reset-mail window, with a TTL;
+//! - `MESSAGE#<message id>`: an applied provisioning message, remembered until a TTL;
 //! - `ADMINS`: the number of enabled DOMAIN_ADMINs, changed in the same transaction as the user.
 //!
 //! Invariants are enforced by DynamoDB itself (condition expressions and `TransactWriteItems`),
@@ -40,6 +41,34 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+        }
+    }
+
+    /// Puts the item at `item_key` with `until_ms = until` (and the TTL) unless one is there
+    /// that lasts past `now`: the reset window and the message record. True if it was put.
+    async fn claim_until(&self, item_key: Item, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
+        let mut item = item_key;
+        item.insert("until_ms".into(), n(millis(until)));
+        item.insert(schema::TTL_ATTRIBUTE.into(), n(expiry_epoch(until)));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#sk) OR #u <= :now")
+            .set_expression_attribute_names(Some(names(&[("#sk", schema::SORT_KEY), ("#u", "until_ms")])))
+            .expression_attribute_values(":now", n(millis(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_failure("PutItem", e)),
         }
     }
 }
@@ -82,6 +111,10 @@ fn code_sort(user_id: &UserId, purpose: CodePurpose) -> String {
 
 fn reset_sort(user_id: &UserId) -> String {
     format!("RESET#{}", user_id.as_str())
+}
+
+fn message_sort(id: &str) -> String {
+    format!("MESSAGE#{id}")
 }
 
 fn key(pk: String, sk: String) -> Item {
@@ -518,29 +551,8 @@ impl UserStore for DynamoStore {
         now: Timestamp,
         until: Timestamp,
     ) -> StoreResult<bool> {
-        let mut item = key(partition(domain), reset_sort(user_id));
-        item.insert("until_ms".into(), n(millis(until)));
-        item.insert(schema::TTL_ATTRIBUTE.into(), n(expiry_epoch(until)));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#sk) OR #u <= :now")
-            .set_expression_attribute_names(Some(names(&[("#sk", schema::SORT_KEY), ("#u", "until_ms")])))
-            .expression_attribute_values(":now", n(millis(now)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_failure("PutItem", e)),
-        }
+        self.claim_until(key(partition(domain), reset_sort(user_id)), now, until)
+            .await
     }
 
     async fn release_reset_window(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()> {
@@ -552,6 +564,30 @@ impl UserStore for DynamoStore {
             .await
             .map_err(|e| sdk_failure("DeleteItem", e))?;
         Ok(())
+    }
+
+    async fn record_message(&self, domain: &DomainId, id: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
+        self.claim_until(key(partition(domain), message_sort(id)), now, until)
+            .await
+    }
+
+    async fn message_recorded(&self, domain: &DomainId, id: &str, now: Timestamp) -> StoreResult<bool> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(partition(domain), message_sort(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("GetItem", e))?
+            .item;
+        let until = item
+            .as_ref()
+            .and_then(|i| i.get("until_ms"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        Ok(until.is_some_and(|end| millis(now) < end))
     }
 
     async fn list_users(&self, domain: &DomainId) -> StoreResult<Vec<User>> {

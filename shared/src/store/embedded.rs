@@ -11,6 +11,8 @@
 //! - `codes`:  (domain_id, user_id, purpose) → JSON `CodeRecord`
 //! - `admins`: domain_id → number of enabled DOMAIN_ADMINs
 //! - `resets`: (domain_id, user_id) → end of the reset-mail window (Unix ms)
+//! - `messages`: (domain_id, message id) → until when an applied provisioning message is
+//!   remembered (Unix ms); expired entries are overwritten, not swept
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ const JSON_USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("u
 const CODES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("codes");
 const ADMINS: TableDefinition<&str, u64> = TableDefinition::new("admins");
 const RESETS: TableDefinition<(&str, &str), i64> = TableDefinition::new("resets");
+const MESSAGES: TableDefinition<(&str, &str), i64> = TableDefinition::new("messages");
 
 const FILE_NAME: &str = "users.redb";
 
@@ -56,6 +59,7 @@ impl EmbeddedStore {
         txn.open_table(CODES).map_err(unavailable)?;
         txn.open_table(ADMINS).map_err(unavailable)?;
         txn.open_table(RESETS).map_err(unavailable)?;
+        txn.open_table(MESSAGES).map_err(unavailable)?;
         move_json_rows(&txn)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self { db: Arc::new(db) })
@@ -357,6 +361,35 @@ impl UserStore for EmbeddedStore {
             let mut table = txn.open_table(RESETS).map_err(unavailable)?;
             table.remove((domain.as_str(), user_id.as_str())).map_err(unavailable)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn record_message(&self, domain: &DomainId, id: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
+        let (domain, id) = (domain.clone(), id.to_string());
+        self.write(move |txn| {
+            let mut table = txn.open_table(MESSAGES).map_err(unavailable)?;
+            let key = (domain.as_str(), id.as_str());
+            let remembered = table.get(key).map_err(unavailable)?.map(|v| v.value());
+            if remembered.is_some_and(|end| now.at().timestamp_millis() < end) {
+                return Ok(false);
+            }
+            table.insert(key, until.at().timestamp_millis()).map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn message_recorded(&self, domain: &DomainId, id: &str, now: Timestamp) -> StoreResult<bool> {
+        let (domain, id) = (domain.clone(), id.to_string());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(MESSAGES).map_err(unavailable)?;
+            let remembered = table
+                .get((domain.as_str(), id.as_str()))
+                .map_err(unavailable)?
+                .map(|v| v.value());
+            Ok(remembered.is_some_and(|end| now.at().timestamp_millis() < end))
         })
         .await
     }

@@ -130,6 +130,13 @@ pub trait UserStore: Send + Sync {
 
     /// Every user of a domain, in user_id order.
     async fn list_users(&self, domain: &DomainId) -> StoreResult<Vec<User>>;
+
+    /// Records that the provisioning message `id` was applied in `domain`, remembered until
+    /// `until`. False (and nothing changes) when it is already recorded at `now`.
+    async fn record_message(&self, domain: &DomainId, id: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool>;
+
+    /// Whether the provisioning message `id` is recorded in `domain` at `now`.
+    async fn message_recorded(&self, domain: &DomainId, id: &str, now: Timestamp) -> StoreResult<bool>;
 }
 
 /// How the admin count of a domain changes when a user goes from `before` to `after`
