@@ -137,24 +137,8 @@ mod tests {
 
     fn user() -> User {
         User {
-            domain_id: DomainId::parse("d", "domain-a".into()).unwrap(),
-            user_id: UserId::parse("u", "alice".into()).unwrap(),
-            name: Name::parse("n", "Alice").unwrap(),
-            state: State::Enabled,
-            email: Some(Email::parse("e", "alice@example.com").unwrap()),
-            email_verified: false,
-            auth_type: AuthType::Local,
-            role_type: RoleType::User,
-            role_binding: None,
-            workspace_id: None,
-            mfa: Mfa::default(),
-            language: Language::default(),
-            timezone: Timezone::default(),
-            required_actions: vec![],
-            tags: Tags::default(),
-            created_at: Timestamp::new(chrono::Utc::now()),
-            last_accessed_at: None,
             password_hash: Some(serde_json::from_value::<PasswordHash>(json!(HASH)).unwrap()),
+            ..sample_user("alice")
         }
     }
 

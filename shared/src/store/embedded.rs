@@ -208,6 +208,24 @@ fn remove_code(txn: &WriteTransaction, key: (&str, &str, &str)) -> StoreResult<(
     Ok(())
 }
 
+/// Sets `key` to `until` unless it holds a time past `now` (the reset window, a message
+/// record); whether it was set.
+fn claim_until(
+    txn: &WriteTransaction,
+    definition: TableDefinition<(&str, &str), i64>,
+    key: (&str, &str),
+    now: Timestamp,
+    until: Timestamp,
+) -> StoreResult<bool> {
+    let mut table = txn.open_table(definition).map_err(unavailable)?;
+    let held_until = table.get(key).map_err(unavailable)?.map(|v| v.value());
+    if held_until.is_some_and(|end| now.at().timestamp_millis() < end) {
+        return Ok(false);
+    }
+    table.insert(key, until.at().timestamp_millis()).map_err(unavailable)?;
+    Ok(true)
+}
+
 fn apply_code_change(txn: &WriteTransaction, user: &User, change: &CodeChange) -> StoreResult<()> {
     let (domain, user_id) = (user.domain_id.as_str(), user.user_id.as_str());
     match change {
@@ -342,17 +360,8 @@ impl UserStore for EmbeddedStore {
         until: Timestamp,
     ) -> StoreResult<bool> {
         let (domain, user_id) = (domain.clone(), user_id.clone());
-        self.write(move |txn| {
-            let mut table = txn.open_table(RESETS).map_err(unavailable)?;
-            let key = (domain.as_str(), user_id.as_str());
-            let open_until = table.get(key).map_err(unavailable)?.map(|v| v.value());
-            if open_until.is_some_and(|end| now.at().timestamp_millis() < end) {
-                return Ok(false);
-            }
-            table.insert(key, until.at().timestamp_millis()).map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        self.write(move |txn| claim_until(txn, RESETS, (domain.as_str(), user_id.as_str()), now, until))
+            .await
     }
 
     async fn release_reset_window(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()> {
@@ -367,17 +376,8 @@ impl UserStore for EmbeddedStore {
 
     async fn record_message(&self, domain: &DomainId, id: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
         let (domain, id) = (domain.clone(), id.to_string());
-        self.write(move |txn| {
-            let mut table = txn.open_table(MESSAGES).map_err(unavailable)?;
-            let key = (domain.as_str(), id.as_str());
-            let remembered = table.get(key).map_err(unavailable)?.map(|v| v.value());
-            if remembered.is_some_and(|end| now.at().timestamp_millis() < end) {
-                return Ok(false);
-            }
-            table.insert(key, until.at().timestamp_millis()).map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        self.write(move |txn| claim_until(txn, MESSAGES, (domain.as_str(), id.as_str()), now, until))
+            .await
     }
 
     async fn message_recorded(&self, domain: &DomainId, id: &str, now: Timestamp) -> StoreResult<bool> {
@@ -418,30 +418,9 @@ impl UserStore for EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AuthType, Language, Mfa, Name, RoleType, State, Tags, Timezone};
 
     fn user(id: &str) -> User {
-        let tags = serde_json::json!({"team": "core", "level": 3});
-        User {
-            domain_id: DomainId::parse("d", "domain-a".into()).unwrap(),
-            user_id: UserId::parse("u", id.into()).unwrap(),
-            name: Name::parse("n", "Alice").unwrap(),
-            state: State::Enabled,
-            email: None,
-            email_verified: false,
-            auth_type: AuthType::Local,
-            role_type: RoleType::User,
-            role_binding: None,
-            workspace_id: None,
-            mfa: Mfa::default(),
-            language: Language::default(),
-            timezone: Timezone::default(),
-            required_actions: vec![],
-            tags: Tags::parse("t", tags.as_object().cloned().unwrap()).unwrap(),
-            created_at: Timestamp::new(chrono::Utc::now()),
-            last_accessed_at: None,
-            password_hash: None,
-        }
+        crate::model::sample_user(id)
     }
 
     #[tokio::test]
