@@ -162,7 +162,7 @@ pub async fn apply(app: &App, command: &Command) -> Result<Outcome, ApiError> {
 }
 
 fn message_store_error(error: crate::store::StoreError) -> ApiError {
-    tracing::error!(%error, "storage failed recording a provisioning message");
+    tracing::error!(%error, "storage failed reading or recording a provisioning message id");
     ApiError::Unavailable { service: "storage" }
 }
 
