@@ -3,3 +3,4 @@
 
 pub mod lambda;
 pub mod local;
+pub mod queue;

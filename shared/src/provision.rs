@@ -119,6 +119,18 @@ impl Command {
         })
     }
 
+    /// The command under `id` unless it carries its own (a producer's id names the command
+    /// across re-sends; a transport's, like an SQS message id, only one delivery's copies).
+    pub fn or_id(self, id: &str) -> Result<Self, ApiError> {
+        if self.id.is_some() {
+            return Ok(self);
+        }
+        Ok(Self {
+            id: Some(check_id(id.to_string())?),
+            ..self
+        })
+    }
+
     /// The target user, when the params name one.
     pub fn user_id(&self) -> Option<&str> {
         self.params.get("user_id").and_then(Value::as_str)

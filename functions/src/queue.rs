@@ -1,0 +1,37 @@
+//! The SQS side of provisioning: a batch of messages, each one command (`users::provision`),
+//! applied in order. The answer is a partial batch response (`ReportBatchItemFailures`): only
+//! the messages that failed go back to the queue, and after the queue's maxReceiveCount they
+//! move to its dead-letter queue. A message is applied at most once per id: its own `id` if
+//! the producer gave one, else the SQS message id.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use users::App;
+use users::error::ApiError;
+use users::provision::{self, Command};
+
+/// Applies every message of `event`; the response lists the ones that failed.
+pub async fn apply_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let Some(message_id) = message.message_id.clone() else {
+            // Without an id a message cannot be reported; SQS always sets one.
+            tracing::error!("an SQS message without a messageId was skipped");
+            continue;
+        };
+        match apply_message(app, &message_id, message).await {
+            Ok(outcome) => tracing::info!(%message_id, ?outcome, "provisioning message applied"),
+            Err(error) => {
+                // The code and message name the problem; they never hold a secret.
+                tracing::warn!(%message_id, code = error.code(), %error, "provisioning message failed");
+                response.add_failure(message_id);
+            }
+        }
+    }
+    response
+}
+
+async fn apply_message(app: &App, message_id: &str, message: SqsMessage) -> Result<provision::Outcome, ApiError> {
+    let body = message.body.unwrap_or_default();
+    let command = Command::from_json(&body)?.or_id(message_id)?;
+    provision::apply(app, &command).await
+}
