@@ -353,6 +353,15 @@ fn sqs_event(messages: &[(&str, String)]) -> aws_lambda_events::event::sqs::SqsE
     serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
 }
 
+/// The message ids a batch response reports as failed.
+fn failed_ids(response: aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect()
+}
+
 #[tokio::test]
 async fn an_sqs_batch_reports_only_its_failures_and_redelivery_applies_nothing_twice() {
     for (store, api) in apis().await {
@@ -363,23 +372,13 @@ async fn an_sqs_batch_reports_only_its_failures_and_redelivery_applies_nothing_t
             ("m-3", rename),
             ("m-4", command("enable", "domain-test", json!({"user_id": "ghost"}))),
         ];
-        let response = functions::queue::apply_batch(&api.app, sqs_event(&batch)).await;
-        let failed: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
+        let failed = failed_ids(functions::queue::apply_batch(&api.app, sqs_event(&batch)).await);
         assert_eq!(failed, ["m-2", "m-4"], "{store}");
         assert_eq!(api.get("frank").await["name"], "Franklin", "{store}");
 
         // The whole batch again, as after a crash: the create (now stale: frank was renamed)
         // and the rename are skipped by message id; the bad ones fail again.
-        let again = functions::queue::apply_batch(&api.app, sqs_event(&batch)).await;
-        let failed: Vec<&str> = again
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
+        let failed = failed_ids(functions::queue::apply_batch(&api.app, sqs_event(&batch)).await);
         assert_eq!(failed, ["m-2", "m-4"], "{store}");
         let frank = UserId::parse("user_id", "frank".into()).unwrap();
         let domain = DomainId::parse("domain_id", "domain-test".into()).unwrap();

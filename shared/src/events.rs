@@ -68,13 +68,15 @@ impl UserEvent {
 /// The event for a change from `before` to `after`; `None` when there was no change a
 /// consumer could see (nor a new password).
 pub fn change_event(before: Option<&User>, after: Option<&User>) -> Option<UserEvent> {
-    let (kind, subject, changed) = match (before, after) {
+    let subject = after.or(before)?;
+    let user = doc(subject);
+    let (kind, changed) = match (before, after) {
         (None, None) => return None,
-        (None, Some(new)) => (ChangeKind::Created, new, field_names(&doc(new))),
-        (Some(old), None) => (ChangeKind::Deleted, old, Vec::new()),
+        (None, Some(_)) => (ChangeKind::Created, field_names(&user)),
+        (Some(_), None) => (ChangeKind::Deleted, Vec::new()),
         (Some(old), Some(new)) => {
-            let changed = changed_fields(old, new);
-            (kind_of(old, new, &changed)?, new, changed)
+            let changed = changed_fields(old, new, &user);
+            (kind_of(old, new, &changed)?, changed)
         }
     };
     Some(UserEvent {
@@ -82,7 +84,7 @@ pub fn change_event(before: Option<&User>, after: Option<&User>) -> Option<UserE
         domain_id: subject.domain_id.as_str().to_string(),
         user_id: subject.user_id.as_str().to_string(),
         changed,
-        user: doc(subject),
+        user,
     })
 }
 
@@ -108,10 +110,11 @@ fn field_names(doc: &Value) -> Vec<String> {
     doc.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
 }
 
-/// The UserInfo fields whose values differ, then `password` if the hash changed.
-fn changed_fields(old: &User, new: &User) -> Vec<String> {
+/// The UserInfo fields whose values differ (`new_doc` is `new`'s document), then `password`
+/// if the hash changed.
+fn changed_fields(old: &User, new: &User, new_doc: &Value) -> Vec<String> {
     let empty = Map::new();
-    let (old_doc, new_doc) = (doc(old), doc(new));
+    let old_doc = doc(old);
     let (a, b) = (
         old_doc.as_object().unwrap_or(&empty),
         new_doc.as_object().unwrap_or(&empty),

@@ -101,14 +101,14 @@ impl LineResult {
             "domain_id": self.domain_id,
             "user_id": self.user_id,
         });
-        let (result, error) = match &self.outcome {
-            Ok(Outcome::Applied) => ("applied", Value::Null),
-            Ok(Outcome::AlreadyDone) => ("already_done", Value::Null),
-            Err(e) => ("failed", json!({"code": e.code(), "message": e.to_string()})),
-        };
-        out["result"] = result.into();
-        if !error.is_null() {
-            out["error"] = error;
+        match &self.outcome {
+            Ok(Outcome::Applied) => out["result"] = "applied".into(),
+            Ok(Outcome::AlreadyDone) => out["result"] = "already_done".into(),
+            Err(e) => {
+                out["result"] = "failed".into();
+                // The API's own error body: {"code", "message"}.
+                out["error"] = e.body()["detail"].take();
+            }
         }
         out
     }
