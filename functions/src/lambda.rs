@@ -1,8 +1,15 @@
 //! Start-up of a Lambda function: configuration, keys, store and mail client are built once per
 //! execution environment (before the first request, during Lambda's init phase), then every
-//! invocation runs `users::http::handle` for the function's one operation.
+//! invocation runs `users::http::handle` for the function's one operation. The two
+//! event-driven functions start the same way: [`provision`] applies SQS batches of commands
+//! (`crate::queue`), [`publish_events`] turns change-stream batches into events
+//! (`crate::stream`).
 
+use aws_lambda_events::event::dynamodb::Event as StreamBatch;
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_http::{LambdaEvent, service_fn};
 use users::app::JwksSource;
+use users::auth::TokenVerifier;
 use users::ops::Operation;
 use users::{App, Config};
 
@@ -32,4 +39,29 @@ async fn build(op: Operation) -> Result<App, lambda_http::Error> {
     let init_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(keys_ms, init_ms, "function initialised");
     Ok(app)
+}
+
+/// The provisioning function: each invocation applies one SQS batch of commands.
+pub async fn provision() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    // Authority comes from the queue's IAM policy: this function takes no tokens.
+    let app: &'static App = Box::leak(Box::new(config.build(TokenVerifier::trusting_no_key()).await?));
+    tracing::info!("provisioning function initialised");
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, std::convert::Infallible>(crate::queue::apply_batch(app, event.payload).await)
+    }))
+    .await
+}
+
+/// The event publisher: each invocation publishes the events of one change-stream batch.
+pub async fn publish_events() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let bus = Config::from_env()?.event_bus().await?;
+    let bus: &'static _ = Box::leak(Box::new(bus));
+    tracing::info!("event publisher initialised");
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamBatch>| async move {
+        Ok::<_, std::convert::Infallible>(crate::stream::publish_batch(bus, event.payload).await)
+    }))
+    .await
 }

@@ -4,3 +4,4 @@
 pub mod lambda;
 pub mod local;
 pub mod queue;
+pub mod stream;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::{DevKey, TokenVerifier};
 use crate::clock::{Clock, SystemClock};
+use crate::events::bridge::EventBus;
 use crate::mail::outbox::OutboxMailer;
 use crate::mail::ses::SesMailer;
 use crate::mail::{MailComposer, Mailer, NoMail};
@@ -45,6 +46,8 @@ pub struct Config {
     pub mail_from: String,
     pub service_name: String,
     pub jwks: JwksSource,
+    /// The EventBridge bus user events go to (the event publisher only).
+    pub event_bus: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,7 @@ impl Config {
             mail_from,
             service_name: non_empty("EMAIL_SERVICE_NAME").unwrap_or_else(|| "Cloudforet".into()),
             jwks,
+            event_bus: non_empty("EVENT_BUS_NAME"),
         })
     }
 
@@ -126,6 +130,16 @@ impl Config {
                 Ok((verifier, Some(key)))
             }
         }
+    }
+
+    /// The bus user events are published on (EVENT_BUS_NAME), with its EventBridge client.
+    pub async fn event_bus(&self) -> Result<EventBus, ConfigError> {
+        let name = self.event_bus.as_ref().ok_or(ConfigError::Invalid {
+            name: "EVENT_BUS_NAME",
+            reason: "required to publish events".into(),
+        })?;
+        let aws = crate::aws::load().await;
+        Ok(EventBus::new(aws_sdk_eventbridge::Client::new(&aws), name))
     }
 
     /// Builds the store and mailer this configuration names. The AWS SDK configuration is

@@ -88,6 +88,12 @@ impl TokenVerifier {
         Ok(Self { keys })
     }
 
+    /// A verifier that trusts no key and so refuses every token: for a process that takes no
+    /// tokens (the provisioning function, whose authority is its queue's IAM policy).
+    pub fn trusting_no_key() -> Self {
+        Self { keys: Vec::new() }
+    }
+
     /// Verifies the value of an `Authorization` header.
     pub fn verify_header(&self, header: Option<&str>) -> Result<Caller, ApiError> {
         let header = header.ok_or_else(|| fail("missing Authorization header"))?;
@@ -145,6 +151,7 @@ impl TokenVerifier {
 
     fn key_for(&self, kid: Option<&str>) -> Result<&VerifyKey, ApiError> {
         match (kid, self.keys.as_slice()) {
+            (_, []) => Err(fail("this function accepts no tokens")),
             (Some(kid), keys) => keys
                 .iter()
                 .find(|k| k.kid.as_deref() == Some(kid))
@@ -211,6 +218,18 @@ mod tests {
             (caller.domain_id.as_str(), caller.user_id.as_str(), caller.role),
             ("domain-a", "alice", RoleType::User)
         );
+    }
+
+    #[test]
+    fn a_verifier_trusting_no_key_refuses_every_token() {
+        let k = keys();
+        let none = TokenVerifier::trusting_no_key();
+        for kid in [Some("users-local-dev"), None] {
+            assert_eq!(
+                refused(&none, &sign(&k, kid, &claims())),
+                "this function accepts no tokens"
+            );
+        }
     }
 
     #[test]

@@ -147,6 +147,18 @@ fn read_user(item: Item) -> StoreResult<Versioned<User>> {
     Ok(Versioned { item: user, version })
 }
 
+/// The user in an item image of the table's change stream (`NewImage`/`OldImage`): `None`
+/// when the image is absent (the item did not exist on that side of the change) or the item
+/// is not a user (a code, a message record, the admin counter).
+pub fn user_from_image(image: serde_dynamo::Item) -> StoreResult<Option<Versioned<User>>> {
+    let item: Item = image.into();
+    let is_user = matches!(item.get(schema::SORT_KEY), Some(AttributeValue::S(sk)) if sk.starts_with(USER_PREFIX));
+    if !is_user {
+        return Ok(None);
+    }
+    read_user(item).map(Some)
+}
+
 fn number<T: std::str::FromStr>(item: &Item, name: &str) -> StoreResult<T> {
     match item.get(name) {
         Some(AttributeValue::N(text)) => text

@@ -4,7 +4,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TimeToLiveSpecification,
 };
 
 pub const PARTITION_KEY: &str = "pk";
@@ -12,6 +13,9 @@ pub const SORT_KEY: &str = "sk";
 /// Epoch seconds after which DynamoDB may delete the item (codes, reset windows).
 pub const TTL_ATTRIBUTE: &str = "expires_at_epoch";
 pub const BILLING_MODE: &str = "PAY_PER_REQUEST";
+/// The table's change stream carries each item before and after a change: the event
+/// publisher (`users::events`) works out what changed from the two.
+pub const STREAM_VIEW_TYPE: &str = "NEW_AND_OLD_IMAGES";
 /// The table has no secondary indexes: every access pattern is a key lookup or a Query on
 /// the domain's partition.
 pub const GLOBAL_SECONDARY_INDEXES: &[&str] = &[];
@@ -20,7 +24,7 @@ pub const GLOBAL_SECONDARY_INDEXES: &[&str] = &[];
 #[error("{0}")]
 pub struct SetupError(String);
 
-/// Creates the table (if missing) with its keys and TTL, and waits until it is active.
+/// Creates the table (if missing) with its keys, change stream and TTL, and waits until it is active.
 /// Returns whether it created it.
 pub async fn create_table(client: &Client, table: &str) -> Result<bool, SetupError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| SetupError(format!("{what} {table}: {e}"));
@@ -38,8 +42,14 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, SetupErr
             .build()
             .map_err(|e| fail("attributes of", &e))
     };
+    let stream = StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::from(STREAM_VIEW_TYPE))
+        .build()
+        .map_err(|e| fail("stream of", &e))?;
     let created = client
         .create_table()
+        .stream_specification(stream)
         .table_name(table)
         .billing_mode(BillingMode::from(BILLING_MODE))
         .attribute_definitions(string_attribute(PARTITION_KEY)?)

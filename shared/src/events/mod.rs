@@ -1,11 +1,13 @@
 //! User change events: the one event a committed change to a user makes, worked out from the
-//! user before and after the change (`None` = absent). The publisher (issue 5) reads both
-//! images from the table's change stream, not from request handlers, so a function that
-//! crashes after its write loses no event. This module is only the rule, store- and
-//! transport-free.
+//! user before and after the change (`None` = absent). The publisher (the `users-publish-events`
+//! function) reads both images from the table's change stream, not from request handlers, so
+//! a function that crashes after its write loses no event. This module is the rule, store-
+//! and transport-free; [`bridge`] puts events on an EventBridge bus.
 //!
 //! An event carries the UserInfo document and the names of the fields that changed, never a
 //! value that UserInfo does not hold: a new password shows as the name `password` alone.
+
+pub mod bridge;
 
 use serde_json::{Map, Value, json};
 
