@@ -35,32 +35,44 @@ pub fn functions(template: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// What a function's policy allows: its DynamoDB actions, and whether it may send mail.
-pub fn policy(function: &Value) -> (BTreeSet<String>, bool) {
-    let mut dynamodb = BTreeSet::new();
-    let mut ses = false;
-    for policy in function["Properties"]["Policies"].as_sequence().expect("Policies") {
-        for statement in policy["Statement"].as_sequence().expect("Statement") {
+/// What a function's policy allows: its DynamoDB actions on the users table, whether it may
+/// send mail, and any other (action, resource) pair.
+pub struct Policy {
+    pub table: BTreeSet<String>,
+    pub ses: bool,
+    pub other: BTreeSet<(String, String)>,
+}
+
+pub fn policy(function: &Value) -> Policy {
+    let mut policy = Policy {
+        table: BTreeSet::new(),
+        ses: false,
+        other: BTreeSet::new(),
+    };
+    for document in function["Properties"]["Policies"].as_sequence().expect("Policies") {
+        for statement in document["Statement"].as_sequence().expect("Statement") {
+            assert_eq!(statement["Effect"], "Allow");
             let actions: Vec<String> = match &statement["Action"] {
                 Value::Sequence(list) => list.iter().map(text).collect(),
                 single => vec![text(single)],
             };
+            let resource = format!("{:?}", statement["Resource"]);
             for action in actions {
                 if action == "ses:SendEmail" {
-                    ses = true;
+                    policy.ses = true;
+                } else if action.starts_with("dynamodb:") && resource.contains("\"UsersTable.Arn\"") {
+                    policy.table.insert(action);
                 } else {
-                    assert!(action.starts_with("dynamodb:"), "unexpected action {action}");
-                    let resource = format!("{:?}", statement["Resource"]);
                     assert!(
-                        resource.contains("UsersTable.Arn"),
-                        "{action} must be on the users table only"
+                        !resource.contains('*') || action == "dynamodb:ListStreams",
+                        "{action} on {resource}"
                     );
-                    dynamodb.insert(action);
+                    policy.other.insert((action, resource.clone()));
                 }
             }
         }
     }
-    (dynamodb, ses)
+    policy
 }
 
 /// `(a, b)` of each entry of a list, e.g. `(AttributeName, KeyType)` of a KeySchema.
@@ -151,6 +163,12 @@ async fn the_setup_command_creates_the_table_the_template_declares() {
         Some(text(&declared["TimeToLiveSpecification"]["AttributeName"]).as_str())
     );
     assert_eq!(ttl.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
+    let stream = described.stream_specification().expect("a stream");
+    assert!(stream.stream_enabled());
+    assert_eq!(
+        stream.stream_view_type().map(|v| v.as_str()),
+        Some(text(&declared["StreamSpecification"]["StreamViewType"]).as_str())
+    );
 }
 
 #[test]
@@ -162,14 +180,17 @@ fn every_method_has_its_own_function_on_its_paths() {
     assert_eq!(globals["Handler"], "bootstrap");
     assert_eq!(globals["Environment"]["Variables"]["MAIL_TRANSPORT"], "ses");
     let functions = functions(&template);
-    assert_eq!(functions.len(), Operation::ALL.len(), "one function per method");
+    let methods = functions.keys().filter(|b| b.starts_with("user-")).count();
+    assert_eq!(methods, Operation::ALL.len(), "one function per method");
     for op in Operation::ALL {
         let binary = binary_of(op);
         let function = functions
             .get(&binary)
             .unwrap_or_else(|| panic!("no function for {binary}"));
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
-        assert_eq!(policy(function).1, op.sends_mail(), "SES permission of {binary}");
+        let allowed = policy(function);
+        assert_eq!(allowed.ses, op.sends_mail(), "SES permission of {binary}");
+        assert!(allowed.other.is_empty(), "{binary}: {:?}", allowed.other);
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../functions/src/bin/{binary}.rs"));
         assert!(source.exists(), "{binary} has no source at {}", source.display());
         let mut paths: Vec<String> = function["Properties"]["Events"]
@@ -189,5 +210,104 @@ fn every_method_has_its_own_function_on_its_paths() {
         }
         expected.sort();
         assert_eq!(paths, expected, "routes of {binary}");
+    }
+}
+
+fn number(value: &Value) -> i64 {
+    value.as_i64().unwrap_or_else(|| panic!("not a number: {value:?}"))
+}
+
+/// The provisioning queue and the event publisher, wired as `functions::queue`,
+/// `functions::stream` and docs/events.md expect.
+#[test]
+fn the_event_plumbing_is_declared_as_the_code_expects() {
+    let template = template();
+    let resources = &template["Resources"];
+    let reference = |value: &Value| format!("{value:?}");
+    assert_eq!(
+        resources["UsersTable"]["Properties"]["StreamSpecification"]["StreamViewType"],
+        schema::STREAM_VIEW_TYPE
+    );
+
+    // In: a FIFO queue whose messages go to a FIFO dead-letter queue after 3 receives.
+    let queue = &resources["ProvisionQueue"]["Properties"];
+    assert_eq!(queue["FifoQueue"], true);
+    assert_eq!(queue["ContentBasedDeduplication"], true);
+    assert_eq!(number(&queue["RedrivePolicy"]["maxReceiveCount"]), 3);
+    assert!(reference(&queue["RedrivePolicy"]["deadLetterTargetArn"]).contains("ProvisionDeadLetterQueue.Arn"));
+    assert_eq!(resources["ProvisionDeadLetterQueue"]["Properties"]["FifoQueue"], true);
+    let functions = functions(&template);
+    let provision = &functions["users-provision"];
+    let timeout = number(&provision["Properties"]["Timeout"]);
+    assert!(
+        number(&queue["VisibilityTimeout"]) >= 6 * timeout,
+        "visibility ≥ 6 × timeout"
+    );
+    let mapping = &resources["ProvisionQueueMapping"]["Properties"];
+    assert_eq!(mapping["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert!(reference(&mapping["EventSourceArn"]).contains("ProvisionQueue.Arn"));
+    assert!(reference(&mapping["FunctionName"]).contains("ProvisionFunction"));
+    assert!(number(&mapping["BatchSize"]) <= 10, "FIFO batches hold at most 10");
+    assert!(
+        provision["Properties"]["Events"].is_null(),
+        "no SAM event: it would attach a broad policy"
+    );
+    let allowed = policy(provision);
+    assert!(allowed.ses, "commands mail as the API does");
+    let queue_actions: Vec<&str> = allowed.other.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        queue_actions,
+        [
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage"
+        ]
+    );
+    assert!(allowed.other.iter().all(|(_, r)| r.contains("ProvisionQueue.Arn")));
+
+    // Out: the stream, read one batch per shard at a time, retried from the failed record.
+    let publisher = &functions["users-publish-events"];
+    assert!(!publisher["Properties"]["Environment"]["Variables"]["EVENT_BUS_NAME"].is_null());
+    let stream = &resources["PublishEventsStreamMapping"]["Properties"];
+    assert!(reference(&stream["EventSourceArn"]).contains("UsersTable.StreamArn"));
+    assert_eq!(stream["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert_eq!(stream["BisectBatchOnFunctionError"], true);
+    assert_eq!(number(&stream["ParallelizationFactor"]), 1, "a user's events in order");
+    assert_eq!(
+        stream["StartingPosition"], "TRIM_HORIZON",
+        "no change before the mapping is lost"
+    );
+    assert!(
+        (0..=10_000).contains(&number(&stream["MaximumRetryAttempts"])),
+        "retries end"
+    );
+    assert!(reference(&stream["DestinationConfig"]["OnFailure"]["Destination"]).contains("PublishFailuresQueue.Arn"));
+    let allowed = policy(publisher);
+    assert!(allowed.table.is_empty() && !allowed.ses);
+    let actions: Vec<&str> = allowed.other.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+            "events:PutEvents",
+            "sqs:SendMessage"
+        ]
+    );
+    for (action, resource) in &allowed.other {
+        let expected = match action.as_str() {
+            "events:PutEvents" => "UserEventBus.Arn",
+            "sqs:SendMessage" => "PublishFailuresQueue.Arn",
+            "dynamodb:ListStreams" => "${UsersTable.Arn}/stream/*",
+            _ => "UsersTable.StreamArn",
+        };
+        assert!(resource.contains(expected), "{action} on {resource}");
+    }
+    for binary in ["users-provision", "users-publish-events"] {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../functions/src/bin/{binary}.rs"));
+        assert!(source.exists(), "{binary} has no source");
     }
 }
