@@ -148,3 +148,95 @@ async fn every_function_binary_serves_its_sample_event() {
         }
     }
 }
+
+/// Runs `binary` under a fake Runtime API with `env` and one event; returns its answer and logs.
+async fn invoke_once(
+    binary: &str,
+    function: &str,
+    env: &[(String, String)],
+    event: Value,
+    log: &Path,
+) -> (Value, String) {
+    let mut runtime = RuntimeApi::start().await;
+    let mut child = runtime.spawn(Path::new(binary), function, env, log);
+    let outcome = runtime.invoke(event, Duration::from_secs(30)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(log).unwrap_or_default();
+    match outcome {
+        Some(Outcome::Response { body, .. }) => (body, logs),
+        other => panic!("{function}: no response ({other:?}); logs:\n{logs}"),
+    }
+}
+
+/// The event-driven functions as deployed: `users-provision` applies its sample SQS batch
+/// (DynamoDB and SES on moto, no keys: it takes no tokens), then `users-publish-events` turns
+/// the table's stream records into events on an EventBridge bus (moto), read through a rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_functions_apply_their_sample_batches() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dynamodb = moto::dynamodb(&RequestCounter::default());
+    let table = moto::fresh_table(&dynamodb).await;
+    let tap = users_tests::pipeline::EventTap::create().await;
+    let env: Vec<(String, String)> = [
+        ("USERS_TABLE", table.as_str()),
+        ("AWS_ENDPOINT_URL", moto::endpoint()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("MAIL_TRANSPORT", "ses"),
+        ("MAIL_FROM", SENDER),
+        ("EVENT_BUS_NAME", tap.bus.as_str()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+
+    let (answer, logs) = invoke_once(
+        env!("CARGO_BIN_EXE_users-provision"),
+        "users-provision",
+        &env,
+        event("provision"),
+        &dir.path().join("provision.log"),
+    )
+    .await;
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}), "{logs}");
+    // The same batch again (a redelivery): both commands are already done.
+    let (again, logs) = invoke_once(
+        env!("CARGO_BIN_EXE_users-provision"),
+        "users-provision",
+        &env,
+        event("provision"),
+        &dir.path().join("provision-again.log"),
+    )
+    .await;
+    assert_eq!(again, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(logs.matches("AlreadyDone").count(), 2, "{logs}");
+
+    let batches = users_tests::pipeline::stream_batches(&dynamodb, &table, None, 100).await;
+    let records = serde_json::to_value(&batches[0]).expect("a stream event");
+    let (answer, logs) = invoke_once(
+        env!("CARGO_BIN_EXE_users-publish-events"),
+        "users-publish-events",
+        &env,
+        records,
+        &dir.path().join("publish.log"),
+    )
+    .await;
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}), "{logs}");
+    let kinds: Vec<Value> = tap.take().await.into_iter().map(|e| e["detail-type"].clone()).collect();
+    assert_eq!(kinds, ["User Created", "User Disabled"]);
+
+    // The sample stream event (a recorded INSERT and MODIFY) publishes the same two kinds.
+    let (answer, _) = invoke_once(
+        env!("CARGO_BIN_EXE_users-publish-events"),
+        "users-publish-events",
+        &env,
+        event("publish-events"),
+        &dir.path().join("publish-sample.log"),
+    )
+    .await;
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+    let kinds: Vec<Value> = tap.take().await.into_iter().map(|e| e["detail-type"].clone()).collect();
+    assert_eq!(kinds, ["User Created", "User Disabled"]);
+}

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use users::model::{DomainId, UserId};
 use users::store::embedded::EmbeddedStore;
 use users_tests::TestApi;
+use users_tests::commands::{batch, command, create, with_ids};
 use users_tests::moto;
 
 const BIN: &str = env!("CARGO_BIN_EXE_users-local");
@@ -26,49 +27,6 @@ async fn apis() -> Vec<(&'static str, TestApi)> {
             TestApi::with_store(tempfile::tempdir().expect("temp dir"), dynamo),
         ),
     ]
-}
-
-fn command(action: &str, domain: &str, params: Value) -> String {
-    json!({"action": action, "domain_id": domain, "params": params}).to_string()
-}
-
-fn create(domain: &str, user: &str, name: &str) -> String {
-    command(
-        "create",
-        domain,
-        json!({"user_id": user, "name": name, "auth_type": "EXTERNAL", "permission_group": "DOMAIN",
-               "tags": {"source": "hr"}}),
-    )
-}
-
-/// 1,000 commands over three domains: 700 creates, then updates, disables and deletes of some.
-fn batch() -> Vec<String> {
-    let domains = ["domain-test", "domain-b", "domain-c"];
-    let user = |i: usize| (domains[i % 3], format!("user-{i:04}"));
-    let mut lines: Vec<String> = (0..700)
-        .map(|i| {
-            let (d, u) = user(i);
-            create(d, &u, &format!("Person {i}"))
-        })
-        .collect();
-    for i in 0..150 {
-        let (d, u) = user(i);
-        lines.push(command(
-            "update",
-            d,
-            json!({"user_id": u, "name": format!("Renamed {i}")}),
-        ));
-    }
-    for i in 150..250 {
-        let (d, u) = user(i);
-        lines.push(command("disable", d, json!({"user_id": u})));
-    }
-    for i in 250..300 {
-        let (d, u) = user(i);
-        lines.push(command("delete", d, json!({"user_id": u})));
-    }
-    assert_eq!(lines.len(), 1000);
-    lines
 }
 
 async fn run(api: &TestApi, lines: &[String]) -> (Summary, Vec<Value>) {
@@ -88,7 +46,7 @@ async fn run(api: &TestApi, lines: &[String]) -> (Summary, Vec<Value>) {
 /// Every user's (user_id, version) in the three domains.
 async fn snapshot(api: &TestApi) -> Vec<(String, u64)> {
     let mut all = Vec::new();
-    for domain in ["domain-test", "domain-b", "domain-c"] {
+    for domain in users_tests::commands::DOMAINS {
         let domain = DomainId::parse("domain_id", domain.into()).unwrap();
         for user in api.app.store.list_users(&domain).await.unwrap() {
             let stored = api.app.store.get_user(&domain, &user.user_id).await.unwrap().unwrap();
@@ -144,19 +102,6 @@ async fn a_batch_of_1000_applies_with_each_user_once_and_redelivery_changes_noth
             (&json!("Renamed 0"), &json!({"source": "hr"}))
         );
     }
-}
-
-/// Gives each command an id, as an SQS message or a file may.
-fn with_ids(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .enumerate()
-        .map(|(n, line)| {
-            let mut command: Value = serde_json::from_str(line).unwrap();
-            command["id"] = json!(format!("cmd-{n}"));
-            command.to_string()
-        })
-        .collect()
 }
 
 #[tokio::test]

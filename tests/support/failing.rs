@@ -95,12 +95,25 @@ async fn read_request(socket: &mut tokio::net::TcpStream) {
 
 /// GETs a URL on 127.0.0.1 and returns the body (for moto's introspection API).
 pub async fn get(url: &str) -> String {
+    request("GET", url, &[], "").await
+}
+
+/// POSTs `body` with `headers` to a URL on 127.0.0.1 and returns the response body.
+pub async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> String {
+    request("POST", url, headers, body).await
+}
+
+async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> String {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
     let mut socket = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\ncontent-length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    );
     socket.write_all(request.as_bytes()).await.expect("send");
     let mut response = Vec::new();
     socket.read_to_end(&mut response).await.expect("read");

@@ -2,9 +2,11 @@
 //! `users::http::route` the binaries use, with a clock tests can move and a mailer they can
 //! make fail.
 
+pub mod commands;
 pub mod conformance;
 pub mod failing;
 pub mod moto;
+pub mod pipeline;
 pub mod runtime_api;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! A moto server (the AWS service emulator) on 127.0.0.1 for the tests that exercise the real
-//! AWS SDK: DynamoDB and SES v2.
+//! AWS SDK: DynamoDB, SES v2, and (`crate::pipeline`) SQS, EventBridge and DynamoDB Streams.
 //!
 //! `./scripts/test.sh` starts one server for the whole run and exports `MOTO_ENDPOINT`. Without
 //! it (a plain `cargo test`), the first test that needs moto starts `moto_server` from PATH for
@@ -77,7 +77,7 @@ fn wait_for_port(port: u16) {
     panic!("moto_server did not listen on 127.0.0.1:{port} within 60 s (is moto[server] installed?)");
 }
 
-fn credentials() -> Credentials {
+pub fn credentials() -> Credentials {
     Credentials::new("testing", "testing", None, None, "moto")
 }
 

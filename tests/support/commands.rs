@@ -1,0 +1,85 @@
+//! Provisioning commands for the tests of `users::provision`, the SQS queue and the event
+//! publisher: single commands, and one generated batch of 1,000.
+
+use serde_json::{Value, json};
+
+/// The domains the batch spreads over.
+pub const DOMAINS: [&str; 3] = ["domain-test", "domain-b", "domain-c"];
+
+pub fn command(action: &str, domain: &str, params: Value) -> String {
+    json!({"action": action, "domain_id": domain, "params": params}).to_string()
+}
+
+/// Creates an EXTERNAL user with a name and one tag.
+pub fn create(domain: &str, user: &str, name: &str) -> String {
+    command(
+        "create",
+        domain,
+        json!({"user_id": user, "name": name, "auth_type": "EXTERNAL", "permission_group": "DOMAIN",
+               "tags": {"source": "hr"}}),
+    )
+}
+
+/// The domain and user_id of the batch's i-th user.
+pub fn batch_user(i: usize) -> (&'static str, String) {
+    (DOMAINS[i % 3], format!("user-{i:04}"))
+}
+
+/// 1,000 commands over three domains: 700 creates, then 150 renames (users 0–149), 100
+/// disables (150–249) and 50 deletes (250–299).
+pub fn batch() -> Vec<String> {
+    let mut lines: Vec<String> = (0..700)
+        .map(|i| {
+            let (d, u) = batch_user(i);
+            create(d, &u, &format!("Person {i}"))
+        })
+        .collect();
+    for i in 0..150 {
+        let (d, u) = batch_user(i);
+        lines.push(command(
+            "update",
+            d,
+            json!({"user_id": u, "name": format!("Renamed {i}")}),
+        ));
+    }
+    for i in 150..250 {
+        let (d, u) = batch_user(i);
+        lines.push(command("disable", d, json!({"user_id": u})));
+    }
+    for i in 250..300 {
+        let (d, u) = batch_user(i);
+        lines.push(command("delete", d, json!({"user_id": u})));
+    }
+    assert_eq!(lines.len(), 1000);
+    lines
+}
+
+/// The event each batch command makes: (user_id, detail-type), in batch order.
+pub fn batch_events() -> Vec<(String, &'static str)> {
+    let kind = |i: usize| match i {
+        0..700 => "User Created",
+        700..850 => "User Updated",
+        850..950 => "User Disabled",
+        _ => "User Deleted",
+    };
+    let user = |i: usize| match i {
+        0..700 => i,
+        700..850 => i - 700,
+        850..950 => i - 700,
+        _ => i - 700,
+    };
+    (0..1000).map(|i| (batch_user(user(i)).1, kind(i))).collect()
+}
+
+/// Gives each command an id, as an SQS message or a file may.
+pub fn with_ids(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(n, line)| {
+            let mut command: Value = serde_json::from_str(line).expect("a command");
+            command["id"] = json!(format!("cmd-{n}"));
+            command.to_string()
+        })
+        .collect()
+}
