@@ -370,26 +370,15 @@ async fn a_failed_publication_is_retried_from_its_record_and_nothing_after_it_go
 #[tokio::test]
 async fn in_a_fifo_batch_a_failed_message_holds_back_the_rest_of_its_group_only() {
     let p = pipeline().await;
-    let event = |messages: &[(&str, &str, String)]| {
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|(id, group, body)| {
-                json!({"messageId": id, "receiptHandle": "h", "body": body, "eventSource": "aws:sqs",
-                       "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": group},
-                       "messageAttributes": {}, "md5OfBody": "0", "awsRegion": "us-east-1",
-                       "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:user-commands.fifo"})
-            })
-            .collect();
-        serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
-    };
+    let (ann, bea) = (Some("g/ann"), Some("g/bea"));
     let batch = [
-        ("m-1", "g/ann", command("enable", DOMAIN, json!({"user_id": "ann"}))),
-        ("m-2", "g/bea", commands::create(DOMAIN, "bea", "Bea")),
+        ("m-1", ann, command("enable", DOMAIN, json!({"user_id": "ann"}))),
+        ("m-2", bea, commands::create(DOMAIN, "bea", "Bea")),
         // Would apply on its own, but ann's first command failed: it must wait behind it.
-        ("m-3", "g/ann", commands::create(DOMAIN, "ann", "Ann")),
-        ("m-4", "g/bea", command("disable", DOMAIN, json!({"user_id": "bea"}))),
+        ("m-3", ann, commands::create(DOMAIN, "ann", "Ann")),
+        ("m-4", bea, command("disable", DOMAIN, json!({"user_id": "bea"}))),
     ];
-    let response = functions::queue::apply_batch(&p.api.app, event(&batch)).await;
+    let response = functions::queue::apply_batch(&p.api.app, commands::sqs_event(&batch)).await;
     let failed: Vec<String> = response
         .batch_item_failures
         .into_iter()
@@ -397,9 +386,9 @@ async fn in_a_fifo_batch_a_failed_message_holds_back_the_rest_of_its_group_only(
         .collect();
     assert_eq!(failed, ["m-1", "m-3"]);
     assert_eq!(p.api.get("bea").await["state"], "DISABLED");
-    let ann = p
+    let held = p
         .api
         .admin_call("get", json!({"user_id": "ann", "domain_id": DOMAIN}))
         .await;
-    assert_eq!(ann.code(), "ERROR_NOT_FOUND", "ann's create was held back");
+    assert_eq!(held.code(), "ERROR_NOT_FOUND", "ann's create was held back");
 }

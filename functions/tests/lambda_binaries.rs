@@ -149,14 +149,13 @@ async fn every_function_binary_serves_its_sample_event() {
     }
 }
 
-/// Runs `binary` under a fake Runtime API with `env` and one event; returns its answer and logs.
-async fn invoke_once(
-    binary: &str,
-    function: &str,
-    env: &[(String, String)],
-    event: Value,
-    log: &Path,
-) -> (Value, String) {
+/// Runs an event-driven function `binary` under a fake Runtime API with `env` and one event;
+/// it must report no failed item. Returns its logs.
+async fn run_clean(binary: &str, env: &[(String, String)], event: Value, log: &Path) -> String {
+    let function = Path::new(binary)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("function");
     let mut runtime = RuntimeApi::start().await;
     let mut child = runtime.spawn(Path::new(binary), function, env, log);
     let outcome = runtime.invoke(event, Duration::from_secs(30)).await;
@@ -164,9 +163,12 @@ async fn invoke_once(
     let _ = child.wait();
     let logs = std::fs::read_to_string(log).unwrap_or_default();
     match outcome {
-        Some(Outcome::Response { body, .. }) => (body, logs),
+        Some(Outcome::Response { body, .. }) => {
+            assert_eq!(body, serde_json::json!({"batchItemFailures": []}), "{function}: {logs}");
+        }
         other => panic!("{function}: no response ({other:?}); logs:\n{logs}"),
     }
+    logs
 }
 
 /// The event-driven functions as deployed: `users-provision` applies its sample SQS batch
@@ -192,51 +194,20 @@ async fn the_event_functions_apply_their_sample_batches() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
 
-    let (answer, logs) = invoke_once(
-        env!("CARGO_BIN_EXE_users-provision"),
-        "users-provision",
-        &env,
-        event("provision"),
-        &dir.path().join("provision.log"),
-    )
-    .await;
-    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}), "{logs}");
+    let provision = env!("CARGO_BIN_EXE_users-provision");
+    let publish = env!("CARGO_BIN_EXE_users-publish-events");
+    let log = |name: &str| dir.path().join(format!("{name}.log"));
+    run_clean(provision, &env, event("provision"), &log("provision")).await;
     // The same batch again (a redelivery): both commands are already done.
-    let (again, logs) = invoke_once(
-        env!("CARGO_BIN_EXE_users-provision"),
-        "users-provision",
-        &env,
-        event("provision"),
-        &dir.path().join("provision-again.log"),
-    )
-    .await;
-    assert_eq!(again, serde_json::json!({"batchItemFailures": []}));
+    let logs = run_clean(provision, &env, event("provision"), &log("provision-again")).await;
     assert_eq!(logs.matches("AlreadyDone").count(), 2, "{logs}");
 
     let batches = users_tests::pipeline::stream_batches(&dynamodb, &table, None, 100).await;
     let records = serde_json::to_value(&batches[0]).expect("a stream event");
-    let (answer, logs) = invoke_once(
-        env!("CARGO_BIN_EXE_users-publish-events"),
-        "users-publish-events",
-        &env,
-        records,
-        &dir.path().join("publish.log"),
-    )
-    .await;
-    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}), "{logs}");
-    let kinds: Vec<Value> = tap.take().await.into_iter().map(|e| e["detail-type"].clone()).collect();
-    assert_eq!(kinds, ["User Created", "User Disabled"]);
+    run_clean(publish, &env, records, &log("publish")).await;
+    assert_eq!(tap.detail_types().await, ["User Created", "User Disabled"]);
 
     // The sample stream event (a recorded INSERT and MODIFY) publishes the same two kinds.
-    let (answer, _) = invoke_once(
-        env!("CARGO_BIN_EXE_users-publish-events"),
-        "users-publish-events",
-        &env,
-        event("publish-events"),
-        &dir.path().join("publish-sample.log"),
-    )
-    .await;
-    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
-    let kinds: Vec<Value> = tap.take().await.into_iter().map(|e| e["detail-type"].clone()).collect();
-    assert_eq!(kinds, ["User Created", "User Disabled"]);
+    run_clean(publish, &env, event("publish-events"), &log("publish-sample")).await;
+    assert_eq!(tap.detail_types().await, ["User Created", "User Disabled"]);
 }

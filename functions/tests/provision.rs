@@ -281,21 +281,11 @@ fn the_command_line_prints_a_result_per_line_a_summary_and_fails_on_a_failure() 
     assert!(String::from_utf8(failed.stdout).unwrap().contains("ERROR_NOT_FOUND"));
 }
 
-/// An SQS event as Lambda delivers it, one record per (message id, body).
+/// An SQS event of standard-queue messages: (message id, body).
 fn sqs_event(messages: &[(&str, String)]) -> aws_lambda_events::event::sqs::SqsEvent {
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|(id, body)| {
-            json!({
-                "messageId": id, "receiptHandle": format!("handle-{id}"), "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764410000000",
-                               "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1764410000001"},
-                "messageAttributes": {}, "md5OfBody": "0", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:user-commands", "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
+    let messages: Vec<(&str, Option<&str>, String)> =
+        messages.iter().map(|(id, body)| (*id, None, body.clone())).collect();
+    users_tests::commands::sqs_event(&messages)
 }
 
 /// The message ids a batch response reports as failed.

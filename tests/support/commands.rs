@@ -1,6 +1,7 @@
 //! Provisioning commands for the tests of `users::provision`, the SQS queue and the event
 //! publisher: single commands, and one generated batch of 1,000.
 
+use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{Value, json};
 
 /// The domains the batch spreads over.
@@ -82,4 +83,25 @@ pub fn with_ids(lines: &[String]) -> Vec<String> {
             command.to_string()
         })
         .collect()
+}
+
+/// An SQS event as Lambda delivers it: one record per (message id, FIFO message group if
+/// any, body).
+pub fn sqs_event(messages: &[(&str, Option<&str>, String)]) -> SqsEvent {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|(id, group, body)| {
+            let mut attributes = json!({"ApproximateReceiveCount": "1", "SentTimestamp": "1764410000000",
+                                        "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1764410000001"});
+            if let Some(group) = group {
+                attributes["MessageGroupId"] = json!(group);
+            }
+            json!({
+                "messageId": id, "receiptHandle": format!("handle-{id}"), "body": body,
+                "attributes": attributes, "messageAttributes": {}, "md5OfBody": "0", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:user-commands", "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
 }

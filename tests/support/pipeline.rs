@@ -322,6 +322,15 @@ impl EventTap {
         users::events::bridge::EventBus::new(eventbridge(), &self.bus)
     }
 
+    /// The detail-types of the events delivered so far, in order; removes them.
+    pub async fn detail_types(&self) -> Vec<String> {
+        self.take()
+            .await
+            .iter()
+            .map(|e| e["detail-type"].as_str().unwrap_or("-").to_string())
+            .collect()
+    }
+
     /// Every event delivered so far (EventBridge envelopes), removed from the queue.
     pub async fn take(&self) -> Vec<Value> {
         drain(&self.sqs, &self.url)
