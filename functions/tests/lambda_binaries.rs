@@ -91,6 +91,24 @@ fn prepare(mut event: Value, token: Option<String>, code: Option<String>) -> Val
     event
 }
 
+/// A function's environment as the template gives it, on moto: `table`, SES from SENDER, JSON
+/// logs, and the one variable its kind of function needs.
+fn function_env(table: &str, (name, value): (&str, &str)) -> Vec<(String, String)> {
+    [
+        ("USERS_TABLE", table),
+        ("AWS_ENDPOINT_URL", moto::endpoint()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("MAIL_TRANSPORT", "ses"),
+        ("MAIL_FROM", SENDER),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        (name, value),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_function_binary_serves_its_sample_event() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -103,19 +121,7 @@ async fn every_function_binary_serves_its_sample_event() {
         .send()
         .await
         .expect("sender identity");
-    let env: Vec<(String, String)> = [
-        ("USERS_TABLE", table.as_str()),
-        ("AWS_ENDPOINT_URL", moto::endpoint()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("MAIL_TRANSPORT", "ses"),
-        ("MAIL_FROM", SENDER),
-        ("IDENTITY_JWKS", key.jwks_json()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env = function_env(&table, ("IDENTITY_JWKS", key.jwks_json()));
 
     for (name, binary, caller) in SEQUENCE {
         let code = if name.starts_with("confirm-") {
@@ -180,19 +186,7 @@ async fn the_event_functions_apply_their_sample_batches() {
     let dynamodb = moto::dynamodb(&RequestCounter::default());
     let table = moto::fresh_table(&dynamodb).await;
     let tap = users_tests::pipeline::EventTap::create().await;
-    let env: Vec<(String, String)> = [
-        ("USERS_TABLE", table.as_str()),
-        ("AWS_ENDPOINT_URL", moto::endpoint()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("MAIL_TRANSPORT", "ses"),
-        ("MAIL_FROM", SENDER),
-        ("EVENT_BUS_NAME", tap.bus.as_str()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env = function_env(&table, ("EVENT_BUS_NAME", tap.bus.as_str()));
 
     let provision = env!("CARGO_BIN_EXE_users-provision");
     let publish = env!("CARGO_BIN_EXE_users-publish-events");
