@@ -22,7 +22,9 @@ echo "== cargo test (embedded store; DynamoDB and SES on moto)"
 cargo test --workspace --locked
 
 echo "== HTTP suite on the DynamoDB store (moto)"
-USERS_TEST_STORE=dynamo cargo test --locked -p users-tests --test api
+# --workspace keeps the features of the build above: `-p users-tests` alone would resolve
+# them differently and rebuild the AWS SDK crates.
+USERS_TEST_STORE=dynamo cargo test --workspace --locked --test api
 
 echo "== sam validate --lint"
 sam validate --lint --region us-east-1 --template template.yaml
