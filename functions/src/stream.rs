@@ -16,9 +16,7 @@ use users::store::dynamo::user_from_image;
 
 /// Publishes the events of `batch`; the response names the record to retry from, if any.
 pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventResponse {
-    let mut publications = Vec::new();
-    // The records the publications came from, to report one by its sequence number.
-    let mut sources = Vec::new();
+    let mut publications: Vec<Publication> = Vec::new();
     let mut unreadable = None;
     for record in batch.records {
         let Some(sequence_number) = record.change.sequence_number.clone() else {
@@ -27,10 +25,7 @@ pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventRespons
             continue;
         };
         match publication(&record, &sequence_number) {
-            Ok(Some(publication)) => {
-                publications.push(publication);
-                sources.push(sequence_number);
-            }
+            Ok(Some(publication)) => publications.push(publication),
             Ok(None) => {}
             Err(reason) => {
                 tracing::error!(%sequence_number, %reason, "a stream record cannot be read");
@@ -43,7 +38,8 @@ pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventRespons
         Ok(()) => unreadable,
         Err(failure) => {
             tracing::warn!(published = failure.published, reason = %failure.reason, "publishing stopped");
-            sources.get(failure.published).cloned().or(unreadable)
+            let failed = publications.get(failure.published);
+            failed.map(|p| p.sequence_number.clone()).or(unreadable)
         }
     };
     tracing::info!(

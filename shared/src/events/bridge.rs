@@ -59,14 +59,15 @@ impl EventBus {
     /// Puts `events` on the bus in order, as few calls as the limits allow; stops at the
     /// first event that did not get on the bus.
     pub async fn publish(&self, events: &[Publication]) -> Result<(), PublishFailure> {
-        let entries: Vec<(PutEventsRequestEntry, usize)> = events.iter().map(|p| self.entry(p)).collect();
+        let details: Vec<String> = events.iter().map(Publication::detail).collect();
+        let sizes: Vec<usize> = events.iter().zip(&details).map(|(p, d)| entry_size(p, d)).collect();
         let mut published = 0;
-        for call in calls(&entries) {
+        for call in calls(&sizes) {
             let fail = |at: usize, reason: String| PublishFailure {
                 published: published + at,
                 reason,
             };
-            let batch: Vec<PutEventsRequestEntry> = call.iter().map(|(entry, _)| entry.clone()).collect();
+            let batch: Vec<PutEventsRequestEntry> = call.clone().map(|i| self.entry(&events[i], &details[i])).collect();
             let output = self
                 .client
                 .put_events()
@@ -93,37 +94,39 @@ impl EventBus {
         Ok(())
     }
 
-    fn entry(&self, publication: &Publication) -> (PutEventsRequestEntry, usize) {
-        let detail = publication.detail();
-        let detail_type = publication.event.kind.detail_type();
-        // EventBridge's entry size: the time counts 14 bytes, then each string's UTF-8 bytes.
-        let size = 14 + SOURCE.len() + detail_type.len() + detail.len();
-        let entry = PutEventsRequestEntry::builder()
+    fn entry(&self, publication: &Publication, detail: &str) -> PutEventsRequestEntry {
+        PutEventsRequestEntry::builder()
             .event_bus_name(&self.name)
             .source(SOURCE)
-            .detail_type(detail_type)
+            .detail_type(publication.event.kind.detail_type())
             .detail(detail)
             .time(DateTime::from_millis(publication.committed_at.timestamp_millis()))
-            .build();
-        (entry, size)
+            .build()
     }
 }
 
-/// Splits sized entries into calls of at most [`MAX_ENTRIES`] and [`MAX_CALL_BYTES`]. An entry
-/// bigger than a whole call goes alone (EventBridge refuses it, and publishing stops there).
-fn calls<T>(entries: &[(T, usize)]) -> Vec<&[(T, usize)]> {
+/// An entry's size as EventBridge counts it: the time counts 14 bytes, then each string's
+/// UTF-8 bytes.
+fn entry_size(publication: &Publication, detail: &str) -> usize {
+    14 + SOURCE.len() + publication.event.kind.detail_type().len() + detail.len()
+}
+
+/// Splits entries of the given sizes into calls (index ranges) of at most [`MAX_ENTRIES`] and
+/// [`MAX_CALL_BYTES`]. An entry bigger than a whole call goes alone (EventBridge refuses it,
+/// and publishing stops there).
+fn calls(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
     let mut calls = Vec::new();
     let (mut start, mut bytes) = (0, 0);
-    for (i, (_, size)) in entries.iter().enumerate() {
+    for (i, size) in sizes.iter().enumerate() {
         let full = i - start == MAX_ENTRIES || (i > start && bytes + size > MAX_CALL_BYTES);
         if full {
-            calls.push(&entries[start..i]);
+            calls.push(start..i);
             (start, bytes) = (i, 0);
         }
         bytes += size;
     }
-    if start < entries.len() {
-        calls.push(&entries[start..]);
+    if start < sizes.len() {
+        calls.push(start..sizes.len());
     }
     calls
 }
@@ -133,8 +136,7 @@ mod tests {
     use super::*;
 
     fn lengths(sizes: &[usize]) -> Vec<usize> {
-        let entries: Vec<((), usize)> = sizes.iter().map(|&s| ((), s)).collect();
-        calls(&entries).iter().map(|c| c.len()).collect()
+        calls(sizes).iter().map(|c| c.len()).collect()
     }
 
     #[test]
