@@ -24,7 +24,7 @@ pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventRespons
             tracing::error!(event_id = %record.event_id, "a stream record without a sequence number was skipped");
             continue;
         };
-        match publication(&record, &sequence_number) {
+        match publication(record, &sequence_number) {
             Ok(Some(publication)) => publications.push(publication),
             Ok(None) => {}
             Err(reason) => {
@@ -58,14 +58,14 @@ pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventRespons
 
 /// The event a record makes, if any. The reason of an error names the side that cannot be
 /// read, and no more: a decoding error could quote an attribute's value.
-fn publication(record: &EventRecord, sequence_number: &str) -> Result<Option<Publication>, String> {
+fn publication(record: EventRecord, sequence_number: &str) -> Result<Option<Publication>, String> {
     let read = |side: &str, image| {
         user_from_image(image)
             .map(|user| user.map(|u| u.item))
             .map_err(|_| format!("the {side} image is not a readable user"))
     };
-    let before = read("old", record.change.old_image.clone())?;
-    let after = read("new", record.change.new_image.clone())?;
+    let before = read("old", record.change.old_image)?;
+    let after = read("new", record.change.new_image)?;
     Ok(change_event(before.as_ref(), after.as_ref()).map(|event| Publication {
         event,
         sequence_number: sequence_number.to_string(),
