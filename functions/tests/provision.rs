@@ -110,7 +110,10 @@ async fn commands_with_ids_apply_once_even_when_the_whole_batch_comes_again() {
     let lines = with_ids(&batch());
     for (store, api) in apis().await {
         let (first, _) = run(&api, &lines).await;
-        assert_eq!(first.applied, 1000, "{store}");
+        // A write the SDK retried after it had landed meets its own result: already done
+        // (see the test above); every command is applied once either way.
+        assert_eq!((first.failed, first.applied + first.already_done), (0, 1000), "{store}");
+        assert!(first.already_done <= 10, "{store}: {first:?}");
         let users = snapshot(&api).await;
         // Stale redeliveries: creates of users renamed or deleted since, all skipped by id.
         let (again, results) = run(&api, &lines).await;
