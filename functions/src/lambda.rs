@@ -32,6 +32,11 @@ async fn build(op: Operation) -> Result<App, lambda_http::Error> {
     if config.jwks == JwksSource::DevKey {
         return Err("IDENTITY_JWKS or IDENTITY_JWKS_FILE must be set for a Lambda function".into());
     }
+    // Work handed over must not run after the answer here (Lambda freezes the environment):
+    // it goes to the provisioning queue.
+    if op.hands_over_work() && config.provision_queue_url.is_none() {
+        return Err(format!("PROVISION_QUEUE_URL must be set for the {} function", op.name()).into());
+    }
     let (verifier, _) = config.token_keys()?;
     let keys_ms = started.elapsed().as_secs_f64() * 1000.0;
     // Only the functions that mail build a mail client (and only they may use SES).

@@ -122,8 +122,13 @@ async fn every_function_binary_serves_its_sample_event() {
         .await
         .expect("sender identity");
     let env = function_env(&table, ("IDENTITY_JWKS", key.jwks_json()));
+    let mut queue = users_tests::pipeline::CommandQueue::create().await;
 
     for (name, binary, caller) in SEQUENCE {
+        let mut env = env.clone();
+        if name == "reset-password" {
+            env.push(("PROVISION_QUEUE_URL".into(), queue.url.clone()));
+        }
         let code = if name.starts_with("confirm-") {
             Some(latest_code().await)
         } else {
@@ -152,7 +157,45 @@ async fn every_function_binary_serves_its_sample_event() {
             );
             assert!(!line.contains("eyJ"), "{name}: a token in the logs: {line}");
         }
+        if name == "reset-password" {
+            apply_the_handed_over_reset(&mut queue, &env, dir.path()).await;
+        }
     }
+}
+
+/// reset-password answered without doing the work: it left one `reset_password` command on
+/// the provisioning queue, which `users-provision` applies (the mail goes out then).
+async fn apply_the_handed_over_reset(
+    queue: &mut users_tests::pipeline::CommandQueue,
+    env: &[(String, String)],
+    dir: &Path,
+) {
+    let mails_before = moto::sent_mails(ALICE_EMAIL).await.len();
+    let delivery = queue.receive_batch().await.expect("the handed-over reset");
+    assert_eq!(delivery.event.records.len(), 1);
+    let command: Value =
+        serde_json::from_str(delivery.event.records[0].body.as_deref().unwrap_or_default()).expect("a command");
+    assert_eq!(command["action"], "reset_password");
+    assert_eq!(command["params"]["user_id"], "alice");
+    let event = serde_json::to_value(&delivery.event).expect("an SQS event");
+    run_clean(
+        env!("CARGO_BIN_EXE_users-provision"),
+        env,
+        event,
+        &dir.join("reset-work.log"),
+    )
+    .await;
+    queue.delete_succeeded(&delivery, &[]).await;
+    let mails = moto::sent_mails(ALICE_EMAIL).await;
+    assert_eq!(mails.len(), mails_before + 1, "the temporary password mail");
+    assert!(
+        mails[mails_before]["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Your password has been changed"),
+        "{}",
+        mails[mails_before]
+    );
 }
 
 /// Runs an event-driven function `binary` under a fake Runtime API with `env` and one event;

@@ -95,6 +95,7 @@ fn domain(runtime: &tokio::runtime::Runtime, size: usize) -> Domain {
         },
         tokens: key.verifier().unwrap(),
         clock: Arc::new(SystemClock),
+        deferred: Arc::new(users::deferred::Background::default()),
     };
     Domain { app, token, _dir: dir }
 }
@@ -142,7 +143,10 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("list");
     group.sample_size(20);
     let users = runtime.block_on(small.app.store.list_users(&domain_id)).unwrap();
-    let query = Query::parse(list_query().as_object().cloned(), Utc::now()).unwrap();
+    let query = Query::parse(list_query().as_object().cloned(), Utc::now())
+        .unwrap()
+        .compile()
+        .unwrap();
     group.bench_function("engine_10k", |b| b.iter(|| query.run(&users)));
     let body = json!({"domain_id": DOMAIN, "query": list_query()});
     group.bench_function("end_to_end_10k", |b| {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::{DevKey, TokenVerifier};
 use crate::clock::{Clock, SystemClock};
+use crate::deferred::{Background, Deferred, ProvisionQueue};
 use crate::events::bridge::EventBus;
 use crate::mail::outbox::OutboxMailer;
 use crate::mail::ses::SesMailer;
@@ -20,6 +21,16 @@ pub struct App {
     pub composer: MailComposer,
     pub tokens: TokenVerifier,
     pub clock: Arc<dyn Clock>,
+    /// Where requests hand over work that must not delay their answer.
+    pub deferred: Arc<dyn Deferred>,
+}
+
+impl App {
+    /// Starts the process's background work (the local reset worker). Call once the App is
+    /// shared; a Lambda function, whose work goes to a queue, has nothing to start.
+    pub fn start_background(self: &Arc<Self>) {
+        self.deferred.start(Arc::downgrade(self));
+    }
 }
 
 /// Where verification keys come from (SPEC section 7).
@@ -48,6 +59,8 @@ pub struct Config {
     pub jwks: JwksSource,
     /// The EventBridge bus user events go to (the event publisher only).
     pub event_bus: Option<String>,
+    /// The provisioning queue the reset-password function hands its work to (AWS only).
+    pub provision_queue_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +113,7 @@ impl Config {
             service_name: non_empty("EMAIL_SERVICE_NAME").unwrap_or_else(|| "Cloudforet".into()),
             jwks,
             event_bus: non_empty("EVENT_BUS_NAME"),
+            provision_queue_url: non_empty("PROVISION_QUEUE_URL"),
         })
     }
 
@@ -153,7 +167,8 @@ impl Config {
     /// would fail with a transport error.
     pub async fn build_for(&self, tokens: TokenVerifier, sends_mail: bool) -> Result<App, ConfigError> {
         let transport = if sends_mail { Some(&self.transport) } else { None };
-        let needs_aws = self.users_table.is_some() || transport == Some(&MailTransport::Ses);
+        let needs_aws =
+            self.users_table.is_some() || transport == Some(&MailTransport::Ses) || self.provision_queue_url.is_some();
         let started = std::time::Instant::now();
         let aws = if needs_aws {
             Some(crate::aws::load().await)
@@ -177,6 +192,10 @@ impl Config {
                 return Err(ConfigError::Startup("no AWS configuration for SES".into()));
             }
         };
+        let deferred: Arc<dyn Deferred> = match (&self.provision_queue_url, &aws) {
+            (Some(url), Some(aws)) => Arc::new(ProvisionQueue::new(aws_sdk_sqs::Client::new(aws), url)),
+            _ => Arc::new(Background::default()),
+        };
         let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - aws_config_ms;
         tracing::debug!(aws_config_ms, clients_ms, "store and mail ready");
         Ok(App {
@@ -188,6 +207,7 @@ impl Config {
             },
             tokens,
             clock: Arc::new(SystemClock),
+            deferred,
         })
     }
 }

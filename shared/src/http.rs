@@ -6,7 +6,10 @@
 //! the operation. One log line per request: method, status, latency, request id. Never a body,
 //! a header value, or anything else that could hold a secret.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
+
+use futures_util::FutureExt;
 
 use lambda_http::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use lambda_http::http::{Method, StatusCode};
@@ -22,11 +25,23 @@ use crate::ops::{self, Operation};
 /// The largest accepted body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Serves a request addressed to `op`.
+/// Serves a request addressed to `op`. A panic while handling it is a bug, but never a dropped
+/// connection: it is caught here (for the local server and every Lambda binary alike), logged
+/// with the request id, and answered 500 ERROR_UNKNOWN naming that id.
 pub async fn handle(app: &App, op: Operation, request: Request) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(&request);
-    let outcome = respond(app, op, &request).await;
+    // Nothing the request shares with others is left half-changed by an unwind: the store's
+    // writes are transactions and the App holds no locks across awaits.
+    let outcome = AssertUnwindSafe(respond(app, op, &request))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!(method = op.name(), request_id, "request panicked");
+            Err(ApiError::Unknown {
+                request_id: String::new(),
+            })
+        });
     finish(op.name(), outcome, &request_id, started)
 }
 

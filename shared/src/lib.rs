@@ -9,6 +9,7 @@
 //! - [`store`]: the storage port and its adapters.
 //! - [`mail`]: the mail port, its transports and the rendered mails.
 //! - [`ops`]: one module per API operation; the business rules live there.
+//! - [`deferred`]: work a request hands over instead of doing (the reset-password work).
 //! - [`provision`]: provisioning commands (a queue, an import file) run through the same operations.
 //! - [`events`]: the one change event a committed change to a user makes.
 //! - [`http`]: `lambda_http` request in, response out; the one code path every binary runs.
@@ -18,6 +19,7 @@ pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod clock;
+pub mod deferred;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::auth::Caller;
+use crate::deferred::ResetJob;
 use crate::error::ApiError;
 use crate::input::Fields;
 use crate::model::{DomainId, Timestamp, Timezone, User, UserId};
@@ -47,10 +48,12 @@ pub enum Action {
     Delete,
     SetRequiredActions,
     VerifyEmail,
+    /// The work of a reset_password request, handed over by the API (`crate::deferred`).
+    ResetPassword,
 }
 
 impl Action {
-    const ALL: [Action; 7] = [
+    const ALL: [Action; 8] = [
         Action::Create,
         Action::Update,
         Action::Enable,
@@ -58,6 +61,7 @@ impl Action {
         Action::Delete,
         Action::SetRequiredActions,
         Action::VerifyEmail,
+        Action::ResetPassword,
     ];
 
     pub fn operation(self) -> Operation {
@@ -69,6 +73,7 @@ impl Action {
             Action::Delete => Operation::Delete,
             Action::SetRequiredActions => Operation::SetRequiredActions,
             Action::VerifyEmail => Operation::VerifyEmail,
+            Action::ResetPassword => Operation::ResetPassword,
         }
     }
 
@@ -131,6 +136,26 @@ impl Command {
         })
     }
 
+    /// The reset job a `reset_password` command carries: `params` holds `user_id` and
+    /// `requested_at` (ISO 8601; when absent, `now`, the time the command is applied).
+    pub fn reset_job(&self, now: Timestamp) -> Result<ResetJob, ApiError> {
+        let mut f = Fields::from_map(self.params.clone());
+        let user_id = UserId::parse("user_id", f.required_string("user_id")?)?;
+        let requested_at = match f.string("requested_at")? {
+            None => now,
+            Some(text) => crate::query::parse_datetime(&text)
+                .map(Timestamp::new)
+                .ok_or_else(|| ApiError::invalid("requested_at", "must be an ISO 8601 date-time"))?,
+        };
+        f.string("domain_id")?;
+        f.finish()?;
+        Ok(ResetJob {
+            domain_id: self.domain_id.clone(),
+            user_id,
+            requested_at,
+        })
+    }
+
     /// The target user, when the params name one.
     pub fn user_id(&self) -> Option<&str> {
         self.params.get("user_id").and_then(Value::as_str)
@@ -180,6 +205,12 @@ fn message_store_error(error: crate::store::StoreError) -> ApiError {
 
 /// Runs a command; a command that already took effect is recognised by the user's state.
 async fn apply_by_state(app: &App, command: &Command) -> Result<Outcome, ApiError> {
+    if command.action == Action::ResetPassword {
+        // The work itself, not the request: running the operation would only hand it over again.
+        let job = command.reset_job(Timestamp::new(app.clock.now()))?;
+        ops::reset_password::apply(app, &job).await?;
+        return Ok(Outcome::Applied);
+    }
     let caller = Caller::provisioner(command.domain_id.clone());
     let fields = Fields::from_map(command.params.clone());
     match ops::run(app, command.action.operation(), Some(&caller), fields).await {

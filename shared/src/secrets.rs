@@ -1,6 +1,13 @@
 //! Passwords, temporary passwords and verification codes: the values that must never appear in
 //! a response, a log line or an error message. Randomness comes from the thread-local CSPRNG
 //! (ChaCha reseeded from the operating system); comparisons are constant-time.
+//!
+//! Argon2 is the costliest thing a request can ask for (19 MiB and tens of milliseconds each),
+//! so every hash and every verification runs on the blocking pool behind one process-wide
+//! semaphore with as many permits as there are cores: a burst of password changes queues up
+//! and slows down instead of exhausting memory or starving the async workers.
+
+use std::sync::Arc;
 
 use argon2::password_hash::phc::PasswordHash as Phc;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -11,6 +18,7 @@ use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
@@ -78,14 +86,36 @@ impl Password {
         &self.0
     }
 
-    /// Hashes with Argon2id and a random salt. CPU-heavy (tens of milliseconds), so it runs on
-    /// the blocking pool rather than stalling the async workers.
+    /// Hashes with Argon2id and a random salt, in the bounded Argon2 pool.
     pub async fn hash(&self) -> Result<PasswordHash, ApiError> {
         let plain = self.0.clone();
-        tokio::task::spawn_blocking(move || hash_blocking(&plain))
-            .await
-            .map_err(|_| unknown("password hashing task failed"))?
+        argon2_pool(move || hash_blocking(&plain)).await?
     }
+}
+
+/// How many Argon2 computations may run at once in this process: one per core.
+pub fn argon2_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+static ARGON2_SLOTS: std::sync::LazyLock<Arc<Semaphore>> =
+    std::sync::LazyLock::new(|| Arc::new(Semaphore::new(argon2_slots())));
+
+/// Runs one Argon2 computation on the blocking pool once a slot is free. The permit moves into
+/// the computation, so it is held until the computation ends, even when the request that asked
+/// for it is dropped meanwhile.
+async fn argon2_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let permit = Arc::clone(&ARGON2_SLOTS)
+        .acquire_owned()
+        .await
+        .map_err(|_| unknown("the Argon2 pool is closed"))?;
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|_| unknown("password hashing task failed"))
 }
 
 fn argon2() -> Result<Argon2<'static>, ApiError> {
@@ -99,6 +129,12 @@ fn hash_blocking(plain: &str) -> Result<PasswordHash, ApiError> {
         .hash_password(plain.as_bytes())
         .map_err(|_| unknown("password hashing failed"))?;
     Ok(PasswordHash(phc.to_string()))
+}
+
+fn verify_blocking(phc: &str, candidate: &str) -> bool {
+    Phc::new(phc)
+        .ok()
+        .is_some_and(|phc| Argon2::default().verify_password(candidate.as_bytes(), &phc).is_ok())
 }
 
 fn unknown(what: &str) -> ApiError {
@@ -120,12 +156,17 @@ impl std::fmt::Debug for PasswordHash {
 }
 
 impl PasswordHash {
-    /// True when `candidate` is the password this hash was made from. The parameters come from
-    /// the PHC string itself, so hashes made with older parameters still verify.
+    /// True when `candidate` is the password this hash was made from, checked in the bounded
+    /// Argon2 pool. The parameters come from the PHC string itself, so hashes made with older
+    /// parameters still verify.
+    pub async fn verifies(&self, candidate: &str) -> Result<bool, ApiError> {
+        let (phc, candidate) = (self.0.clone(), candidate.to_string());
+        argon2_pool(move || verify_blocking(&phc, &candidate)).await
+    }
+
+    /// [`PasswordHash::verifies`] on the calling thread, for tests and tools off the request path.
     pub fn matches(&self, candidate: &str) -> bool {
-        Phc::new(&self.0)
-            .ok()
-            .is_some_and(|phc| Argon2::default().verify_password(candidate.as_bytes(), &phc).is_ok())
+        verify_blocking(&self.0, candidate)
     }
 
     /// The PHC string, for tests that check the algorithm and parameters.

@@ -6,6 +6,7 @@ mod concurrency;
 mod create;
 mod email;
 mod fixture;
+mod hostile;
 mod lifecycle;
 mod list;
 mod mfa;

@@ -3,13 +3,18 @@
 use serde_json::json;
 use users_tests::{DOMAIN, PASSWORD, TestApi};
 
+/// A reset_password request, then the work it handed over (which the local server's
+/// background worker runs after the answer).
 async fn reset(api: &TestApi, user_id: &str) -> users_tests::Reply {
-    api.post(
-        "/identity/v2/user/reset-password",
-        None,
-        json!({"user_id": user_id, "domain_id": DOMAIN}),
-    )
-    .await
+    let reply = api
+        .post(
+            "/identity/v2/user/reset-password",
+            None,
+            json!({"user_id": user_id, "domain_id": DOMAIN}),
+        )
+        .await;
+    api.settle().await;
+    reply
 }
 
 #[tokio::test]
@@ -113,5 +118,48 @@ async fn a_failed_mail_changes_nothing_and_does_not_block_the_next_try() {
     .err("ERROR_PASSWORD_NOT_CHANGED", 400);
     api.set_mail_failing(false);
     reset(&api, "alice").await.ok();
+    assert_eq!(api.mails_to("a@example.com").len(), 1);
+}
+
+#[tokio::test]
+async fn the_answer_comes_before_the_work_and_is_the_same_for_everyone() {
+    let api = TestApi::new().await;
+    api.create_verified("alice", "a@example.com").await;
+    let before = api.get("alice").await;
+    for user_id in ["alice", "ghost"] {
+        let reply = api
+            .post(
+                "/identity/v2/user/reset-password",
+                None,
+                json!({"user_id": user_id, "domain_id": DOMAIN}),
+            )
+            .await;
+        assert_eq!((reply.status, reply.body), (200, json!({})), "{user_id}");
+    }
+    // Answered, and nothing done yet: no hash, no mail, no write on the request path.
+    assert!(api.mails().is_empty());
+    assert_eq!(api.get("alice").await, before);
+    api.settle().await;
+    assert_eq!(api.mails_to("a@example.com").len(), 1);
+    assert_eq!(api.get("alice").await["required_actions"], json!(["UPDATE_PASSWORD"]));
+}
+
+#[tokio::test]
+async fn the_window_counts_from_the_request_not_from_when_the_work_runs() {
+    let api = TestApi::new().await;
+    api.create_verified("alice", "a@example.com").await;
+    let request = || {
+        api.post(
+            "/identity/v2/user/reset-password",
+            None,
+            json!({"user_id": "alice", "domain_id": DOMAIN}),
+        )
+    };
+    // Two requests 59 s apart, whose work runs only later: the second changes nothing.
+    request().await.ok();
+    api.clock.advance(59);
+    request().await.ok();
+    api.clock.advance(120);
+    api.settle().await;
     assert_eq!(api.mails_to("a@example.com").len(), 1);
 }

@@ -44,6 +44,7 @@ async fn no_response_of_a_full_flow_contains_a_secret() {
         .await
         .body,
     );
+    api.settle().await;
     let temporary = api.last_temporary_password("a@example.com");
     bodies.push(
         api.call(

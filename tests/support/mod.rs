@@ -22,6 +22,7 @@ use tempfile::TempDir;
 use users::App;
 use users::auth::{DevKey, TokenRequest, TokenVerifier};
 use users::clock::Clock;
+use users::deferred::Background;
 use users::mail::outbox::OutboxMailer;
 use users::mail::{MailComposer, MailError, Mailer, Message};
 use users::model::RoleType;
@@ -69,6 +70,7 @@ pub struct TestApi {
     pub app: App,
     pub clock: Arc<TestClock>,
     mailer: Arc<SwitchableMailer>,
+    background: Arc<Background>,
     key: DevKey,
     _dir: TempDir,
 }
@@ -131,6 +133,7 @@ impl TestApi {
         });
         // Whole milliseconds, like every stored timestamp, so time comparisons in tests are exact.
         let clock = Arc::new(TestClock(Mutex::new(Utc::now().trunc_subsecs(3))));
+        let background = Arc::new(Background::default());
         let app = App {
             store,
             mailer: mailer.clone(),
@@ -140,11 +143,13 @@ impl TestApi {
             },
             tokens: key.verifier().expect("verifier"),
             clock: clock.clone(),
+            deferred: background.clone(),
         };
         Self {
             app,
             clock,
             mailer,
+            background,
             key,
             _dir: dir,
         }
@@ -158,6 +163,12 @@ impl TestApi {
     /// Sends mail through `mailer` instead of the outbox (the SES transport tests).
     pub fn use_mailer(&mut self, mailer: Arc<dyn Mailer>) {
         self.app.mailer = mailer;
+    }
+
+    /// Runs the work requests handed over so far (the reset-password work), as the local
+    /// server's background worker would.
+    pub async fn settle(&self) {
+        self.background.run_queued(&self.app).await;
     }
 
     pub fn set_mail_failing(&self, failing: bool) {

@@ -1,7 +1,8 @@
 //! Verifying access tokens. Only RS256 and ES256 are accepted, each only with a key of its own
 //! family, chosen by `kid` (or the only key when the set has one). Everything else — `alg: none`,
-//! HS*, an unknown `kid`, a key/alg mismatch, a bad signature, a missing or passed `exp`, a wrong
-//! `typ` or `ver` — is ERROR_AUTHENTICATE_FAILURE.
+//! HS*, an unknown `kid`, a key/alg mismatch, a bad signature, a missing or passed `exp`, an
+//! `nbf` not yet reached, an `iat` in the future, a wrong `typ` or `ver` — is
+//! ERROR_AUTHENTICATE_FAILURE. Every time claim has the same 60 s leeway.
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
@@ -39,6 +40,8 @@ struct Claims {
     rol: String,
     typ: String,
     ver: String,
+    /// Seconds since the epoch; a JSON number (a float is read too, as some issuers write them).
+    iat: Option<f64>,
 }
 
 fn fail(reason: &'static str) -> ApiError {
@@ -119,18 +122,27 @@ impl TokenVerifier {
         let mut validation = Validation::new(key.alg);
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_aud = false;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
         let claims = decode::<Claims>(token, &key.key, &validation)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
                 match e.kind() {
                     ErrorKind::ExpiredSignature => fail("token expired"),
+                    ErrorKind::ImmatureSignature => fail("token not valid yet (nbf)"),
                     ErrorKind::InvalidSignature => fail("bad token signature"),
                     ErrorKind::MissingRequiredClaim(_) => fail("token has no exp"),
                     _ => fail("malformed token or claims"),
                 }
             })?
             .claims;
+        let latest_iat = jsonwebtoken::get_current_timestamp().saturating_add(LEEWAY_SECONDS);
+        if claims
+            .iat
+            .is_some_and(|iat| !iat.is_finite() || iat > latest_iat as f64)
+        {
+            return Err(fail("token issued in the future (iat)"));
+        }
         if claims.typ != "ACCESS_TOKEN" {
             return Err(fail("token typ is not ACCESS_TOKEN"));
         }
@@ -244,6 +256,28 @@ mod tests {
         assert_eq!(refused(&v, &sign(&k, None, &c)), "token expired");
         c.as_object_mut().unwrap().remove("exp");
         assert_eq!(refused(&v, &sign(&k, None, &c)), "token has no exp");
+    }
+
+    #[test]
+    fn nbf_and_a_future_iat_are_enforced_with_sixty_seconds_of_leeway() {
+        let k = keys();
+        let v = verifier(&[&k.jwk]);
+        let now = chrono::Utc::now().timestamp();
+        let mut c = claims();
+        c["exp"] = json!(now + 7200);
+        c["nbf"] = json!(now + 3600);
+        assert_eq!(refused(&v, &sign(&k, None, &c)), "token not valid yet (nbf)");
+        c["nbf"] = json!(now + 50);
+        assert!(v.verify(&sign(&k, None, &c)).is_ok());
+        c["nbf"] = json!(now - 10);
+        c["iat"] = json!(now + 3600);
+        assert_eq!(refused(&v, &sign(&k, None, &c)), "token issued in the future (iat)");
+        c["iat"] = json!(now + 50);
+        assert!(v.verify(&sign(&k, None, &c)).is_ok());
+        c["iat"] = json!("yesterday");
+        assert_eq!(refused(&v, &sign(&k, None, &c)), "malformed token or claims");
+        c.as_object_mut().unwrap().remove("iat");
+        assert!(v.verify(&sign(&k, None, &c)).is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::support::domain_store_error;
+use super::support::{domain_store_error, off_the_workers};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -31,19 +31,24 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     }
     let workspace_id = f.non_empty("workspace_id")?;
     f.finish()?;
-    // The whole query is parsed and checked before anything is read.
-    let mut query = Query::parse(raw_query, app.clock.now())?;
-    for condition in shortcuts {
-        query.require(condition);
-    }
+    // The whole query is parsed and checked before anything is read; its patterns are
+    // compiled only once the caller may run it.
+    let query = Query::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
 
     let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
-    let in_workspace = |u: &crate::model::User| {
-        workspace_id
-            .as_deref()
-            .is_none_or(|w| u.workspace_id.as_ref().is_some_and(|id| id.as_str() == w))
-    };
-    let members: Vec<&crate::model::User> = users.iter().filter(|u| in_workspace(u)).collect();
-    Ok(query.run(&members))
+    off_the_workers(move || {
+        let mut query = query.compile()?;
+        for condition in shortcuts {
+            query.require(condition);
+        }
+        let in_workspace = |u: &crate::model::User| {
+            workspace_id
+                .as_deref()
+                .is_none_or(|w| u.workspace_id.as_ref().is_some_and(|id| id.as_str() == w))
+        };
+        let members: Vec<&crate::model::User> = users.iter().filter(|u| in_workspace(u)).collect();
+        Ok(query.run(&members))
+    })
+    .await?
 }

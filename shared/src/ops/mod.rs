@@ -15,7 +15,7 @@ mod enable;
 mod enable_mfa;
 mod get;
 mod list;
-mod reset_password;
+pub mod reset_password;
 mod set_required_actions;
 mod stat;
 mod support;
@@ -127,16 +127,22 @@ impl Operation {
 
     /// Whether the operation can send mail. A Lambda function whose operation never mails
     /// builds no mail client, and template.yaml grants SES only to those that do.
+    /// reset_password does not: its mail goes out from the work it hands over.
     pub fn sends_mail(self) -> bool {
         matches!(
             self,
             Operation::Create
                 | Operation::Update
                 | Operation::VerifyEmail
-                | Operation::ResetPassword
                 | Operation::EnableMfa
                 | Operation::DisableMfa
         )
+    }
+
+    /// Whether the operation hands work over (`crate::deferred`) instead of doing all of it:
+    /// its Lambda function needs the provisioning queue.
+    pub fn hands_over_work(self) -> bool {
+        self == Operation::ResetPassword
     }
 }
 

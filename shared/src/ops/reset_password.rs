@@ -1,15 +1,19 @@
 //! reset_password → {} (SPEC 4.5), the one method without a token.
 //!
-//! The answer is `{}` whatever the user's situation, so the endpoint reveals nothing about who
-//! exists: unknown user, EXTERNAL user, missing or unverified email, an open 60-second window,
-//! and even a failed mail (logged; the window is reopened so a retry can work) all look alike.
-//! Only a malformed request (400) or a storage failure before anything is known (503) differ.
+//! The answer reveals nothing about who exists, neither in what it says nor in how long it
+//! takes. [`run`], the request path, only validates the body and hands a [`ResetJob`] over
+//! (`crate::deferred`): it does the same thing, touching no user, whoever is named. [`apply`]
+//! does the work later: a temporary password for a LOCAL user with a verified email, at most
+//! once per user per 60 s, counted from the request. Unknown user, EXTERNAL user, missing or
+//! unverified email and an open window all end there, silently. A failed mail reopens the
+//! window, so a later request can work; it is logged (and, on the queue, retried).
 
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use super::support::{Edit, modify_from, now, send_mail, store_error, target};
 use crate::app::App;
+use crate::deferred::{DeferError, ResetJob};
 use crate::error::ApiError;
 use crate::input::Fields;
 use crate::mail::Mail;
@@ -23,49 +27,67 @@ fn can_reset(user: &User) -> bool {
     user.auth_type == AuthType::Local && user.verified_email().is_some()
 }
 
+/// The request: validate, hand over, answer `{}`. Only a malformed body (400) or a hand-over
+/// that failed for everyone alike (503, before anything about the user is known) differ.
 pub async fn run(app: &App, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;
     f.finish()?;
-    let answer = json!({});
+    let job = ResetJob {
+        domain_id,
+        user_id,
+        requested_at: now(app),
+    };
+    match app.deferred.reset_password(job).await {
+        Ok(()) => {}
+        // A local flood: the job is dropped, and the caller is answered like any other.
+        Err(error @ DeferError::Full) => tracing::warn!(%error, "reset_password request dropped"),
+        Err(error) => {
+            tracing::error!(%error, "reset_password could not be handed over");
+            return Err(ApiError::Unavailable { service: "queue" });
+        }
+    }
+    Ok(json!({}))
+}
 
+/// The work of one request. Errors are for the log (and the queue's retry), never a caller.
+pub async fn apply(app: &App, job: &ResetJob) -> Result<(), ApiError> {
+    let (domain_id, user_id) = (&job.domain_id, &job.user_id);
     let Some(current) = app
         .store
-        .get_user(&domain_id, &user_id)
+        .get_user(domain_id, user_id)
         .await
-        .map_err(|e| store_error(e, &user_id))?
+        .map_err(|e| store_error(e, user_id))?
     else {
-        return Ok(answer);
+        return Ok(());
     };
     let user = current.item.clone();
     let Some(to) = user.verified_email().filter(|_| can_reset(&user)).cloned() else {
-        return Ok(answer);
+        return Ok(());
     };
-    let started = now(app);
-    let until = Timestamp::new(started.at() + WINDOW);
+    let until = Timestamp::new(job.requested_at.at() + WINDOW);
     let opened = app
         .store
-        .claim_reset_window(&domain_id, &user_id, started, until)
+        .claim_reset_window(domain_id, user_id, job.requested_at, until)
         .await
-        .map_err(|e| store_error(e, &user_id))?;
+        .map_err(|e| store_error(e, user_id))?;
     if !opened {
-        return Ok(answer);
+        return Ok(());
     }
 
     let temporary = Password::temporary();
-    let hash = temporary.hash().await?;
-    if send_mail(
-        app,
-        Mail::TemporaryPassword {
-            password: temporary.expose(),
-        },
-        &user,
-        to.as_str(),
-    )
-    .await
-    .is_err()
-    {
+    let hash = match temporary.hash().await {
+        Ok(hash) => hash,
+        Err(error) => {
+            release(app, &user).await;
+            return Err(error);
+        }
+    };
+    let mail = Mail::TemporaryPassword {
+        password: temporary.expose(),
+    };
+    if let Err(error) = send_mail(app, mail, &user, to.as_str()).await {
         release(app, &user).await;
-        return Ok(answer);
+        return Err(error);
     }
     // The mailed password must take effect, so a lost race is retried rather than reported.
     let written = modify_from(app, current, |current| {
@@ -83,8 +105,9 @@ pub async fn run(app: &App, mut f: Fields) -> Result<Value, ApiError> {
             "reset_password mailed a password that could not be stored"
         );
         release(app, &user).await;
+        return Err(error);
     }
-    Ok(answer)
+    Ok(())
 }
 
 async fn release(app: &App, user: &User) {

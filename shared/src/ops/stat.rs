@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::domain_store_error;
+use super::support::{domain_store_error, off_the_workers};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -17,5 +17,6 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let query = StatQuery::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
     let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
-    Ok(query.run(&users))
+    // Compiling the patterns and aggregating a domain are CPU work: off the async workers.
+    off_the_workers(move || Ok(query.compile()?.run(&users))).await?
 }

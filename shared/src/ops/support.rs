@@ -42,6 +42,18 @@ pub fn store_error(error: StoreError, user_id: &UserId) -> ApiError {
     }
 }
 
+/// Runs CPU-heavy work (compiling and running a query over a domain) on the blocking pool, so
+/// the async workers keep serving other requests meanwhile. A panic inside is a bug: logged,
+/// and answered as ERROR_UNKNOWN.
+pub async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| {
+        tracing::error!(%error, "blocking work failed");
+        ApiError::Unknown {
+            request_id: String::new(),
+        }
+    })
+}
+
 /// For reads of a whole domain, where the only possible failure is the store itself.
 pub fn domain_store_error(error: StoreError) -> ApiError {
     tracing::error!(%error, "storage failed reading a domain");

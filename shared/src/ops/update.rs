@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{Edit, load, modify, save_once, send_mail, target};
+use super::support::{Edit, load, modify_from, save_once, send_mail, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -74,14 +74,15 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     if reset_password {
         return reset(app, &domain_id, &user_id, &profile).await;
     }
-    let new_hash = match &password {
-        Some(p) => Some(p.hash().await?),
+    let first = load(app, &domain_id, &user_id).await?;
+    let new_password = match &password {
+        Some(plain) => Some(NewPassword::check(&first.item, plain).await?),
         None => None,
     };
-    let user = modify(app, &domain_id, &user_id, |current| {
+    let user = modify_from(app, first, |current| {
         let mut user = current.clone();
-        if let (Some(plain), Some(hash)) = (&password, &new_hash) {
-            set_password(&mut user, plain, hash)?;
+        if let Some(new_password) = &new_password {
+            new_password.set(&mut user)?;
         }
         profile.apply(&mut user);
         Ok(Edit::user(user))
@@ -90,21 +91,50 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     Ok(user.into_doc())
 }
 
-fn set_password(user: &mut User, plain: &Password, hash: &PasswordHash) -> Result<(), ApiError> {
+/// A new password, hashed, and checked against the hash it replaces. Both Argon2 computations
+/// happen once per request, before the write: a retry after a lost race reuses them.
+struct NewPassword {
+    hash: PasswordHash,
+    /// The stored hash the new password was compared with (none: the user had no password).
+    replaces: Option<PasswordHash>,
+}
+
+impl NewPassword {
+    async fn check(user: &User, plain: &Password) -> Result<Self, ApiError> {
+        refuse_external(user)?;
+        if let Some(current) = &user.password_hash
+            && current.verifies(plain.expose()).await?
+        {
+            return Err(ApiError::PasswordNotChanged);
+        }
+        Ok(Self {
+            hash: plain.hash().await?,
+            replaces: user.password_hash.clone(),
+        })
+    }
+
+    /// Sets the password on the user as it is now. Should a concurrent write have changed the
+    /// password since the check, the check no longer holds: ERROR_CONFLICT, for the client to
+    /// retry, rather than another Argon2 verification inside the retry loop.
+    fn set(&self, user: &mut User) -> Result<(), ApiError> {
+        refuse_external(user)?;
+        if user.password_hash != self.replaces {
+            return Err(ApiError::Conflict {
+                user_id: user.user_id.to_string(),
+            });
+        }
+        user.password_hash = Some(self.hash.clone());
+        user.required_actions.retain(|a| *a != RequiredAction::UpdatePassword);
+        Ok(())
+    }
+}
+
+fn refuse_external(user: &User) -> Result<(), ApiError> {
     if user.auth_type == AuthType::External {
         return Err(ApiError::UnableToResetPasswordInExternalAuth {
             user_id: user.user_id.to_string(),
         });
     }
-    if user
-        .password_hash
-        .as_ref()
-        .is_some_and(|current| current.matches(plain.expose()))
-    {
-        return Err(ApiError::PasswordNotChanged);
-    }
-    user.password_hash = Some(hash.clone());
-    user.required_actions.retain(|a| *a != RequiredAction::UpdatePassword);
     Ok(())
 }
 

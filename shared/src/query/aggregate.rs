@@ -15,8 +15,8 @@ use super::condition::parse_datetime;
 use super::doc::{Doc, Field};
 use super::value::{compare, equal, lookup};
 use super::{
-    Page, QueryError, Reader, Selection, SortKey, check_key, default_order, parse_condition, parse_sort, sort_docs,
-    sorted_order,
+    Compile, Page, ParseContext, QueryError, Reader, Selection, SortKey, Uncompiled, check_key, default_order,
+    parse_condition, parse_sort, sort_docs, sorted_order,
 };
 use crate::error::ApiError;
 
@@ -191,9 +191,10 @@ fn check_date_format(format: &str, at: &str) -> Result<(), QueryError> {
 
 impl StatQuery {
     /// Parses a query; neither `distinct` nor `aggregate` is ERROR_REQUIRED_PARAMETER.
-    pub fn parse(raw: Map<String, Value>, now: DateTime<Utc>) -> Result<Self, ApiError> {
+    pub fn parse(raw: Map<String, Value>, now: DateTime<Utc>) -> Result<Uncompiled<Self>, ApiError> {
+        let cx = ParseContext::new(now);
         let mut reader = Reader::new(raw, "query");
-        let selection = Selection::read(&mut reader, now)?;
+        let selection = Selection::read(&mut reader, &cx)?;
         let page = reader
             .take("page")
             .map(|p| Page::parse(Some(p), "query.page"))
@@ -206,16 +207,16 @@ impl StatQuery {
                 check_key(&key, "query.distinct")?;
                 Action::Distinct(key)
             }
-            (None, Some(Value::Array(stages))) => Action::Aggregate(parse_stages(&stages, now)?),
+            (None, Some(Value::Array(stages))) => Action::Aggregate(parse_stages(&stages, &cx)?),
             (None, Some(_)) => return Err(QueryError::new("query.aggregate must be a list of stages").into()),
             (Some(_), Some(_)) => return Err(QueryError::new("query: give distinct or aggregate, not both").into()),
             (None, None) => return Err(ApiError::required("aggregate")),
         };
-        Ok(Self {
+        Ok(Uncompiled(Self {
             selection,
             action,
             page,
-        })
+        }))
     }
 
     /// Runs over the users' documents: `{"results": [...]}`, plus `total_count` with a page limit.
@@ -257,7 +258,24 @@ impl StatQuery {
     }
 }
 
-fn parse_stages(stages: &[Value], now: DateTime<Utc>) -> Result<Vec<Stage>, QueryError> {
+impl Compile for StatQuery {
+    fn compile_patterns(&mut self) -> Result<(), QueryError> {
+        self.selection.compile()?;
+        let Action::Aggregate(stages) = &mut self.action else {
+            return Ok(());
+        };
+        for stage in stages {
+            if let Stage::Group { fields, .. } = stage {
+                for field in fields {
+                    field.conditions.iter_mut().try_for_each(super::Condition::compile)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_stages(stages: &[Value], cx: &ParseContext) -> Result<Vec<Stage>, QueryError> {
     let mut grouped = false;
     // The key names of the last group, which project carries over unless told not to.
     let mut group_keys: Vec<String> = Vec::new();
@@ -272,7 +290,7 @@ fn parse_stages(stages: &[Value], now: DateTime<Utc>) -> Result<Vec<Stage>, Quer
         let check = key_checker(grouped);
         let stage = match name.as_str() {
             "group" => {
-                let stage = parse_group(object(body, &at)?, &at, &check, now)?;
+                let stage = parse_group(object(body, &at)?, &at, &check, cx)?;
                 if let Stage::Group { keys, .. } = &stage {
                     group_keys = keys.iter().map(|k| k.name.clone()).collect();
                 }
@@ -317,7 +335,7 @@ fn parse_group(
     map: &Map<String, Value>,
     at: &str,
     check: &impl Fn(&str, &str) -> Result<(), QueryError>,
-    now: DateTime<Utc>,
+    cx: &ParseContext,
 ) -> Result<Stage, QueryError> {
     let list = |name: &str| match map.get(name) {
         None | Some(Value::Null) => Ok(vec![]),
@@ -372,7 +390,7 @@ fn parse_group(
             Some(Value::Array(items)) => items
                 .iter()
                 .enumerate()
-                .map(|(j, c)| parse_condition(c, &format!("{at}.conditions[{j}]"), now))
+                .map(|(j, c)| parse_condition(c, &format!("{at}.conditions[{j}]"), cx))
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(QueryError::new(format!("{at}.conditions must be a list"))),
         };

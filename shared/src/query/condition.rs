@@ -1,6 +1,7 @@
 //! Filter conditions: `{key|k, value|v, operator|o}` parsed into an [`Operator`] whose value has
 //! the right type, then evaluated against a user document.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -11,10 +12,80 @@ use super::doc::Doc;
 use super::value::{compare, equal};
 use super::{QueryError, check_key};
 
-/// The longest regex pattern accepted, and the compiled-size ceiling: patterns stay cheap, and
-/// the `regex` crate matches in linear time, so no query can hang the engine.
-const MAX_PATTERN_CHARS: usize = 1_000;
+/// The longest regex pattern accepted (bytes), how many one request may hold (every `regex`
+/// value and `regex_in` element, wherever they stand), and the compiled-size ceiling of each.
+/// Together they bound what compiling can cost (100 × 256 KiB), and the `regex` crate matches
+/// in linear time, so no query can hang the engine (SPEC 4.14).
+pub const MAX_PATTERN_BYTES: usize = 1024;
+pub const MAX_PATTERNS: usize = 100;
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+
+/// What parsing one request's query needs besides its JSON: the time `timediff_*` counts from,
+/// and the regex budget every condition of the request draws from.
+pub struct ParseContext {
+    pub now: DateTime<Utc>,
+    patterns: Cell<usize>,
+}
+
+impl ParseContext {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            patterns: Cell::new(0),
+        }
+    }
+
+    /// Counts one more pattern; beyond [`MAX_PATTERNS`] the query is refused before anything
+    /// is compiled.
+    fn count_pattern(&self, source: &str, at: &str) -> Result<(), QueryError> {
+        if source.len() > MAX_PATTERN_BYTES {
+            return Err(QueryError::new(format!(
+                "{at}: regex longer than {MAX_PATTERN_BYTES} bytes"
+            )));
+        }
+        let count = self.patterns.get() + 1;
+        if count > MAX_PATTERNS {
+            return Err(QueryError::new(format!(
+                "{at}: more than {MAX_PATTERNS} regular expressions in one request"
+            )));
+        }
+        self.patterns.set(count);
+        Ok(())
+    }
+}
+
+/// A regular expression as given, compiled only once the caller is authorized
+/// ([`super::Uncompiled::compile`]): compiling is the costly part, and an unauthorized caller
+/// must not be able to make the service pay for it.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    source: String,
+    at: String,
+    compiled: Option<Regex>,
+}
+
+impl Pattern {
+    fn new(source: String, at: &str, cx: &ParseContext) -> Result<Self, QueryError> {
+        cx.count_pattern(&source, at)?;
+        Ok(Self {
+            source,
+            at: at.to_string(),
+            compiled: None,
+        })
+    }
+
+    fn compile(&mut self) -> Result<(), QueryError> {
+        if self.compiled.is_none() {
+            self.compiled = Some(compile(&self.source, &self.at)?);
+        }
+        Ok(())
+    }
+
+    /// An uncompiled pattern matches nothing; [`super::Uncompiled`] keeps one from running.
+    fn is_match(&self, text: &str) -> bool {
+        self.compiled.as_ref().is_some_and(|re| re.is_match(text))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
@@ -48,8 +119,8 @@ pub enum Operator {
     NotContainIn(Vec<String>),
     /// lt, lte, gt, gte against a number or a string.
     Compare(Bound, Value),
-    Regex(Regex),
-    RegexIn(Vec<Regex>),
+    Regex(Pattern),
+    RegexIn(Vec<Pattern>),
     /// datetime_* and timediff_* (the latter resolved against "now" when parsed).
     Datetime(Bound, DateTime<Utc>),
 }
@@ -61,7 +132,7 @@ pub struct Condition {
 }
 
 /// Reads `{key|k, value|v, operator|o}`; `at` names the condition in errors (`filter[2]`).
-pub fn parse_condition(raw: &Value, at: &str, now: DateTime<Utc>) -> Result<Condition, QueryError> {
+pub fn parse_condition(raw: &Value, at: &str, cx: &ParseContext) -> Result<Condition, QueryError> {
     let Value::Object(map) = raw else {
         return Err(QueryError::new(format!(
             "{at} must be an object with key, value and operator"
@@ -81,7 +152,7 @@ pub fn parse_condition(raw: &Value, at: &str, now: DateTime<Utc>) -> Result<Cond
     if let Some(extra) = map.keys().next() {
         return Err(QueryError::new(format!("{at}: unknown field {extra}")));
     }
-    let operator = parse_operator(&operator, value, at, now)?;
+    let operator = parse_operator(&operator, value, at, cx)?;
     Ok(Condition { key, operator })
 }
 
@@ -93,7 +164,7 @@ fn take_alias(map: &mut Map<String, Value>, long: &str, short: &str, at: &str) -
     }
 }
 
-fn parse_operator(name: &str, value: Value, at: &str, now: DateTime<Utc>) -> Result<Operator, QueryError> {
+fn parse_operator(name: &str, value: Value, at: &str, cx: &ParseContext) -> Result<Operator, QueryError> {
     let scalar = |value: Value| -> Result<Value, QueryError> {
         if value.is_array() {
             Err(QueryError::new(format!(
@@ -149,8 +220,13 @@ fn parse_operator(name: &str, value: Value, at: &str, now: DateTime<Utc>) -> Res
         "not_in" => Operator::NotIn(list(value)?),
         "contain_in" => Operator::ContainIn(texts(value)?.iter().map(|s| s.to_lowercase()).collect()),
         "not_contain_in" => Operator::NotContainIn(texts(value)?.iter().map(|s| s.to_lowercase()).collect()),
-        "regex" => Operator::Regex(compile(&text(value)?, at)?),
-        "regex_in" => Operator::RegexIn(texts(value)?.iter().map(|p| compile(p, at)).collect::<Result<_, _>>()?),
+        "regex" => Operator::Regex(Pattern::new(text(value)?, at, cx)?),
+        "regex_in" => Operator::RegexIn(
+            texts(value)?
+                .into_iter()
+                .map(|p| Pattern::new(p, at, cx))
+                .collect::<Result<_, _>>()?,
+        ),
         _ => {
             if let Some(b) = bound(name) {
                 match scalar(value)? {
@@ -169,7 +245,11 @@ fn parse_operator(name: &str, value: Value, at: &str, now: DateTime<Utc>) -> Res
                 let offset = parse_timediff(&text(value)?).ok_or_else(|| {
                     QueryError::new(format!("{at}: {name} takes a value like now-7d (units s m h d w)"))
                 })?;
-                Operator::Datetime(b, now + offset)
+                let when = cx
+                    .now
+                    .checked_add_signed(offset)
+                    .ok_or_else(|| QueryError::new(format!("{at}: {name} lies outside the representable dates")))?;
+                Operator::Datetime(b, when)
             } else {
                 return Err(QueryError::new(format!("{at}: operator {name} is unknown")));
             }
@@ -179,11 +259,6 @@ fn parse_operator(name: &str, value: Value, at: &str, now: DateTime<Utc>) -> Res
 }
 
 fn compile(pattern: &str, at: &str) -> Result<Regex, QueryError> {
-    if pattern.chars().count() > MAX_PATTERN_CHARS {
-        return Err(QueryError::new(format!(
-            "{at}: regex longer than {MAX_PATTERN_CHARS} characters"
-        )));
-    }
     RegexBuilder::new(pattern)
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
@@ -211,7 +286,8 @@ pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// `now`, `now-7d`, `now+1h`, `now-30m+10s`: units s, m, h, d, w.
+/// `now`, `now-7d`, `now+1h`, `now-30m+10s`: units s, m, h, d, w. Every step is checked: a
+/// sum past what a `TimeDelta` holds is no value (ERROR_DB_QUERY), never an overflow.
 fn parse_timediff(text: &str) -> Option<TimeDelta> {
     let mut rest = text.trim().strip_prefix("now")?;
     let mut total = TimeDelta::zero();
@@ -232,7 +308,9 @@ fn parse_timediff(text: &str) -> Option<TimeDelta> {
             'w' => 604_800,
             _ => return None,
         };
-        total += TimeDelta::try_seconds(amount.checked_mul(seconds)?.checked_mul(sign)?)?;
+        total = total.checked_add(&TimeDelta::try_seconds(
+            amount.checked_mul(seconds)?.checked_mul(sign)?,
+        )?)?;
         rest = &rest[digits + 1..];
     }
     Some(total)
@@ -264,6 +342,15 @@ impl Condition {
         Self {
             key: key.to_string(),
             operator: Operator::Eq(value),
+        }
+    }
+
+    /// Compiles the condition's regular expressions (see [`Pattern`]).
+    pub fn compile(&mut self) -> Result<(), QueryError> {
+        match &mut self.operator {
+            Operator::Regex(pattern) => pattern.compile(),
+            Operator::RegexIn(patterns) => patterns.iter_mut().try_for_each(Pattern::compile),
+            _ => Ok(()),
         }
     }
 
@@ -315,6 +402,16 @@ mod tests {
         parse_datetime("2026-11-29T12:00:00Z").unwrap()
     }
 
+    fn cx() -> ParseContext {
+        ParseContext::new(now())
+    }
+
+    fn compiled(raw: Value) -> Result<Condition, QueryError> {
+        let mut condition = parse_condition(&raw, "filter[0]", &cx())?;
+        condition.compile()?;
+        Ok(condition)
+    }
+
     #[test]
     fn timediff_values() {
         assert_eq!(parse_timediff("now"), Some(TimeDelta::zero()));
@@ -345,12 +442,56 @@ mod tests {
     #[test]
     fn hostile_regexes_are_refused_not_run() {
         let big = r"(\w{100}){100}".to_string();
-        let err = parse_condition(&json!({"k": "name", "v": big, "o": "regex"}), "filter[0]", now()).unwrap_err();
+        let err = compiled(json!({"k": "name", "v": big, "o": "regex"})).unwrap_err();
         assert!(err.to_string().contains("filter[0]"));
-        assert!(parse_condition(&json!({"k": "name", "v": "x".repeat(1001), "o": "regex"}), "f", now()).is_err());
-        assert!(parse_condition(&json!({"k": "name", "v": "(", "o": "regex"}), "f", now()).is_err());
+        assert!(compiled(json!({"k": "name", "v": "x".repeat(1025), "o": "regex"})).is_err());
+        assert!(compiled(json!({"k": "name", "v": "x".repeat(1024), "o": "regex"})).is_ok());
+        assert!(compiled(json!({"k": "name", "v": "(", "o": "regex"})).is_err());
         // Catastrophic for backtracking engines, linear here.
-        let c = parse_condition(&json!({"k": "name", "v": "(a+)+$", "o": "regex"}), "f", now()).unwrap();
+        let c = compiled(json!({"k": "name", "v": "(a+)+$", "o": "regex"})).unwrap();
         assert!(!c.matches(&json!({"name": format!("{}!", "a".repeat(10_000))})));
+    }
+
+    #[test]
+    fn timediffs_past_the_date_range_are_refused_not_overflowed() {
+        for value in [
+            "now+10000000000000s",
+            "now-10000000000000s",
+            "now+9223372036854775807s",
+            "now+15250284452w",
+            "now+100000000000000s+100000000000000s",
+            "now+1000000000000000s-1s",
+        ] {
+            for op in ["timediff_lt", "timediff_gte"] {
+                let err =
+                    parse_condition(&json!({"k": "created_at", "v": value, "o": op}), "filter[3]", &cx()).unwrap_err();
+                assert!(err.to_string().starts_with("filter[3]"), "{value}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_may_hold_at_most_100_patterns_counted_before_compiling() {
+        let cx = cx();
+        let many: Vec<String> = (0..60).map(|i| format!("(\\w{{50}}){{50}}{i}")).collect();
+        // 60 + 40 = 100 fit (and are never compiled here: these would be too complex)...
+        let first = parse_condition(&json!({"k": "name", "v": many, "o": "regex_in"}), "filter[0]", &cx).unwrap();
+        assert!(matches!(first.operator, Operator::RegexIn(ref p) if p.len() == 60));
+        for i in 0..40 {
+            parse_condition(&json!({"k": "name", "v": format!("x{i}"), "o": "regex"}), "f", &cx).unwrap();
+        }
+        // ...the 101st does not, wherever it stands.
+        let err =
+            parse_condition(&json!({"k": "email", "v": ["a"], "o": "regex_in"}), "filter_or[1]", &cx).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "filter_or[1]: more than 100 regular expressions in one request"
+        );
+    }
+
+    #[test]
+    fn an_uncompiled_pattern_matches_nothing() {
+        let c = parse_condition(&json!({"k": "name", "v": "a", "o": "regex"}), "f", &cx()).unwrap();
+        assert!(!c.matches(&json!({"name": "a"})));
     }
 }

@@ -12,7 +12,7 @@ mod doc;
 mod value;
 
 pub use aggregate::StatQuery;
-pub use condition::{Condition, parse_condition};
+pub use condition::{Condition, MAX_PATTERN_BYTES, MAX_PATTERNS, ParseContext, parse_condition, parse_datetime};
 pub use doc::{Doc, Field};
 pub use value::{compare, lookup};
 
@@ -56,6 +56,25 @@ pub struct QueryError(String);
 impl QueryError {
     pub fn new(reason: impl Into<String>) -> Self {
         Self(reason.into())
+    }
+}
+
+/// A parsed query whose regular expressions are not compiled yet. Parsing is cheap and bounded
+/// (SPEC 4.14: at most [`MAX_PATTERNS`] patterns of [`MAX_PATTERN_BYTES`] each); compiling is
+/// not, so it waits until the caller is authorized. Only a compiled query can run.
+#[derive(Debug)]
+pub struct Uncompiled<Q>(Q);
+
+/// A query with regular expressions to compile.
+pub trait Compile {
+    fn compile_patterns(&mut self) -> Result<(), QueryError>;
+}
+
+impl<Q: Compile> Uncompiled<Q> {
+    /// Compiles every pattern; an invalid or too complex one is ERROR_DB_QUERY naming it.
+    pub fn compile(mut self) -> Result<Q, QueryError> {
+        self.0.compile_patterns()?;
+        Ok(self.0)
     }
 }
 
@@ -135,12 +154,12 @@ pub struct Selection {
 }
 
 impl Selection {
-    pub(crate) fn read(reader: &mut Reader, now: DateTime<Utc>) -> Result<Self, QueryError> {
+    pub(crate) fn read(reader: &mut Reader, cx: &ParseContext) -> Result<Self, QueryError> {
         let conditions = |items: Vec<Value>, name: &str| {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, raw)| parse_condition(raw, &format!("{name}[{i}]"), now))
+                .map(|(i, raw)| parse_condition(raw, &format!("{name}[{i}]"), cx))
                 .collect::<Result<Vec<_>, _>>()
         };
         let filter = conditions(reader.list("filter")?, "filter")?;
@@ -154,6 +173,13 @@ impl Selection {
             filter_or,
             keyword,
         })
+    }
+
+    fn compile(&mut self) -> Result<(), QueryError> {
+        self.filter
+            .iter_mut()
+            .chain(self.filter_or.iter_mut())
+            .try_for_each(Condition::compile)
     }
 
     pub fn matches<D: Doc + ?Sized>(&self, doc: &D) -> bool {
@@ -339,9 +365,9 @@ pub struct Query {
 
 impl Query {
     /// Parses a query; `now` resolves `timediff_*` values.
-    pub fn parse(raw: Option<Map<String, Value>>, now: DateTime<Utc>) -> Result<Self, QueryError> {
+    pub fn parse(raw: Option<Map<String, Value>>, now: DateTime<Utc>) -> Result<Uncompiled<Self>, QueryError> {
         let mut reader = Reader::new(raw.unwrap_or_default(), "query");
-        let selection = Selection::read(&mut reader, now)?;
+        let selection = Selection::read(&mut reader, &ParseContext::new(now))?;
         let sort = match reader.take("sort") {
             Some(raw) => parse_sort(raw, "query.sort", check_key)?,
             None => default_order(),
@@ -371,13 +397,13 @@ impl Query {
         } else {
             Projection::All
         };
-        Ok(Self {
+        Ok(Uncompiled(Self {
             selection,
             sort,
             page,
             projection,
             count_only,
-        })
+        }))
     }
 
     /// Adds an `eq` condition (the list shortcuts).
@@ -416,6 +442,12 @@ impl Query {
                 out
             }
         }
+    }
+}
+
+impl Compile for Query {
+    fn compile_patterns(&mut self) -> Result<(), QueryError> {
+        self.selection.compile()
     }
 }
 

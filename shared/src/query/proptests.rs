@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::{Query, StatQuery, parse_condition};
+use super::{ParseContext, Query, StatQuery, parse_condition};
 
 fn doc_strategy() -> impl Strategy<Value = Value> {
     let name = prop::sample::select(vec!["", "Ann", "ann", "Bob", "bo", "Zed"]);
@@ -101,7 +101,7 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 proptest! {
     #[test]
     fn filter_agrees_with_the_reference(doc in doc_strategy(), (key, op, value) in condition_strategy()) {
-        let condition = parse_condition(&json!({"k": key, "v": value, "o": op}), "filter[0]", now()).unwrap();
+        let condition = parse_condition(&json!({"k": key, "v": value, "o": op}), "filter[0]", &ParseContext::new(now())).unwrap();
         prop_assert_eq!(condition.matches(&doc), reference(&doc, &key, &op, &value), "{} {} {} on {}", key, op, value, doc);
     }
 
@@ -110,12 +110,12 @@ proptest! {
         let mut seen_ids = std::collections::HashSet::new();
         let docs: Vec<Value> = docs.into_iter().filter(|d| seen_ids.insert(d["user_id"].clone())).collect();
         let sort = json!({"key": "name", "desc": desc});
-        let all = Query::parse(json!({"sort": sort}).as_object().cloned(), now()).unwrap().run(&docs);
+        let all = Query::parse(json!({"sort": sort}).as_object().cloned(), now()).unwrap().compile().unwrap().run(&docs);
         let mut walked = Vec::new();
         let mut start = 1;
         loop {
             let page = json!({"sort": sort, "page": {"start": start, "limit": size}});
-            let body = Query::parse(page.as_object().cloned(), now()).unwrap().run(&docs);
+            let body = Query::parse(page.as_object().cloned(), now()).unwrap().compile().unwrap().run(&docs);
             prop_assert_eq!(&body["total_count"], &json!(docs.len()));
             let results = body["results"].as_array().unwrap().clone();
             if results.is_empty() { break; }
@@ -157,7 +157,7 @@ proptest! {
         let group = json!({"group": {"keys": [{"key": key, "name": "k"}], "fields": fields}});
         let run = |stages: Value| {
             let query = json!({"aggregate": stages});
-            StatQuery::parse(query.as_object().cloned().unwrap(), now()).unwrap().run(&docs)
+            StatQuery::parse(query.as_object().cloned().unwrap(), now()).unwrap().compile().unwrap().run(&docs)
         };
         prop_assert_eq!(run(json!([group.clone()])), run(json!([{"skip": 0}, group])));
     }
@@ -170,7 +170,11 @@ fn a_response_carries_at_most_1000_results_but_counts_all() {
         .collect();
     for limit in [json!(null), json!(0), json!(5000)] {
         let query = json!({"page": {"limit": limit}});
-        let body = Query::parse(query.as_object().cloned(), now()).unwrap().run(&docs);
+        let body = Query::parse(query.as_object().cloned(), now())
+            .unwrap()
+            .compile()
+            .unwrap()
+            .run(&docs);
         assert_eq!(body["results"].as_array().unwrap().len(), 1000);
         assert_eq!(body["total_count"], 1500);
     }

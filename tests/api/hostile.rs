@@ -1,0 +1,164 @@
+//! A hostile caller (SPEC sections 1, 4.14, 5): numbers past the date range, more regular
+//! expressions than a request may hold, patterns an unauthorized caller sends to make the
+//! service compile them, tokens from the future, and a bug that panics. Each gets a clear
+//! answer; none drops the connection or costs work before the caller is authorized.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use users::clock::Clock;
+use users::model::RoleType;
+use users_tests::tokens::{self, DEV_KID};
+use users_tests::{DOMAIN, TestApi};
+
+fn list(query: Value) -> Value {
+    json!({"domain_id": DOMAIN, "query": query})
+}
+
+fn stat_group_with(condition: Value) -> Value {
+    json!({"domain_id": DOMAIN, "query": {"aggregate": [{"group": {
+        "keys": [{"key": "state", "name": "state"}],
+        "fields": [{"operator": "count", "name": "n", "conditions": [condition]}],
+    }}]}})
+}
+
+#[tokio::test]
+async fn timediffs_past_the_date_range_are_db_query_errors_everywhere_they_can_stand() {
+    let api = TestApi::new().await;
+    api.create_user("alice", json!({})).await;
+    for value in [
+        "now+10000000000000s",
+        "now+5000000000000s+5000000000000s",
+        "now-99999999999w",
+    ] {
+        let condition = json!({"k": "created_at", "v": value, "o": "timediff_lt"});
+        let bodies = [
+            ("list", list(json!({"filter": [condition]})), "filter[0]"),
+            (
+                "list",
+                list(json!({"filter_or": [{"k": "name", "v": "x"}, condition]})),
+                "filter_or[1]",
+            ),
+            ("stat", stat_group_with(condition.clone()), "conditions[0]"),
+        ];
+        for (method, body, named) in bodies {
+            let message = api.admin_call(method, body).await.err("ERROR_DB_QUERY", 400);
+            assert!(message.contains(named), "{method} {value}: {message}");
+        }
+    }
+    // The server is still there.
+    api.admin_call("list", list(json!({}))).await.ok();
+}
+
+fn patterns(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("^user-{i}$")).collect()
+}
+
+#[tokio::test]
+async fn at_most_100_regular_expressions_per_request_counted_across_the_query() {
+    let api = TestApi::new().await;
+    api.create_user("user-7", json!({})).await;
+    let found = api
+        .admin_call(
+            "list",
+            list(json!({
+                "filter": [{"k": "user_id", "v": patterns(60), "o": "regex_in"}],
+                "filter_or": [{"k": "user_id", "v": patterns(40), "o": "regex_in"}],
+            })),
+        )
+        .await
+        .ok();
+    assert_eq!(found["total_count"], 1);
+    let over = list(json!({
+        "filter": [{"k": "user_id", "v": patterns(60), "o": "regex_in"}],
+        "filter_or": [{"k": "user_id", "v": patterns(40), "o": "regex_in"}, {"k": "name", "v": "x", "o": "regex"}],
+    }));
+    let message = api.admin_call("list", over).await.err("ERROR_DB_QUERY", 400);
+    assert!(message.contains("more than 100 regular expressions"), "{message}");
+    let long = list(json!({"filter": [{"k": "name", "v": "a".repeat(1025), "o": "regex"}]}));
+    let message = api.admin_call("list", long).await.err("ERROR_DB_QUERY", 400);
+    assert!(message.contains("1024 bytes"), "{message}");
+    let stat = stat_group_with(json!({"k": "name", "v": patterns(101), "o": "regex_in"}));
+    api.admin_call("stat", stat).await.err("ERROR_DB_QUERY", 400);
+}
+
+/// The bounds are parse errors for anyone (400 before 403), but compiling waits for
+/// authorization: a pattern that cannot compile is a 403 for a caller who may not list, and
+/// only an administrator learns that it is invalid.
+#[tokio::test]
+async fn patterns_are_compiled_only_for_an_authorized_caller() {
+    let api = TestApi::new().await;
+    let stranger = api.token("domain-other", "mallory", RoleType::User);
+    let user = api.user("alice");
+    let invalid = list(json!({"filter": [{"k": "name", "v": ["(", r"(\w{100}){100}"], "o": "regex_in"}]}));
+    for token in [&stranger, &user] {
+        api.call("list", token, invalid.clone())
+            .await
+            .err("ERROR_PERMISSION_DENIED", 403);
+        api.call(
+            "list",
+            token,
+            list(json!({"filter": [{"k": "name", "v": patterns(101), "o": "regex_in"}]})),
+        )
+        .await
+        .err("ERROR_DB_QUERY", 400);
+    }
+    let message = api.admin_call("list", invalid).await.err("ERROR_DB_QUERY", 400);
+    assert!(message.contains("filter[0]"), "{message}");
+}
+
+#[tokio::test]
+async fn tokens_not_valid_yet_or_issued_in_the_future_are_401() {
+    let api = TestApi::new().await;
+    let pem = api.dev_key_pem();
+    let now = chrono::Utc::now().timestamp();
+    let get = |claims: Value| {
+        let token = tokens::sign_es256(&pem, Some(DEV_KID), &claims);
+        let api = &api;
+        async move {
+            api.call("get", &token, json!({"user_id": "root", "domain_id": DOMAIN}))
+                .await
+        }
+    };
+    let mut claims = tokens::claims(DOMAIN, "root", "DOMAIN_ADMIN");
+    claims["exp"] = json!(now + 7200);
+    claims["nbf"] = json!(now + 3600);
+    get(claims.clone()).await.err("ERROR_AUTHENTICATE_FAILURE", 401);
+    claims["nbf"] = json!(now + 30);
+    get(claims.clone()).await.err("ERROR_NOT_FOUND", 404);
+    claims.as_object_mut().map(|c| c.remove("nbf"));
+    claims["iat"] = json!(now + 3600);
+    get(claims.clone()).await.err("ERROR_AUTHENTICATE_FAILURE", 401);
+    claims["iat"] = json!(now + 30);
+    get(claims).await.err("ERROR_NOT_FOUND", 404);
+}
+
+/// A clock that panics: any operation that asks it the time hits a bug.
+struct PanickingClock;
+
+impl Clock for PanickingClock {
+    fn now(&self) -> DateTime<Utc> {
+        panic!("a bug, for the test")
+    }
+}
+
+#[tokio::test]
+async fn a_panic_is_a_500_naming_the_request_never_a_dropped_answer() {
+    let mut api = TestApi::new().await;
+    api.app.clock = Arc::new(PanickingClock);
+    let reply = api.admin_call("list", list(json!({}))).await;
+    let message = reply.err("ERROR_UNKNOWN", 500);
+    assert!(message.contains("request_id = "), "{message}");
+    let id = message
+        .split("request_id = ")
+        .nth(1)
+        .unwrap_or_default()
+        .trim_end_matches(')');
+    assert_eq!(id.len(), 16, "{message}");
+    assert!(!message.contains("a bug"), "{message}");
+    // The process goes on serving: a request that does not ask the time still works.
+    api.admin_call("get", json!({"user_id": "nobody", "domain_id": DOMAIN}))
+        .await
+        .err("ERROR_NOT_FOUND", 404);
+}
