@@ -27,8 +27,18 @@ fn start(data_dir: &std::path::Path) -> Server {
 
 /// Starts the server with extra environment (the DynamoDB store on moto, say).
 fn start_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(BIN)
+    start_custom(data_dir, env, &[], "")
+}
+
+/// Starts the server with extra arguments, through `sh -c` so that `shell` (say `umask 000;
+/// ulimit -n 64;`) sets up the process first.
+fn start_custom(data_dir: &std::path::Path, env: &[(&str, &str)], args: &[&str], shell: &str) -> Server {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{shell} exec \"$0\" \"$@\""))
+        .arg(BIN)
         .args(["serve", "--port", "0"])
+        .args(args)
         .env("DATA_DIR", data_dir)
         .env_remove("IDENTITY_JWKS")
         .env_remove("IDENTITY_JWKS_FILE")
@@ -243,4 +253,193 @@ fn create_table_then_serve_on_dynamodb() {
     let server = start_with(dir.path(), &env);
     let (status, got) = post(&server.addr, "/identity/v2/user/get", Some(&server.token), get);
     assert_eq!((status, &got), (200, &user));
+}
+
+/// Sends `bytes` on a fresh connection and returns the stream (read timeout 10 s).
+fn connect_and_send(addr: &str, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(bytes).unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection; what it sent, and how long that took.
+fn read_until_closed(stream: &mut TcpStream) -> (String, Duration) {
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the connection was not closed: {e}"),
+        }
+    }
+    (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+}
+
+#[test]
+fn half_sent_requests_are_closed_after_the_read_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_custom(dir.path(), &[], &["--read-timeout", "1"], "");
+    // Headers that never end: closed without an answer.
+    let mut slow_headers = connect_and_send(&server.addr, b"POST /identity/v2/user/get HTTP/1.1\r\nHost: x\r\n");
+    // Headers, then half of the announced body: 408, and closed.
+    let head = format!(
+        "POST /identity/v2/user/get HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user_id\":",
+        server.token
+    );
+    let mut slow_body = connect_and_send(&server.addr, head.as_bytes());
+    let (answer, took) = read_until_closed(&mut slow_headers);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (answer, took) = read_until_closed(&mut slow_body);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    // And the server serves on.
+    let (status, _) = post(
+        &server.addr,
+        "/identity/v2/user/list",
+        Some(&server.token),
+        r#"{"domain_id": "domain-local"}"#,
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_413_tells_a_keep_alive_client_that_the_connection_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let body = "x".repeat(300 * 1024);
+    let head = format!(
+        "POST /identity/v2/user/get HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = connect_and_send(&server.addr, head.as_bytes());
+    let _ = stream.write_all(body.as_bytes());
+    let (answer, _) = read_until_closed(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path());
+    let body = r#"{"domain_id": "domain-local"}"#;
+    let head = format!(
+        "POST /identity/v2/user/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.token,
+        body.len()
+    );
+    // The request is in flight (its body not sent yet) when the signal comes.
+    let mut stream = connect_and_send(&server.addr, head.as_bytes());
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    // No new connections once draining...
+    assert!(
+        TcpStream::connect(&server.addr).is_err(),
+        "a new connection was accepted while draining"
+    );
+    // ...but the one in flight is answered.
+    stream.write_all(body.as_bytes()).unwrap();
+    let (answer, _) = read_until_closed(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = wait_for_exit(&mut server.child, Duration::from_secs(12));
+    assert_eq!(status.code(), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("drained"), "{log}");
+}
+
+fn wait_for_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(started.elapsed() < limit, "the server did not exit within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_custom(dir.path(), &[], &[], "ulimit -n 48;");
+    // Hold more connections than the server has descriptors for, for a while.
+    let held: Vec<TcpStream> = (0..80).filter_map(|_| TcpStream::connect(&server.addr).ok()).collect();
+    std::thread::sleep(Duration::from_secs(2));
+    drop(held);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, _) = post(
+        &server.addr,
+        "/identity/v2/user/list",
+        Some(&server.token),
+        r#"{"domain_id": "domain-local"}"#,
+    );
+    assert_eq!(status, 200);
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    let failures = log.matches("accept failed").count();
+    assert!(
+        (1..=5).contains(&failures),
+        "one line per run of failures, got {failures}: {log}"
+    );
+}
+
+#[test]
+fn what_the_server_writes_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let server = start_custom(&data, &[], &[], "umask 000;");
+    let create = r#"{"user_id": "alice", "auth_type": "LOCAL", "permission_group": "DOMAIN", "domain_id": "domain-local", "email": "alice@example.com", "reset_password": true}"#;
+    let (status, _) = post(&server.addr, "/identity/v2/user/create", Some(&server.token), create);
+    assert_eq!(status, 200);
+    drop(server);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut checked = 0;
+    let mut walk = vec![data.clone()];
+    while let Some(dir) = walk.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|n| n == "server.log") {
+                continue; // the test's own file
+            }
+            if path.is_dir() {
+                assert_eq!(mode(&path), 0o700, "{}", path.display());
+                walk.push(path);
+            } else {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    // db/, db/users.redb, dev-signing-key.pem, outbox/, the mail with the temporary password.
+    assert!(checked >= 5, "{checked}");
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_is_named_as_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--port", "0"])
+        .env("DATA_DIR", &file)
+        .env_remove("IDENTITY_JWKS")
+        .env_remove("USERS_TABLE")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DATA_DIR") && stderr.contains("is not a folder"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("dev key"), "{stderr}");
 }

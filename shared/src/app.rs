@@ -76,6 +76,12 @@ impl Config {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let non_empty = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let data_dir = PathBuf::from(non_empty("DATA_DIR").unwrap_or_else(|| ".local".into()));
+        if data_dir.exists() && !data_dir.is_dir() {
+            return Err(ConfigError::Invalid {
+                name: "DATA_DIR",
+                reason: format!("{} is not a folder", data_dir.display()),
+            });
+        }
         let transport = match non_empty("MAIL_TRANSPORT").as_deref() {
             None | Some("outbox") => MailTransport::Outbox(
                 non_empty("MAIL_OUTBOX_DIR")

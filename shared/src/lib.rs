@@ -13,6 +13,7 @@
 //! - [`provision`]: provisioning commands (a queue, an import file) run through the same operations.
 //! - [`events`]: the one change event a committed change to a user makes.
 //! - [`http`]: `lambda_http` request in, response out; the one code path every binary runs.
+//! - [`private_fs`]: creating the files that hold secrets readable by their owner only.
 //! - [`app`]: the process-wide state (store, mailer, keys, clock) and its configuration.
 
 pub mod app;
@@ -27,6 +28,7 @@ pub mod input;
 pub mod mail;
 pub mod model;
 pub mod ops;
+pub mod private_fs;
 pub mod provision;
 pub mod query;
 pub mod secrets;

@@ -25,6 +25,10 @@ enum Command {
     Serve {
         #[arg(long, env = "PORT", default_value_t = 3000)]
         port: u16,
+        /// Seconds request headers, and then a request body, may take to arrive before the
+        /// connection is closed.
+        #[arg(long, default_value_t = ServeOptions::READ_TIMEOUT.as_secs())]
+        read_timeout: u64,
     },
     /// Print an access token signed by the dev key in DATA_DIR.
     Token {
@@ -91,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::process::exit(1);
             }
         }
-        Command::Serve { port } => {
+        Command::Serve { port, read_timeout } => {
             let (verifier, dev_key) = config.token_keys()?;
             let app = config.build(verifier).await?;
             let banner_token = match &dev_key {
@@ -104,7 +108,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )?),
                 None => None,
             };
-            local::serve(app, ServeOptions { port }, |addr| {
+            let options = ServeOptions {
+                port,
+                read_timeout: std::time::Duration::from_secs(read_timeout.max(1)),
+                drain_timeout: ServeOptions::DRAIN_TIMEOUT,
+            };
+            local::serve(app, options, |addr| {
                 print_banner(&config, addr, banner_token.as_deref())
             })
             .await?;

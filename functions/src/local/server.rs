@@ -1,14 +1,25 @@
 //! The local HTTP server: hyper on 127.0.0.1, each request turned into a `lambda_http::Request`
 //! and answered by `users::http::route`, the code path the Lambda functions run.
+//!
+//! What a server facing hostile clients needs (SPEC section 1): request headers and bodies must
+//! arrive within the read timeout (30 s) or the connection is closed; an answer given before
+//! the body was read (413, a body that timed out) says `Connection: close`; an accept error
+//! (out of file descriptors) backs off instead of spinning; SIGTERM or SIGINT stops accepting,
+//! lets in-flight requests and handed-over work finish for up to the drain timeout (10 s), and
+//! returns, so the process exits 0.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use lambda_http::http::header::{CONNECTION, CONTENT_TYPE};
+use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use tokio::net::TcpListener;
 use users::App;
@@ -16,49 +27,126 @@ use users::http::{MAX_BODY_BYTES, payload_too_large, route};
 
 pub struct ServeOptions {
     pub port: u16,
+    /// How long request headers, and then the body, may take to arrive.
+    pub read_timeout: Duration,
+    /// How long a shutdown waits for in-flight requests and handed-over work.
+    pub drain_timeout: Duration,
 }
 
-/// Serves until Ctrl-C. `ready` is called once the socket is bound, with its address.
+impl ServeOptions {
+    pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+}
+
+/// Serves until SIGTERM or SIGINT, then drains. `ready` is called once the socket is bound,
+/// with its address.
 pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
+    let shutdown = shutdown_signal()?;
     ready(listener.local_addr()?);
     let app = Arc::new(app);
-    let shutdown = tokio::signal::ctrl_c();
+    app.start_background();
+    let connections = GracefulShutdown::new();
+    let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+                Ok((stream, _)) => stream,
                 Err(error) => {
-                    tracing::warn!(%error, "accept failed");
+                    backoff.wait(&error).await;
                     continue;
                 }
             },
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => break,
         };
+        backoff.reset();
         let app = Arc::clone(&app);
+        let read_timeout = options.read_timeout;
+        let service = service_fn(move |request| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, std::convert::Infallible>(answer(&app, request, read_timeout).await) }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(options.read_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = connections.watch(connection);
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let app = Arc::clone(&app);
-                async move { Ok::<_, std::convert::Infallible>(answer(&app, request).await) }
-            });
-            if let Err(error) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection closed with an error");
             }
         });
     }
+    drop(listener);
+    tracing::info!("shutting down: no new connections; draining");
+    let drained = tokio::time::timeout(options.drain_timeout, async {
+        connections.shutdown().await;
+        app.deferred.settled().await;
+    })
+    .await;
+    match drained {
+        Ok(()) => tracing::info!("drained; bye"),
+        Err(_) => tracing::warn!(
+            seconds = options.drain_timeout.as_secs(),
+            "drain timed out; stopping with work in flight"
+        ),
+    }
+    Ok(())
 }
 
-/// Reads at most the allowed body, then hands over to the shared handler.
-async fn answer(app: &App, request: hyper::Request<Incoming>) -> Response<Body> {
+/// Resolves on the first SIGTERM or SIGINT.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    })
+}
+
+/// Pauses after a failed accept (typically EMFILE: out of file descriptors), doubling from
+/// 10 ms up to 1 s while failures go on, and logs once per run of failures, not once per try.
+#[derive(Default)]
+struct AcceptBackoff {
+    failures: u32,
+}
+
+impl AcceptBackoff {
+    async fn wait(&mut self, error: &std::io::Error) {
+        if self.failures == 0 {
+            tracing::warn!(%error, "accept failed; backing off until it works again");
+        }
+        self.failures = self.failures.saturating_add(1);
+        tokio::time::sleep(Self::pause(self.failures)).await;
+    }
+
+    fn pause(failures: u32) -> Duration {
+        let doublings = failures.clamp(1, 8) - 1;
+        Duration::from_millis((10u64 << doublings).min(1000))
+    }
+
+    fn reset(&mut self) {
+        if self.failures > 0 {
+            tracing::info!(failures = self.failures, "accepting again");
+        }
+        self.failures = 0;
+    }
+}
+
+/// Reads at most the allowed body within the read timeout, then hands over to the shared
+/// handler.
+async fn answer(app: &App, request: hyper::Request<Incoming>, read_timeout: Duration) -> Response<Body> {
     let (parts, body) = request.into_parts();
     // One byte over the limit is enough to know it is too large; the rest is never read.
-    let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return payload_too_large(),
+    let read = tokio::time::timeout(read_timeout, Limited::new(body, MAX_BODY_BYTES + 1).collect()).await;
+    let bytes = match read {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => return closing(payload_too_large()),
+        Err(_) => return closing(body_timed_out(read_timeout)),
     };
     let body = if bytes.is_empty() {
         Body::Empty
@@ -66,4 +154,37 @@ async fn answer(app: &App, request: hyper::Request<Incoming>) -> Response<Body> 
         Body::Binary(bytes.to_vec())
     };
     route(app, Request::from_parts(parts, body)).await
+}
+
+/// An answer given before the body was read: the rest of the body is still on the wire, so
+/// the connection cannot carry another request, and the client is told so.
+fn closing(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn body_timed_out(read_timeout: Duration) -> Response<Body> {
+    let body = serde_json::json!({"detail": {
+        "code": "ERROR_REQUEST_TIMEOUT",
+        "message": format!("The request body did not arrive within {} s.", read_timeout.as_secs()),
+    }});
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_backoff_doubles_to_a_second() {
+        let pauses: Vec<u64> = (1..=9).map(|n| AcceptBackoff::pause(n).as_millis() as u64).collect();
+        assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    }
 }

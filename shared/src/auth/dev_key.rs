@@ -56,7 +56,7 @@ impl DevKey {
             let pem = fs::read_to_string(&path).map_err(io)?;
             SecretKey::from_pkcs8_pem(&pem).map_err(|_| DevKeyError::Corrupt(path.clone()))?
         } else {
-            fs::create_dir_all(dir).map_err(io)?;
+            crate::private_fs::create_dir(dir).map_err(io)?;
             let secret = SecretKey::generate();
             let pem = secret
                 .to_pkcs8_pem(LineEnding::LF)
@@ -106,11 +106,11 @@ impl DevKey {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
+    crate::private_fs::file_options()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(bytes)
 }
 
 #[cfg(test)]

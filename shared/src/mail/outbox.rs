@@ -18,7 +18,7 @@ pub struct OutboxMailer {
 
 impl OutboxMailer {
     pub fn new(dir: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        crate::private_fs::create_dir(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             sequence: AtomicU64::new(0),
@@ -44,8 +44,20 @@ impl Mailer for OutboxMailer {
         let name = format!("{stamp}-{sequence:09}-{nonce}.json");
         let temp = self.dir.join(format!(".{name}.tmp"));
         let io = |e: std::io::Error| MailError::Transport(e.to_string());
-        tokio::fs::write(&temp, bytes).await.map_err(io)?;
-        tokio::fs::rename(&temp, self.dir.join(name)).await.map_err(io)
+        // A mail may hold a temporary password: readable by the owner only.
+        let final_path = self.dir.join(name);
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut file = crate::private_fs::file_options()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(&bytes)?;
+            std::fs::rename(&temp, final_path)
+        })
+        .await
+        .map_err(|e| MailError::Transport(e.to_string()))?
+        .map_err(io)
     }
 }
 

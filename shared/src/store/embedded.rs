@@ -13,9 +13,16 @@
 //! - `resets`: (domain_id, user_id) → end of the reset-mail window (Unix ms)
 //! - `messages`: (domain_id, message id) → until when an applied provisioning message is
 //!   remembered (Unix ms); expired entries are overwritten, not swept
+//!
+//! After an I/O error (a full disk), redb refuses every later write with "previous I/O error"
+//! until the database is closed and opened again, while reads still work. So when a write
+//! fails, the store checks whether the database is in that state and, if so, drops it and
+//! opens it again (redb repairs it on open) on the next request that needs it; while the disk
+//! is still full that open fails and requests answer 503, and once there is room again the
+//! store works without a restart.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
@@ -40,9 +47,18 @@ struct UserRow {
     user: User,
 }
 
+/// How the database file is opened: `Database::create` on the file, or a test's backend.
+pub type Opener = Arc<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
+
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    open: Opener,
+    /// The open database; `None` after an I/O error until it is opened again.
+    db: RwLock<Option<Arc<Database>>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -50,19 +66,59 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) `dir/users.redb`, creating the tables so readers never miss one.
+    /// Opens (or creates) `dir/users.redb` (a private file in a private folder), creating the
+    /// tables so readers never miss one.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        std::fs::create_dir_all(dir).map_err(unavailable)?;
-        let db = Database::create(dir.join(FILE_NAME)).map_err(unavailable)?;
-        let txn = db.begin_write().map_err(unavailable)?;
-        txn.open_table(USERS).map_err(unavailable)?;
-        txn.open_table(CODES).map_err(unavailable)?;
-        txn.open_table(ADMINS).map_err(unavailable)?;
-        txn.open_table(RESETS).map_err(unavailable)?;
-        txn.open_table(MESSAGES).map_err(unavailable)?;
-        move_json_rows(&txn)?;
-        txn.commit().map_err(unavailable)?;
-        Ok(Self { db: Arc::new(db) })
+        crate::private_fs::create_dir(dir).map_err(unavailable)?;
+        let path: PathBuf = dir.join(FILE_NAME);
+        crate::private_fs::prepare_file(&path).map_err(unavailable)?;
+        Self::open_with(Arc::new(move || Database::create(&path)))
+    }
+
+    /// Opens the database through `open`, which is called again to reopen it after an I/O error.
+    pub fn open_with(open: Opener) -> StoreResult<Self> {
+        let db = open_and_prepare(&open)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                open,
+                db: RwLock::new(Some(Arc::new(db))),
+            }),
+        })
+    }
+
+    /// The open database, opening it again first if an I/O error closed it.
+    fn database(&self) -> StoreResult<Arc<Database>> {
+        if let Some(db) = self.inner.db.read().map_err(unavailable)?.as_ref() {
+            return Ok(Arc::clone(db));
+        }
+        let mut slot = self.inner.db.write().map_err(unavailable)?;
+        if let Some(db) = slot.as_ref() {
+            return Ok(Arc::clone(db));
+        }
+        let db = Arc::new(open_and_prepare(&self.inner.open)?);
+        tracing::info!("embedded store reopened after an I/O error");
+        *slot = Some(Arc::clone(&db));
+        Ok(db)
+    }
+
+    /// After a failed write: if the database refuses writes because of a previous I/O error,
+    /// let go of it so that the next request opens it again.
+    fn recover_if_poisoned(&self, db: &Database) {
+        let poisoned = matches!(
+            db.begin_write(),
+            Err(redb::TransactionError::Storage(
+                redb::StorageError::PreviousIo | redb::StorageError::Io(_)
+            ))
+        );
+        if !poisoned {
+            return;
+        }
+        tracing::error!("embedded store hit an I/O error; it will be reopened");
+        if let Ok(mut slot) = self.inner.db.write()
+            && slot.as_ref().is_some_and(|current| std::ptr::eq(current.as_ref(), db))
+        {
+            *slot = None;
+        }
     }
 
     /// Runs blocking database work off the async workers.
@@ -70,25 +126,50 @@ impl EmbeddedStore {
         &self,
         work: impl FnOnce(&Database) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || work(&db))
-            .await
-            .map_err(unavailable)?
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let db = store.database()?;
+            work(&db)
+        })
+        .await
+        .map_err(unavailable)?
     }
 
-    /// Runs `work` in one write transaction, committed only if it succeeds.
+    /// Runs `work` in one write transaction, committed only if it succeeds. A storage failure
+    /// checks whether the database must be reopened.
     async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
+        let store = self.clone();
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let out = work(&txn)?;
-            txn.commit().map_err(unavailable)?;
-            Ok(out)
+            let result = (|| {
+                let txn = db.begin_write().map_err(unavailable)?;
+                let out = work(&txn)?;
+                txn.commit().map_err(unavailable)?;
+                Ok(out)
+            })();
+            if matches!(result, Err(StoreError::Unavailable(_))) {
+                store.recover_if_poisoned(db);
+            }
+            result
         })
         .await
     }
+}
+
+/// Opens the database and creates the tables (moving rows of the first format over).
+fn open_and_prepare(open: &Opener) -> StoreResult<Database> {
+    let db = open().map_err(unavailable)?;
+    let txn = db.begin_write().map_err(unavailable)?;
+    txn.open_table(USERS).map_err(unavailable)?;
+    txn.open_table(CODES).map_err(unavailable)?;
+    txn.open_table(ADMINS).map_err(unavailable)?;
+    txn.open_table(RESETS).map_err(unavailable)?;
+    txn.open_table(MESSAGES).map_err(unavailable)?;
+    move_json_rows(&txn)?;
+    txn.commit().map_err(unavailable)?;
+    Ok(db)
 }
 
 impl EmbeddedStore {
@@ -447,7 +528,127 @@ mod tests {
         );
         let got = store.get_user(&alice.domain_id, &alice.user_id).await.unwrap().unwrap();
         assert_eq!((got.item, got.version), (alice, 3));
-        let txn = store.db.begin_read().unwrap();
+        let txn = store.database().unwrap().begin_read().unwrap();
         assert!(!txn.list_tables().unwrap().any(|t| t.name() == JSON_USERS.name()));
+    }
+
+    /// A disk that can fill up: while `full`, every write, resize and sync fails as a full
+    /// disk does.
+    #[derive(Debug)]
+    struct FillableDisk {
+        file: redb::backends::FileBackend,
+        full: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl FillableDisk {
+        fn check(&self) -> Result<(), std::io::Error> {
+            if self.full.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            Ok(())
+        }
+    }
+
+    impl redb::StorageBackend for FillableDisk {
+        fn len(&self) -> Result<u64, std::io::Error> {
+            self.file.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+            self.file.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+            self.check()?;
+            self.file.set_len(len)
+        }
+        fn sync_data(&self) -> Result<(), std::io::Error> {
+            self.check()?;
+            self.file.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+            self.check()?;
+            self.file.write(offset, data)
+        }
+        fn close(&self) -> Result<(), std::io::Error> {
+            self.file.close()
+        }
+        fn try_lock_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<bool, redb::BackendError> {
+            self.file.try_lock_range(start, end)
+        }
+        fn try_lock_shared_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<bool, redb::BackendError> {
+            self.file.try_lock_shared_range(start, end)
+        }
+        fn lock_range(&self, start: std::ops::Bound<u64>, end: std::ops::Bound<u64>) -> Result<(), redb::BackendError> {
+            self.file.lock_range(start, end)
+        }
+        fn lock_shared_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<(), redb::BackendError> {
+            self.file.lock_shared_range(start, end)
+        }
+        fn unlock_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<(), redb::BackendError> {
+            self.file.unlock_range(start, end)
+        }
+        fn query_lock_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<bool, redb::BackendError> {
+            self.file.query_lock_range(start, end)
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_full_disk_writes_work_again_without_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let full = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let disk = Arc::clone(&full);
+        let opener: Opener = Arc::new(move || {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| redb::DatabaseError::Storage(redb::StorageError::Io(e)))?;
+            let disk = FillableDisk {
+                file: redb::backends::FileBackend::new(file)?,
+                full: Arc::clone(&disk),
+            };
+            redb::Builder::new().create_with_backend(disk)
+        });
+        let store = EmbeddedStore::open_with(opener).unwrap();
+        let (alice, bob, carol) = (user("alice"), user("bob"), user("carol"));
+        store.create_user(&alice).await.unwrap();
+
+        full.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(matches!(store.create_user(&bob).await, Err(StoreError::Unavailable(_))));
+        assert!(matches!(store.create_user(&bob).await, Err(StoreError::Unavailable(_))));
+
+        // Room again: the next write works, with no restart, and nothing half-done is left.
+        full.store(false, std::sync::atomic::Ordering::SeqCst);
+        store.create_user(&carol).await.unwrap();
+        let ids: Vec<String> = store
+            .list_users(&alice.domain_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.user_id.to_string())
+            .collect();
+        assert_eq!(ids, ["alice", "carol"]);
     }
 }
