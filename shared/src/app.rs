@@ -111,12 +111,14 @@ impl Config {
             (None, Some(path)) => JwksSource::File(PathBuf::from(path)),
             (None, None) => JwksSource::DevKey,
         };
+        let service_name = non_empty("EMAIL_SERVICE_NAME").unwrap_or_else(|| "Cloudforet".into());
+        check_service_name(&service_name)?;
         Ok(Self {
             users_table: non_empty("USERS_TABLE"),
             data_dir,
             transport,
             mail_from,
-            service_name: non_empty("EMAIL_SERVICE_NAME").unwrap_or_else(|| "Cloudforet".into()),
+            service_name,
             jwks,
             event_bus: non_empty("EVENT_BUS_NAME"),
             provision_queue_url: non_empty("PROVISION_QUEUE_URL"),
@@ -218,6 +220,22 @@ impl Config {
     }
 }
 
+/// The service name goes into every mail subject: no control character (a CR/LF would forge
+/// headers), at most 64 characters (SPEC section 6).
+fn check_service_name(name: &str) -> Result<(), ConfigError> {
+    let reason = if name.chars().any(char::is_control) {
+        "must not contain control characters"
+    } else if name.chars().count() > 64 {
+        "must be at most 64 characters"
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::Invalid {
+        name: "EMAIL_SERVICE_NAME",
+        reason: reason.into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +262,30 @@ mod tests {
         assert!(config(&[("MAIL_TRANSPORT", "ses")]).is_err());
         assert!(config(&[("MAIL_TRANSPORT", "ses"), ("MAIL_FROM", "a@b.co")]).is_ok());
         assert!(config(&[("MAIL_TRANSPORT", "pigeon")]).is_err());
+    }
+
+    #[test]
+    fn the_service_name_is_checked_at_start_up() {
+        for bad in ["Shop\r\nBcc: x@y.z", "Tab\there", &"x".repeat(65)] {
+            let error = config(&[("EMAIL_SERVICE_NAME", bad)]).unwrap_err();
+            assert!(error.to_string().starts_with("EMAIL_SERVICE_NAME"), "{error}");
+        }
+        assert_eq!(
+            config(&[("EMAIL_SERVICE_NAME", &"é".repeat(64))])
+                .unwrap()
+                .service_name
+                .chars()
+                .count(),
+            64
+        );
+    }
+
+    #[test]
+    fn a_data_dir_that_is_a_file_is_refused_by_name() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let error = config(&[("DATA_DIR", file.path().to_str().unwrap())]).unwrap_err();
+        assert!(error.to_string().contains("DATA_DIR"), "{error}");
+        assert!(error.to_string().contains("is not a folder"), "{error}");
     }
 
     #[test]

@@ -196,3 +196,29 @@ async fn confirm_without_a_pending_code_is_invalid() {
         .await
         .err("ERROR_REQUIRED_PARAMETER", 400);
 }
+
+/// A user whose id is six digits still gets a mail whose only six-digit run is the code, in
+/// both bodies; and that code confirms.
+#[tokio::test]
+async fn the_code_is_the_only_six_digit_run_even_when_the_user_id_is_one() {
+    let api = TestApi::new().await;
+    api.create_user("123456", json!({})).await;
+    let target = json!({"user_id": "123456", "domain_id": DOMAIN, "email": "n@example.com"});
+    api.admin_call("verify-email", target).await.ok();
+    let mail = &api.mails_to("n@example.com")[0];
+    for body in ["text", "html"] {
+        let text = mail[body].as_str().unwrap_or_default();
+        let runs: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|r| r.len() == 6)
+            .collect();
+        assert_eq!(runs.len(), 1, "{body}: {text}");
+        assert_ne!(runs[0], "123456", "{body}: {text}");
+    }
+    let code = api.last_code("n@example.com");
+    let confirm = json!({"user_id": "123456", "domain_id": DOMAIN, "verify_code": code});
+    assert_eq!(
+        api.admin_call("confirm-email", confirm).await.ok()["email_verified"],
+        true
+    );
+}

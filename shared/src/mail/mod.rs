@@ -113,7 +113,10 @@ pub struct MailComposer {
 impl MailComposer {
     pub fn compose(&self, mail: &Mail<'_>, language: &str, user_id: &str, to: &str) -> Result<Message, MailError> {
         let lang = MailLanguage::for_tag(language);
-        let service = self.service_name.as_str();
+        // The code must be the only run of six digits in a body (SPEC section 6), whatever the
+        // user's id or the service's name holds.
+        let (user_id, service) = (&break_digit_runs(user_id), &break_digit_runs(&self.service_name));
+        let (user_id, service) = (user_id.as_str(), service.as_str());
         let render = |e: askama::Error| MailError::Render(e.to_string());
         let (t, text, html) = match mail {
             Mail::VerifyEmail { code } | Mail::MfaCode { code } => {
@@ -121,7 +124,8 @@ impl MailComposer {
                     Mail::VerifyEmail { .. } => texts::verify_email(lang),
                     _ => texts::mfa_code(lang),
                 };
-                let subject = &self.subject(t);
+                // The HTML body shows the subject too, so it carries the broken-up name.
+                let subject = &format!("[{service}] {}", t.subject);
                 let text = CodeText {
                     t,
                     service,
@@ -144,7 +148,8 @@ impl MailComposer {
             }
             Mail::TemporaryPassword { password } => {
                 let t = texts::temporary_password(lang);
-                let subject = &self.subject(t);
+                // The HTML body shows the subject too, so it carries the broken-up name.
+                let subject = &format!("[{service}] {}", t.subject);
                 let text = PasswordText {
                     t,
                     service,
@@ -180,9 +185,63 @@ impl MailComposer {
     }
 }
 
+/// Breaks every run of four or more ASCII digits into groups of three with a thin space, so
+/// that a value printed in a mail never reads as (or runs into) a six-digit code.
+fn break_digit_runs(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let chars: Vec<char> = value.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if run == 0 {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let digits = &chars[i..i + run];
+        if run < 4 {
+            out.extend(digits);
+        } else {
+            for (n, group) in digits.chunks(3).enumerate() {
+                if n > 0 {
+                    out.push('\u{2009}');
+                }
+                out.extend(group);
+            }
+        }
+        i += run;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_digit_runs_are_broken_up_short_ones_kept() {
+        assert_eq!(break_digit_runs("alice"), "alice");
+        assert_eq!(break_digit_runs("bob-123"), "bob-123");
+        assert_eq!(break_digit_runs("1234"), "123\u{2009}4");
+        assert_eq!(break_digit_runs("123456"), "123\u{2009}456");
+        assert_eq!(break_digit_runs("x1234567y"), "x123\u{2009}456\u{2009}7y");
+        assert_eq!(break_digit_runs("٣٤٥٦٧٨"), "٣٤٥٦٧٨");
+    }
+
+    #[test]
+    fn the_code_is_the_only_six_digit_run_whatever_the_user_id_and_service_name() {
+        let composer = MailComposer {
+            from: "no-reply@localhost".into(),
+            service_name: "Shop 987654".into(),
+        };
+        for user_id in ["123456", "12345", "9876543210", "a123456b", "000000"] {
+            for mail in [Mail::VerifyEmail { code: "042917" }, Mail::MfaCode { code: "042917" }] {
+                let m = composer.compose(&mail, "en", user_id, "a@example.com").unwrap();
+                assert_eq!(six_digit_runs(&m.text), ["042917"], "{user_id}: {}", m.text);
+                assert_eq!(six_digit_runs(&m.html), ["042917"], "{user_id}");
+            }
+        }
+    }
 
     fn composer() -> MailComposer {
         MailComposer {
