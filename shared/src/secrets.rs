@@ -3,22 +3,22 @@
 //! (ChaCha reseeded from the operating system); comparisons are constant-time.
 //!
 //! Argon2 is the costliest thing a request can ask for (19 MiB and tens of milliseconds each),
-//! so every hash and every verification runs on the blocking pool behind one process-wide
-//! semaphore with as many permits as there are cores: a burst of password changes queues up
-//! and slows down instead of exhausting memory or starving the async workers.
+//! so every hash and every verification runs on a few threads of its own, one per core, in
+//! turn: a burst of password changes queues up and slows down instead of exhausting memory or
+//! starving the async workers.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
-use argon2::password_hash::phc::PasswordHash as Phc;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
@@ -98,43 +98,125 @@ pub fn argon2_slots() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-static ARGON2_SLOTS: std::sync::LazyLock<Arc<Semaphore>> =
-    std::sync::LazyLock::new(|| Arc::new(Semaphore::new(argon2_slots())));
+type Job = Box<dyn FnOnce() + Send>;
 
-/// Runs one Argon2 computation on the blocking pool once a slot is free. The permit moves into
-/// the computation, so it is held until the computation ends, even when the request that asked
-/// for it is dropped meanwhile.
-async fn argon2_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    let permit = Arc::clone(&ARGON2_SLOTS)
-        .acquire_owned()
-        .await
-        .map_err(|_| unknown("the Argon2 pool is closed"))?;
-    tokio::task::spawn_blocking(move || {
-        let out = work();
-        drop(permit);
-        out
-    })
-    .await
-    .map_err(|_| unknown("password hashing task failed"))
+/// A few threads of their own, one per core, that run every Argon2 computation in turn, each in
+/// working memory of its own that it keeps and reuses. Allocated per computation instead (as
+/// the argon2 crate does), the 19 MiB blocks were kept by the allocator in one arena after
+/// another: a burst of 100 left +200 MiB even with two at a time (docs/performance.md).
+struct Argon2Threads {
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
 }
 
-fn argon2() -> Result<Argon2<'static>, ApiError> {
-    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
-        .map_err(|_| unknown("invalid Argon2 parameters"))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+static ARGON2_THREADS: LazyLock<Argon2Threads> = LazyLock::new(|| {
+    let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for i in 0..argon2_slots() {
+        let receiver = Arc::clone(&receiver);
+        let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+            loop {
+                let job = match receiver.lock() {
+                    Ok(queue) => queue.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = job else { return };
+                // A panic is the job's to report (its answer channel closes); the thread
+                // goes on serving the others.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "could not start an Argon2 thread");
+        }
+    }
+    Argon2Threads {
+        jobs: Mutex::new(sender),
+    }
+});
+
+/// Runs one Argon2 computation on the Argon2 threads, after the ones queued before it. The
+/// computation runs to its end even when the request that asked for it is dropped meanwhile.
+async fn argon2_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = answer.send(work());
+    });
+    ARGON2_THREADS
+        .jobs
+        .lock()
+        .map_err(|_| unknown("the Argon2 queue is poisoned"))?
+        .send(job)
+        .map_err(|_| unknown("the Argon2 threads are gone"))?;
+    answered.await.map_err(|_| unknown("password hashing failed"))
+}
+
+/// The most memory a stored hash may ask for when it is verified (a corrupted row must not be
+/// able to take the process down): 256 MiB.
+const MAX_VERIFY_MEMORY_KIB: u32 = 256 * 1024;
+
+thread_local! {
+    /// Each Argon2 thread's working memory, allocated once and reused by every computation on
+    /// that thread: the memory Argon2 uses is exactly threads × 19 MiB, whatever the burst.
+    static ARGON2_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Computes the raw Argon2 output of `password` and `salt` into `out`, in this thread's memory.
+fn argon2_into(argon: &Argon2<'_>, params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+    ARGON2_MEMORY.with_borrow_mut(|blocks| {
+        let needed = params.block_count();
+        if blocks.len() < needed {
+            blocks.resize(needed, Block::new());
+        }
+        argon
+            .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
+            .is_ok()
+    })
 }
 
 fn hash_blocking(plain: &str) -> Result<PasswordHash, ApiError> {
-    let phc = argon2()?
-        .hash_password(plain.as_bytes())
-        .map_err(|_| unknown("password hashing failed"))?;
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
+        .map_err(|_| unknown("invalid Argon2 parameters"))?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    if !argon2_into(&argon, &params, plain.as_bytes(), &salt, &mut out) {
+        return Err(unknown("password hashing failed"));
+    }
+    let phc = Phc {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| unknown("Argon2 parameters as PHC"))?,
+        salt: Some(Salt::new(&salt).map_err(|_| unknown("salt as PHC"))?),
+        hash: Some(Output::new(&out).map_err(|_| unknown("output as PHC"))?),
+    };
     Ok(PasswordHash(phc.to_string()))
 }
 
+/// Checks `candidate` against a PHC string, with the algorithm, version and parameters the
+/// string names (hashes made with older parameters still verify), in constant time.
 fn verify_blocking(phc: &str, candidate: &str) -> bool {
-    Phc::new(phc)
-        .ok()
-        .is_some_and(|phc| Argon2::default().verify_password(candidate.as_bytes(), &phc).is_ok())
+    let Ok(phc) = Phc::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(phc.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match phc.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&phc) else {
+        return false;
+    };
+    if params.m_cost() > MAX_VERIFY_MEMORY_KIB {
+        return false;
+    }
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(&argon, &params, candidate.as_bytes(), salt, &mut out) && bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 fn unknown(what: &str) -> ApiError {
@@ -294,6 +376,28 @@ mod tests {
         assert!(hash.matches("Correct1horse"));
         assert!(!hash.matches("Correct1horsf"));
         assert!(!format!("{hash:?}").contains("argon2"));
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_argon2_crate_and_with_other_parameters_still_verify() {
+        use argon2::PasswordHasher;
+        for (m, t) in [(ARGON2_MEMORY_KIB, ARGON2_PASSES), (4096, 3)] {
+            let params = Params::new(m, t, 1, None).unwrap();
+            let stored = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"Correct1horse")
+                .unwrap()
+                .to_string();
+            let hash = PasswordHash(stored);
+            assert!(hash.verifies("Correct1horse").await.unwrap(), "m={m}");
+            assert!(!hash.verifies("Correct1horsf").await.unwrap(), "m={m}");
+        }
+        for garbage in [
+            "",
+            "$argon2id$",
+            "$argon2id$v=19$m=999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+        ] {
+            assert!(!PasswordHash(garbage.into()).verifies("x").await.unwrap(), "{garbage}");
+        }
     }
 
     #[test]

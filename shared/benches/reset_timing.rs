@@ -1,0 +1,194 @@
+//! Does the time to answer reset_password tell who exists? (SPEC 4.5; issue: hostile input.)
+//!
+//! `cargo bench -p users-shared --bench reset_timing` times reset_password through
+//! `users::http::route` (the code path of every binary) on the embedded store, with the
+//! background worker running the handed-over work meanwhile, as on the local server:
+//! - `eligible`: LOCAL users with a verified email, each reset once (each gets a mail);
+//! - `unknown`: user ids that do not exist;
+//!
+//! interleaved, 400 of each. It prints each distribution (p10, median, p90, p99) and how well
+//! the best single threshold on the time tells the two apart (50% is a coin toss, 100% is
+//! every time). For comparison it also times the work itself (`ops::reset_password::apply`),
+//! which the answer waited for before the hand-over (`inline`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use lambda_http::Body;
+use serde_json::json;
+use users::App;
+use users::auth::TokenVerifier;
+use users::clock::SystemClock;
+use users::deferred::{Background, ResetJob};
+use users::mail::MailComposer;
+use users::mail::outbox::OutboxMailer;
+use users::model::{
+    AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
+};
+use users::store::embedded::EmbeddedStore;
+
+const DOMAIN: &str = "domain-bench";
+const EACH: usize = 400;
+
+fn eligible_user(i: usize, prefix: &str) -> User {
+    User {
+        domain_id: DomainId::parse("domain_id", DOMAIN.into()).expect("domain"),
+        user_id: UserId::parse("user_id", format!("{prefix}-{i:04}")).expect("id"),
+        name: Name::parse("name", "Person").expect("name"),
+        state: State::Enabled,
+        email: Some(Email::parse("email", &format!("{prefix}{i}@example.com")).expect("email")),
+        email_verified: true,
+        auth_type: AuthType::Local,
+        role_type: RoleType::User,
+        role_binding: None,
+        workspace_id: None,
+        mfa: Mfa::default(),
+        language: Language::parse("language", "en").expect("language"),
+        timezone: Timezone::default(),
+        required_actions: vec![],
+        tags: Tags::parse("tags", serde_json::Map::new()).expect("tags"),
+        created_at: Timestamp::new(Utc::now()),
+        last_accessed_at: None,
+        password_hash: None,
+    }
+}
+
+fn reset_request(user_id: &str) -> lambda_http::Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/identity/v2/user/reset-password")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"user_id": user_id, "domain_id": DOMAIN}).to_string()))
+        .expect("request")
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn summary(name: &str, samples: &mut [Duration]) -> String {
+    samples.sort();
+    let at = |q: f64| millis(samples[((samples.len() as f64 - 1.0) * q).round() as usize]);
+    format!(
+        "{name:>9}: p10 {:.3} ms, median {:.3} ms, p90 {:.3} ms, p99 {:.3} ms",
+        at(0.10),
+        at(0.50),
+        at(0.90),
+        at(0.99)
+    )
+}
+
+/// The share of all samples the best threshold classifies right ("slower than t ⇒ eligible",
+/// or the reverse), over every threshold between samples.
+fn best_threshold_accuracy(eligible: &[Duration], unknown: &[Duration]) -> f64 {
+    let mut all: Vec<(Duration, bool)> = eligible
+        .iter()
+        .map(|d| (*d, true))
+        .chain(unknown.iter().map(|d| (*d, false)))
+        .collect();
+    all.sort();
+    let total = all.len() as f64;
+    // Before any sample: everything is "above" the threshold.
+    let (mut eligible_below, mut unknown_below) = (0usize, 0usize);
+    let mut best: f64 = 0.0;
+    for i in 0..=all.len() {
+        let right = eligible.len() - eligible_below + unknown_below;
+        let accuracy = right as f64 / total;
+        best = best.max(accuracy).max(1.0 - accuracy);
+        if let Some((_, is_eligible)) = all.get(i) {
+            if *is_eligible {
+                eligible_below += 1;
+            } else {
+                unknown_below += 1;
+            }
+        }
+    }
+    best
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("dir");
+    let store = EmbeddedStore::open(&dir.path().join("db")).expect("store");
+    runtime.block_on(async {
+        let users = (0..EACH)
+            .map(|i| eligible_user(i, "user"))
+            .chain((0..EACH).map(|i| eligible_user(i, "inline")))
+            .collect();
+        store.create_many(users).await.expect("users");
+    });
+    let app = Arc::new(App {
+        store: Arc::new(store),
+        mailer: Arc::new(OutboxMailer::new(&dir.path().join("outbox")).expect("outbox")),
+        composer: MailComposer {
+            from: "b@x.io".into(),
+            service_name: "bench".into(),
+        },
+        tokens: TokenVerifier::trusting_no_key(),
+        clock: Arc::new(SystemClock),
+        deferred: Arc::new(Background::default()),
+    });
+    println!(
+        "{} cores, {EACH} requests of each kind, interleaved, {}",
+        std::thread::available_parallelism().map_or(1, usize::from),
+        Utc::now().format("%Y-%m-%d")
+    );
+    runtime.block_on(async {
+        app.start_background();
+        let time = |user_id: String| {
+            let app = Arc::clone(&app);
+            async move {
+                let started = Instant::now();
+                let response = users::http::route(&app, reset_request(&user_id)).await;
+                let took = started.elapsed();
+                assert_eq!(response.status(), 200);
+                took
+            }
+        };
+        let (mut eligible, mut unknown) = (Vec::new(), Vec::new());
+        for i in 0..EACH {
+            eligible.push(time(format!("user-{i:04}")).await);
+            unknown.push(time(format!("ghost-{i:04}")).await);
+        }
+        app.deferred.settled().await;
+        let mails = std::fs::read_dir(dir.path().join("outbox")).map_or(0, |d| d.count());
+        println!("{}", summary("eligible", &mut eligible));
+        println!("{}", summary("unknown", &mut unknown));
+        println!(
+            "best threshold tells them apart in {:.1}% of requests; {mails} mails sent",
+            best_threshold_accuracy(&eligible, &unknown) * 100.0
+        );
+
+        // The work itself, which the answer waited for before the hand-over.
+        let inline = |user_id: String| {
+            let app = Arc::clone(&app);
+            async move {
+                let job = ResetJob {
+                    domain_id: DomainId::parse("domain_id", DOMAIN.into()).expect("domain"),
+                    user_id: UserId::parse("user_id", user_id).expect("id"),
+                    requested_at: Timestamp::new(Utc::now()),
+                };
+                let started = Instant::now();
+                users::ops::reset_password::apply(&app, &job).await.expect("work");
+                started.elapsed()
+            }
+        };
+        let (mut eligible, mut unknown) = (Vec::new(), Vec::new());
+        for i in 0..EACH / 4 {
+            eligible.push(inline(format!("inline-{i:04}")).await);
+            unknown.push(inline(format!("nobody-{i:04}")).await);
+        }
+        app.deferred.settled().await;
+        println!("inline, as before ({} of each):", EACH / 4);
+        println!("{}", summary("eligible", &mut eligible));
+        println!("{}", summary("unknown", &mut unknown));
+        println!(
+            "best threshold tells them apart in {:.1}% of requests",
+            best_threshold_accuracy(&eligible, &unknown) * 100.0
+        );
+    });
+}
