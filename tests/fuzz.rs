@@ -12,6 +12,7 @@ use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value, json};
+use users::ops::Operation;
 use users::query::{Query, StatQuery};
 use users_tests::{DOMAIN, TestApi};
 
@@ -254,24 +255,6 @@ fn the_query_and_stat_engine_never_panics() {
     assert!(result.is_ok(), "{result:?}");
 }
 
-const PATHS: &[&str] = &[
-    "create",
-    "update",
-    "verify-email",
-    "confirm-email",
-    "reset-password",
-    "set-required-actions",
-    "enable-mfa",
-    "disable-mfa",
-    "confirm-mfa",
-    "enable",
-    "disable",
-    "delete",
-    "get",
-    "list",
-    "stat",
-];
-
 /// Every answer to arbitrary bodies is 200 or a 4xx with the error body: never a 500 (which
 /// is what a panic becomes) nor a 503 (nothing here is unavailable).
 #[test]
@@ -287,22 +270,24 @@ fn every_method_answers_arbitrary_bodies_with_200_or_a_clear_4xx() {
         api
     });
     let admin = api.admin();
-    let bodies = (prop::sample::select(PATHS), shaped_json(), any::<bool>()).prop_map(|(path, raw, wrap)| {
-        // Half the bodies are a valid envelope around the arbitrary part, to reach past the
-        // first field checks into each operation.
-        let body = if wrap {
-            json!({"domain_id": DOMAIN, "user_id": "alice", "query": raw})
-        } else {
-            raw
-        };
-        (path, body)
-    });
+    let bodies =
+        (prop::sample::select(&Operation::ALL[..]), shaped_json(), any::<bool>()).prop_map(|(op, raw, wrap)| {
+            // Half the bodies are a valid envelope around the arbitrary part, to reach past the
+            // first field checks into each operation.
+            let body = if wrap {
+                json!({"domain_id": DOMAIN, "user_id": "alice", "query": raw})
+            } else {
+                raw
+            };
+            (op, body)
+        });
     let mut runner = TestRunner::new(Config {
         cases: cases() / 2,
         ..Config::default()
     });
-    let result = runner.run(&bodies, |(path, body)| {
-        let reply = runtime.block_on(api.call(path, &admin, body.clone()));
+    let result = runner.run(&bodies, |(op, body)| {
+        let path = op.path();
+        let reply = runtime.block_on(api.post(path, Some(&admin), body.clone()));
         prop_assert!(
             reply.status == 200 || (400..500).contains(&reply.status),
             "{path} {body}: {} {}",
@@ -316,9 +301,10 @@ fn every_method_answers_arbitrary_bodies_with_200_or_a_clear_4xx() {
     });
     assert!(result.is_ok(), "{result:?}");
     for seed in seeds() {
-        for path in ["list", "stat"] {
-            let reply = runtime.block_on(api.call(path, &admin, json!({"domain_id": DOMAIN, "query": seed})));
-            assert!((200..500).contains(&reply.status), "{path} {seed}: {}", reply.body);
+        for op in [Operation::List, Operation::Stat] {
+            let body = json!({"domain_id": DOMAIN, "query": seed});
+            let reply = runtime.block_on(api.post(op.path(), Some(&admin), body));
+            assert!((200..500).contains(&reply.status), "{op:?} {seed}: {}", reply.body);
         }
     }
 }

@@ -255,6 +255,13 @@ fn create_table_then_serve_on_dynamodb() {
     assert_eq!((status, &got), (200, &user));
 }
 
+/// The server answers a plain list.
+fn assert_serves(server: &Server) {
+    let list = r#"{"domain_id": "domain-local"}"#;
+    let (status, body) = post(&server.addr, "/identity/v2/user/list", Some(&server.token), list);
+    assert_eq!(status, 200, "{body}");
+}
+
 /// Sends `bytes` on a fresh connection and returns the stream (read timeout 10 s).
 fn connect_and_send(addr: &str, bytes: &[u8]) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -299,13 +306,7 @@ fn half_sent_requests_are_closed_after_the_read_timeout() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
     // And the server serves on.
-    let (status, _) = post(
-        &server.addr,
-        "/identity/v2/user/list",
-        Some(&server.token),
-        r#"{"domain_id": "domain-local"}"#,
-    );
-    assert_eq!(status, 200);
+    assert_serves(&server);
 }
 
 #[test]
@@ -375,13 +376,7 @@ fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
     std::thread::sleep(Duration::from_secs(2));
     drop(held);
     std::thread::sleep(Duration::from_millis(1500));
-    let (status, _) = post(
-        &server.addr,
-        "/identity/v2/user/list",
-        Some(&server.token),
-        r#"{"domain_id": "domain-local"}"#,
-    );
-    assert_eq!(status, 200);
+    assert_serves(&server);
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
     let failures = log.matches("accept failed").count();
     assert!(

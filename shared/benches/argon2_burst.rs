@@ -14,20 +14,17 @@
 //! concurrent `get`s. Not a criterion benchmark: the figures are of one burst each, and peak
 //! memory is a property of the process, not of an iteration.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::PasswordHasher;
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::Utc;
-use lambda_http::Body;
-use serde_json::{Value, json};
+use serde_json::json;
 use users::App;
 use users::auth::{DevKey, TokenRequest};
-use users::clock::SystemClock;
-use users::deferred::Background;
-use users::mail::MailComposer;
-use users::mail::outbox::OutboxMailer;
 use users::model::RoleType;
 use users::store::embedded::EmbeddedStore;
 
@@ -47,16 +44,6 @@ fn kib(field: &str) -> u64 {
 /// Resets the peak resident set size to the current one.
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn request(path: &str, token: &str, body: Value) -> lambda_http::Request {
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::from(body.to_string()))
-        .expect("request")
 }
 
 struct Probe {
@@ -89,7 +76,7 @@ async fn probe(app: Arc<App>, token: String, stop: Arc<tokio::sync::Notify>) -> 
     loop {
         let started = Instant::now();
         let body = json!({"user_id": "alice", "domain_id": DOMAIN});
-        let response = users::http::route(&app, request("/identity/v2/user/get", &token, body)).await;
+        let response = users::http::route(&app, common::request("/identity/v2/user/get", Some(&token), &body)).await;
         assert_eq!(response.status(), 200);
         latencies.push(started.elapsed());
         tokio::select! {
@@ -107,7 +94,7 @@ async fn bounded(app: Arc<App>, alice: String, password: bool) -> Duration {
         tasks.push(tokio::spawn(async move {
             let field = if password { "password" } else { "name" };
             let body = json!({"user_id": "alice", "domain_id": DOMAIN, field: format!("Burst{i:04}pass")});
-            users::http::route(&app, request("/identity/v2/user/update", &alice, body))
+            users::http::route(&app, common::request("/identity/v2/user/update", Some(&alice), &body))
                 .await
                 .status()
                 .as_u16()
@@ -157,20 +144,11 @@ fn main() {
         .expect("token")
     };
     let (admin, alice) = (sign("root", RoleType::DomainAdmin), sign("alice", RoleType::User));
-    let app = Arc::new(App {
-        store: Arc::new(EmbeddedStore::open(&dir.path().join("db")).expect("store")),
-        mailer: Arc::new(OutboxMailer::new(&dir.path().join("outbox")).expect("outbox")),
-        composer: MailComposer {
-            from: "b@x.io".into(),
-            service_name: "bench".into(),
-        },
-        tokens: key.verifier().expect("verifier"),
-        clock: Arc::new(SystemClock),
-        deferred: Arc::new(Background::default()),
-    });
+    let store = Arc::new(EmbeddedStore::open(&dir.path().join("db")).expect("store"));
+    let app = Arc::new(common::app(store, dir.path(), key.verifier().expect("verifier")));
     runtime.block_on(async {
         let body = json!({"user_id": "alice", "auth_type": "LOCAL", "password": "Start1234", "permission_group": "DOMAIN", "domain_id": DOMAIN});
-        let response = users::http::route(&app, request("/identity/v2/user/create", &admin, body)).await;
+        let response = users::http::route(&app, common::request("/identity/v2/user/create", Some(&admin), &body)).await;
         assert_eq!(response.status(), 200);
     });
     println!(

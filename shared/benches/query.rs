@@ -6,17 +6,15 @@
 //! - list/end_to_end_10k: the same list request through `users::http::route` and the store;
 //! - stat/end_to_end_100k: group by state and auth_type with count and add_to_set, 100,000 users.
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use lambda_http::Body;
 use serde_json::{Value, json};
 use users::App;
 use users::auth::{DevKey, TokenRequest};
-use users::clock::SystemClock;
-use users::mail::MailComposer;
-use users::mail::outbox::OutboxMailer;
 use users::model::{
     AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
 };
@@ -86,17 +84,7 @@ fn domain(runtime: &tokio::runtime::Runtime, size: usize) -> Domain {
             ttl_seconds: 3600,
         })
         .unwrap();
-    let app = App {
-        store: Arc::new(store),
-        mailer: Arc::new(OutboxMailer::new(&dir.path().join("outbox")).unwrap()),
-        composer: MailComposer {
-            from: "b@x.io".into(),
-            service_name: "bench".into(),
-        },
-        tokens: key.verifier().unwrap(),
-        clock: Arc::new(SystemClock),
-        deferred: Arc::new(users::deferred::Background::default()),
-    };
+    let app = common::app(Arc::new(store), dir.path(), key.verifier().unwrap());
     Domain { app, token, _dir: dir }
 }
 
@@ -113,16 +101,6 @@ fn stat_query() -> Value {
         "keys": [{"key": "state", "name": "state"}, {"key": "auth_type", "name": "auth_type"}],
         "fields": [{"name": "count", "operator": "count"}, {"key": "language", "name": "languages", "operator": "add_to_set"}],
     }}]})
-}
-
-fn request(path: &str, token: &str, body: Value) -> lambda_http::Request {
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::from(body.to_string()))
-        .unwrap()
 }
 
 fn benches(c: &mut Criterion) {
@@ -151,7 +129,7 @@ fn benches(c: &mut Criterion) {
     let body = json!({"domain_id": DOMAIN, "query": list_query()});
     group.bench_function("end_to_end_10k", |b| {
         b.to_async(&runtime).iter_batched(
-            || request("/identity/v2/user/list", &small.token, body.clone()),
+            || common::request("/identity/v2/user/list", Some(&small.token), &body),
             |req| users::http::route(&small.app, req),
             BatchSize::SmallInput,
         )
@@ -171,7 +149,7 @@ fn benches(c: &mut Criterion) {
     let body = json!({"domain_id": DOMAIN, "query": stat_query()});
     group.bench_function("end_to_end_100k", |b| {
         b.to_async(&runtime).iter_batched(
-            || request("/identity/v1/user/stat", &large.token, body.clone()),
+            || common::request("/identity/v1/user/stat", Some(&large.token), &body),
             |req| users::http::route(&large.app, req),
             BatchSize::SmallInput,
         )

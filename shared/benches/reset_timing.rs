@@ -11,18 +11,15 @@
 //! every time). For comparison it also times the work itself (`ops::reset_password::apply`),
 //! which the answer waited for before the hand-over (`inline`).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use lambda_http::Body;
 use serde_json::json;
-use users::App;
 use users::auth::TokenVerifier;
-use users::clock::SystemClock;
-use users::deferred::{Background, ResetJob};
-use users::mail::MailComposer;
-use users::mail::outbox::OutboxMailer;
+use users::deferred::ResetJob;
 use users::model::{
     AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
 };
@@ -55,12 +52,8 @@ fn eligible_user(i: usize, prefix: &str) -> User {
 }
 
 fn reset_request(user_id: &str) -> lambda_http::Request {
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/identity/v2/user/reset-password")
-        .header("content-type", "application/json")
-        .body(Body::from(json!({"user_id": user_id, "domain_id": DOMAIN}).to_string()))
-        .expect("request")
+    let body = json!({"user_id": user_id, "domain_id": DOMAIN});
+    common::request("/identity/v2/user/reset-password", None, &body)
 }
 
 fn millis(d: Duration) -> f64 {
@@ -121,17 +114,11 @@ fn main() {
             .collect();
         store.create_many(users).await.expect("users");
     });
-    let app = Arc::new(App {
-        store: Arc::new(store),
-        mailer: Arc::new(OutboxMailer::new(&dir.path().join("outbox")).expect("outbox")),
-        composer: MailComposer {
-            from: "b@x.io".into(),
-            service_name: "bench".into(),
-        },
-        tokens: TokenVerifier::trusting_no_key(),
-        clock: Arc::new(SystemClock),
-        deferred: Arc::new(Background::default()),
-    });
+    let app = Arc::new(common::app(
+        Arc::new(store),
+        dir.path(),
+        TokenVerifier::trusting_no_key(),
+    ));
     println!(
         "{} cores, {EACH} requests of each kind, interleaved, {}",
         std::thread::available_parallelism().map_or(1, usize::from),

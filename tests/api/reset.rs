@@ -3,16 +3,20 @@
 use serde_json::json;
 use users_tests::{DOMAIN, PASSWORD, TestApi};
 
+/// A reset_password request alone: answered, its work handed over and not run yet.
+async fn request_reset(api: &TestApi, user_id: &str) -> users_tests::Reply {
+    api.post(
+        "/identity/v2/user/reset-password",
+        None,
+        json!({"user_id": user_id, "domain_id": DOMAIN}),
+    )
+    .await
+}
+
 /// A reset_password request, then the work it handed over (which the local server's
 /// background worker runs after the answer).
 async fn reset(api: &TestApi, user_id: &str) -> users_tests::Reply {
-    let reply = api
-        .post(
-            "/identity/v2/user/reset-password",
-            None,
-            json!({"user_id": user_id, "domain_id": DOMAIN}),
-        )
-        .await;
+    let reply = request_reset(api, user_id).await;
     api.settle().await;
     reply
 }
@@ -127,13 +131,7 @@ async fn the_answer_comes_before_the_work_and_is_the_same_for_everyone() {
     api.create_verified("alice", "a@example.com").await;
     let before = api.get("alice").await;
     for user_id in ["alice", "ghost"] {
-        let reply = api
-            .post(
-                "/identity/v2/user/reset-password",
-                None,
-                json!({"user_id": user_id, "domain_id": DOMAIN}),
-            )
-            .await;
+        let reply = request_reset(&api, user_id).await;
         assert_eq!((reply.status, reply.body), (200, json!({})), "{user_id}");
     }
     // Answered, and nothing done yet: no hash, no mail, no write on the request path.
@@ -148,17 +146,10 @@ async fn the_answer_comes_before_the_work_and_is_the_same_for_everyone() {
 async fn the_window_counts_from_the_request_not_from_when_the_work_runs() {
     let api = TestApi::new().await;
     api.create_verified("alice", "a@example.com").await;
-    let request = || {
-        api.post(
-            "/identity/v2/user/reset-password",
-            None,
-            json!({"user_id": "alice", "domain_id": DOMAIN}),
-        )
-    };
     // Two requests 59 s apart, whose work runs only later: the second changes nothing.
-    request().await.ok();
+    request_reset(&api, "alice").await.ok();
     api.clock.advance(59);
-    request().await.ok();
+    request_reset(&api, "alice").await.ok();
     api.clock.advance(120);
     api.settle().await;
     assert_eq!(api.mails_to("a@example.com").len(), 1);
