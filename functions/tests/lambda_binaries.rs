@@ -188,13 +188,24 @@ async fn apply_the_handed_over_reset(
     queue.delete_succeeded(&delivery, &[]).await;
     let mails = moto::sent_mails(ALICE_EMAIL).await;
     assert_eq!(mails.len(), mails_before + 1, "the temporary password mail");
-    assert!(
-        mails[mails_before]["subject"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Your password has been changed"),
+    // alice reads Korean (events/update.json): the temporary-password mail in her language.
+    let expected = users::mail::MailComposer {
+        from: SENDER.into(),
+        service_name: "Cloudforet".into(),
+    }
+    .compose(
+        &users::mail::Mail::TemporaryPassword { password: "x" },
+        "ko",
+        "alice",
+        ALICE_EMAIL,
+    )
+    .expect("a mail")
+    .subject;
+    assert_eq!(
+        mails[mails_before]["subject"],
+        expected.as_str(),
         "{}",
-        mails[mails_before]
+        mails[mails_before]["subject"]
     );
 }
 
