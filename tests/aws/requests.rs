@@ -379,3 +379,26 @@ async fn each_function_policy_allows_exactly_what_its_operation_uses() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The SDK sends a request again when its answer is lost (a timeout, a 5xx). A create that
+/// had landed must not then answer ERROR_NOT_UNIQUE for the user it created.
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_succeeds_when_the_sdk_sends_it_again() {
+    let counter = RequestCounter::default();
+    let client = moto::dynamodb_losing_first_answer(&counter, "PutItem");
+    let table = moto::fresh_table(&client).await;
+    let store = users::store::dynamo::DynamoStore::new(client, table);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let api = TestApi::with_store(dir, Arc::new(store));
+    counter.reset();
+    let created = api.create_user("alice", json!({"name": "Alice"})).await;
+    assert_eq!(created["name"], "Alice");
+    assert_eq!(
+        counter.counts()["PutItem"],
+        2,
+        "the first answer was lost and the create sent again"
+    );
+    // A second create of the same user is still refused: only the very same write passes.
+    let again = local("alice", json!({}));
+    api.admin_call("create", again).await.err("ERROR_NOT_UNIQUE", 409);
+}

@@ -83,14 +83,56 @@ pub fn credentials() -> Credentials {
 
 /// A DynamoDB client for the moto server that counts its requests in `counter`.
 pub fn dynamodb(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(counter).build())
+}
+
+fn dynamodb_config(counter: &RequestCounter) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint())
         .credentials_provider(credentials())
         .interceptor(counter.clone())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A DynamoDB client whose first answer to `operation` is lost on the way back: the request
+/// was applied, but the SDK sees a 500 and sends it again, as after a timeout on AWS.
+pub fn dynamodb_losing_first_answer(counter: &RequestCounter, operation: &'static str) -> aws_sdk_dynamodb::Client {
+    let lose = LoseFirstAnswer {
+        operation,
+        lost: Arc::default(),
+    };
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(counter).interceptor(lose).build())
+}
+
+#[derive(Debug)]
+struct LoseFirstAnswer {
+    operation: &'static str,
+    lost: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Intercept for LoseFirstAnswer {
+    fn name(&self) -> &'static str {
+        "LoseFirstAnswer"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut<
+            '_,
+        >,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map_or("unknown", |m| m.name());
+        if operation == self.operation && !self.lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let response = context.response_mut();
+            *response.status_mut() = aws_smithy_runtime_api::http::StatusCode::try_from(500u16)?;
+            *response.body_mut() =
+                aws_smithy_types::body::SdkBody::from(r#"{"__type":"InternalServerError","message":"answer lost"}"#);
+        }
+        Ok(())
+    }
 }
 
 /// An SES v2 client for `endpoint` (moto, or a test server that fails on purpose), retrying

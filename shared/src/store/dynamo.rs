@@ -147,6 +147,32 @@ fn read_user(item: Item) -> StoreResult<Versioned<User>> {
     Ok(Versioned { item: user, version })
 }
 
+/// Makes a lone create PutItem safe to send twice. The SDK retries a request whose answer was
+/// lost (a timeout, a 5xx), and a create that had landed would then fail its own
+/// `attribute_not_exists` condition and answer ERROR_NOT_UNIQUE for a user it created. The
+/// item carries a random `create_token`, and the condition also accepts the very item this
+/// request wrote: the retry rewrites the same item and succeeds. The token goes with the
+/// first later write of the user (which replaces the whole item), so a retry can never
+/// overwrite a user that changed meanwhile. (A create that also moves the admin count is a
+/// TransactWriteItems, which the SDK makes idempotent with its ClientRequestToken.)
+fn retry_safe_create(step: &mut Step) {
+    let Some(put) = step.write.put.as_mut() else { return };
+    let mut token = [0u8; 16];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut token);
+    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    put.item.insert(CREATE_TOKEN.into(), s(token.clone()));
+    put.condition_expression = Some("attribute_not_exists(#sk) OR #t = :t".into());
+    put.expression_attribute_names
+        .get_or_insert_with(Default::default)
+        .insert("#t".into(), CREATE_TOKEN.into());
+    put.expression_attribute_values
+        .get_or_insert_with(Default::default)
+        .insert(":t".into(), s(token));
+}
+
+/// The attribute a create writes for [`retry_safe_create`].
+const CREATE_TOKEN: &str = "create_token";
+
 /// The user in an item image of the table's change stream (`NewImage`/`OldImage`): `None`
 /// when the image is absent (the item did not exist on that side of the change) or the item
 /// is not a user (a code, a message record, the admin counter).
@@ -437,7 +463,10 @@ impl UserStore for DynamoStore {
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>> {
-        let steps = self.user_steps(None, user, UserCondition::Absent)?;
+        let mut steps = self.user_steps(None, user, UserCondition::Absent)?;
+        if let [step] = steps.as_mut_slice() {
+            retry_safe_create(step);
+        }
         self.commit(steps).await?;
         Ok(Versioned {
             item: user.clone(),
