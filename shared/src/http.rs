@@ -90,7 +90,7 @@ async fn respond(app: &App, op: Operation, request: &Request) -> Result<Value, A
         None
     };
     check_content_type(request)?;
-    let fields = Fields::from_json(body)?;
+    let fields = Fields::from_json(body)?.in_proto_names(crate::proto3::request_message(op))?;
     ops::run(app, op, caller.as_ref(), fields).await
 }
 

@@ -31,6 +31,12 @@ impl Fields {
         Self { map }
     }
 
+    /// The body in proto names, enum names and JSON numbers (`crate::proto3`), read as a
+    /// `message`: what every API request goes through before its operation reads it.
+    pub fn in_proto_names(self, message: &crate::proto3::Message) -> Result<Self, ApiError> {
+        crate::proto3::normalize(self.map, message).map(Self::from_map)
+    }
+
     fn take(&mut self, key: &str) -> Option<Value> {
         self.map.remove(key).filter(|v| !v.is_null())
     }

@@ -3,6 +3,8 @@
 //! Who owns what:
 //! - [`model`]: the domain types (ids, enums, the stored user and its `UserInfo` view).
 //! - [`input`]: turning a raw JSON body into those types, with SPEC error codes naming the key.
+//! - [`proto3`]: the proto3 JSON mapping of requests (camelCase names, enum numbers, string
+//!   integers), applied to every API request before its operation reads it.
 //! - [`error`]: the one error enum and its mapping to SPEC codes, statuses and messages.
 //! - [`auth`]: JWT verification against a JWKS, the caller, and the role table.
 //! - [`secrets`]: passwords, temporary passwords and verification codes.
@@ -29,6 +31,7 @@ pub mod mail;
 pub mod model;
 pub mod ops;
 pub mod private_fs;
+pub mod proto3;
 pub mod provision;
 pub mod query;
 pub mod secrets;

@@ -160,7 +160,7 @@ async fn malformed_queries_are_db_query_errors_naming_the_condition() {
         (json!({"filter_or": ["name"]}), "filter_or[0]"),
         (json!({"filter": {"k": "name"}}), "query.filter"),
         (json!({"page": {"limit": -1}}), "query.page"),
-        (json!({"page": {"start": "1"}}), "query.page"),
+        (json!({"page": {"start": 1.5}}), "query.page"),
         (json!({"sort": {"key": "name", "desc": "yes"}}), "query.sort"),
         (json!({"minimal": 1}), "query.minimal"),
         (json!({"group_by": ["name"]}), "query.group_by"),

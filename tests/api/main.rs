@@ -10,6 +10,7 @@ mod hostile;
 mod lifecycle;
 mod list;
 mod mfa;
+mod proto3;
 mod required_actions;
 mod reset;
 mod roles;

@@ -1,0 +1,594 @@
+//! The proto3 JSON mapping of requests, in one place (SPEC section 3): the official generated
+//! clients name fields in lowerCamelCase (`userId`, `filterOr`, `dateFormat`) unless told
+//! otherwise, write enums as names or numbers (`"auth_type": 1`) and 32-bit integers as
+//! numbers or strings (`"limit": "20"`). [`normalize`] rewrites a request body into the proto
+//! names, enum names and JSON numbers, guided by the request messages below, before any
+//! operation reads it; operations never see the difference.
+//!
+//! - A field may be given by its proto name or its JSON name, at every level of the message
+//!   (queries and stat stages included); both for one field is ERROR_INVALID_PARAMETER.
+//! - User data is never touched: the keys inside `tags`, MFA `options` and a condition's
+//!   `value` are kept exactly as given (they are `google.protobuf.Struct`/`Value`).
+//! - A key that is no field of its message is left as spelled, so the operation's "unknown
+//!   field" error names it as the client wrote it.
+//! - An enum number that the proto marks as "not set" (0 of `AuthType`, `PermissionGroup`,
+//!   `State`) is "not given", as an absent field is in proto3.
+//!
+//! The messages and enum numbers are those of the API revision our seed documents: the
+//! `spaceone-api` 2.0.25 package, `spaceone/api/identity/v2/user.proto` and
+//! `spaceone/api/core/v1/query.proto` (read from the package's generated descriptors).
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::ops::Operation;
+
+/// How a field's value is read.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A string or a bool: kept as given (the operation checks its type).
+    Plain,
+    /// An int32 or uint32: a JSON number, or a string holding one.
+    Int,
+    /// An enum: its name, or its number in the table.
+    Enum(&'static EnumTable),
+    /// A repeated enum.
+    Enums(&'static EnumTable),
+    /// A nested message.
+    Message(&'static Message),
+    /// A repeated nested message.
+    Messages(&'static Message),
+    /// `google.protobuf.Struct` or `Value`: user data, kept exactly as given.
+    Opaque,
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+#[derive(Debug)]
+pub struct Message {
+    pub name: &'static str,
+    pub fields: &'static [Field],
+}
+
+/// An enum's names by number; `None` is the proto's "not set" value.
+#[derive(Debug)]
+pub struct EnumTable {
+    pub name: &'static str,
+    pub values: &'static [(i64, Option<&'static str>)],
+}
+
+const fn field(name: &'static str, kind: Kind) -> Field {
+    Field { name, kind }
+}
+
+const PLAIN: Kind = Kind::Plain;
+
+// Enums (user.proto, query.proto of spaceone-api 2.0.25).
+pub static AUTH_TYPE: EnumTable = EnumTable {
+    name: "AuthType",
+    values: &[(0, None), (1, Some("LOCAL")), (2, Some("EXTERNAL"))],
+};
+pub static USER_REQUIRED_ACTION: EnumTable = EnumTable {
+    name: "UserRequiredAction",
+    values: &[(0, Some("UPDATE_PASSWORD"))],
+};
+pub static PERMISSION_GROUP: EnumTable = EnumTable {
+    name: "CreateUserRequest.PermissionGroup",
+    values: &[(0, None), (1, Some("DOMAIN")), (2, Some("WORKSPACE"))],
+};
+pub static USER_STATE: EnumTable = EnumTable {
+    name: "UserSearchQuery.State",
+    values: &[
+        (0, None),
+        (1, Some("ENABLED")),
+        (2, Some("DISABLED")),
+        (3, Some("PENDING")),
+    ],
+};
+
+// core/v1/query.proto
+static FILTER: Message = Message {
+    name: "Filter",
+    fields: &[
+        field("key", PLAIN),
+        field("k", PLAIN),
+        field("value", Kind::Opaque),
+        field("v", Kind::Opaque),
+        field("operator", PLAIN),
+        field("o", PLAIN),
+    ],
+};
+static SORT_KEY: Message = Message {
+    name: "SortKey",
+    fields: &[field("key", PLAIN), field("desc", PLAIN)],
+};
+static SORT: Message = Message {
+    name: "Sort",
+    fields: &[
+        field("key", PLAIN),
+        field("desc", PLAIN),
+        field("keys", Kind::Messages(&SORT_KEY)),
+    ],
+};
+static PAGE: Message = Message {
+    name: "Page",
+    fields: &[field("start", Kind::Int), field("limit", Kind::Int)],
+};
+static UNWIND: Message = Message {
+    name: "Unwind",
+    fields: &[field("path", PLAIN), field("filter", Kind::Messages(&FILTER))],
+};
+pub static QUERY: Message = Message {
+    name: "Query",
+    fields: &[
+        field("filter", Kind::Messages(&FILTER)),
+        field("filter_or", Kind::Messages(&FILTER)),
+        field("sort", Kind::Message(&SORT)),
+        field("page", Kind::Message(&PAGE)),
+        field("minimal", PLAIN),
+        field("count_only", PLAIN),
+        field("only", PLAIN),
+        field("keyword", PLAIN),
+        field("unwind", Kind::Message(&UNWIND)),
+    ],
+};
+static GROUP_KEY: Message = Message {
+    name: "AggregateGroupKey",
+    fields: &[
+        field("key", PLAIN),
+        field("k", PLAIN),
+        field("name", PLAIN),
+        field("n", PLAIN),
+        field("date_format", PLAIN),
+    ],
+};
+static GROUP_SUB_FIELD: Message = Message {
+    name: "AggregateGroupSubField",
+    fields: &[
+        field("key", PLAIN),
+        field("k", PLAIN),
+        field("name", PLAIN),
+        field("n", PLAIN),
+    ],
+};
+static GROUP_FIELD: Message = Message {
+    name: "AggregateGroupField",
+    fields: &[
+        field("key", PLAIN),
+        field("k", PLAIN),
+        field("name", PLAIN),
+        field("n", PLAIN),
+        field("operator", PLAIN),
+        field("o", PLAIN),
+        field("fields", Kind::Messages(&GROUP_SUB_FIELD)),
+        field("conditions", Kind::Messages(&FILTER)),
+    ],
+};
+static GROUP: Message = Message {
+    name: "AggregateGroup",
+    fields: &[
+        field("keys", Kind::Messages(&GROUP_KEY)),
+        field("fields", Kind::Messages(&GROUP_FIELD)),
+    ],
+};
+static PROJECT_FIELD: Message = Message {
+    name: "AggregateProjectField",
+    fields: &[
+        field("key", PLAIN),
+        field("k", PLAIN),
+        field("name", PLAIN),
+        field("n", PLAIN),
+        field("operator", PLAIN),
+        field("o", PLAIN),
+    ],
+};
+static PROJECT: Message = Message {
+    name: "AggregateProject",
+    fields: &[
+        field("fields", Kind::Messages(&PROJECT_FIELD)),
+        field("exclude_keys", PLAIN),
+    ],
+};
+static AGGREGATE_UNWIND: Message = Message {
+    name: "AggregateUnwind",
+    fields: &[field("path", PLAIN)],
+};
+static AGGREGATE_COUNT: Message = Message {
+    name: "AggregateCount",
+    fields: &[field("name", PLAIN)],
+};
+static STAGE: Message = Message {
+    name: "StatisticsAggregate",
+    fields: &[
+        field("unwind", Kind::Message(&AGGREGATE_UNWIND)),
+        field("group", Kind::Message(&GROUP)),
+        field("count", Kind::Message(&AGGREGATE_COUNT)),
+        field("sort", Kind::Message(&SORT)),
+        field("project", Kind::Message(&PROJECT)),
+        field("limit", Kind::Int),
+        field("skip", Kind::Int),
+    ],
+};
+pub static STATISTICS_QUERY: Message = Message {
+    name: "StatisticsQuery",
+    fields: &[
+        field("filter", Kind::Messages(&FILTER)),
+        field("filter_or", Kind::Messages(&FILTER)),
+        field("aggregate", Kind::Messages(&STAGE)),
+        field("page", Kind::Message(&PAGE)),
+        field("distinct", PLAIN),
+        field("keyword", PLAIN),
+    ],
+};
+
+// identity/v2/user.proto
+pub static CREATE_USER_REQUEST: Message = Message {
+    name: "CreateUserRequest",
+    fields: &[
+        field("user_id", PLAIN),
+        field("password", PLAIN),
+        field("name", PLAIN),
+        field("email", PLAIN),
+        field("auth_type", Kind::Enum(&AUTH_TYPE)),
+        field("language", PLAIN),
+        field("timezone", PLAIN),
+        field("tags", Kind::Opaque),
+        field("reset_password", PLAIN),
+        field("role_id", PLAIN),
+        field("permission_group", Kind::Enum(&PERMISSION_GROUP)),
+        field("domain_id", PLAIN),
+        field("workspace_id", PLAIN),
+    ],
+};
+pub static UPDATE_USER_REQUEST: Message = Message {
+    name: "UpdateUserRequest",
+    fields: &[
+        field("user_id", PLAIN),
+        field("password", PLAIN),
+        field("name", PLAIN),
+        field("email", PLAIN),
+        field("language", PLAIN),
+        field("timezone", PLAIN),
+        field("tags", Kind::Opaque),
+        field("reset_password", PLAIN),
+        field("domain_id", PLAIN),
+    ],
+};
+pub static VERIFY_EMAIL_REQUEST: Message = Message {
+    name: "VerifyEmailRequest",
+    fields: &[
+        field("user_id", PLAIN),
+        field("email", PLAIN),
+        field("force", PLAIN),
+        field("domain_id", PLAIN),
+    ],
+};
+pub static CONFIRM_EMAIL_REQUEST: Message = Message {
+    name: "ConfirmEmailRequest",
+    fields: &[
+        field("user_id", PLAIN),
+        field("verify_code", PLAIN),
+        field("domain_id", PLAIN),
+    ],
+};
+pub static SET_REQUIRED_ACTIONS_REQUEST: Message = Message {
+    name: "SetRequiredActionsRequest",
+    fields: &[
+        field("user_id", PLAIN),
+        field("actions", Kind::Enums(&USER_REQUIRED_ACTION)),
+        field("domain_id", PLAIN),
+    ],
+};
+pub static ENABLE_MFA_REQUEST: Message = Message {
+    name: "EnableMFARequest",
+    fields: &[
+        field("user_id", PLAIN),
+        field("mfa_type", PLAIN),
+        field("options", Kind::Opaque),
+        field("domain_id", PLAIN),
+    ],
+};
+pub static DISABLE_MFA_REQUEST: Message = Message {
+    name: "DisableMFARequest",
+    fields: &[
+        field("user_id", PLAIN),
+        field("force", PLAIN),
+        field("domain_id", PLAIN),
+    ],
+};
+pub static CONFIRM_MFA_REQUEST: Message = Message {
+    name: "ConfirmMFARequest",
+    fields: &[
+        field("user_id", PLAIN),
+        field("verify_code", PLAIN),
+        field("domain_id", PLAIN),
+    ],
+};
+pub static USER_REQUEST: Message = Message {
+    name: "UserRequest",
+    fields: &[field("user_id", PLAIN), field("domain_id", PLAIN)],
+};
+pub static USER_SEARCH_QUERY: Message = Message {
+    name: "UserSearchQuery",
+    fields: &[
+        field("query", Kind::Message(&QUERY)),
+        field("user_id", PLAIN),
+        field("name", PLAIN),
+        field("state", Kind::Enum(&USER_STATE)),
+        field("email", PLAIN),
+        field("auth_type", Kind::Enum(&AUTH_TYPE)),
+        field("domain_id", PLAIN),
+        field("workspace_id", PLAIN),
+    ],
+};
+pub static USER_STAT_QUERY: Message = Message {
+    name: "UserStatQuery",
+    fields: &[
+        field("query", Kind::Message(&STATISTICS_QUERY)),
+        field("domain_id", PLAIN),
+    ],
+};
+
+/// The request message of an operation.
+pub fn request_message(op: Operation) -> &'static Message {
+    match op {
+        Operation::Create => &CREATE_USER_REQUEST,
+        Operation::Update => &UPDATE_USER_REQUEST,
+        Operation::VerifyEmail => &VERIFY_EMAIL_REQUEST,
+        Operation::ConfirmEmail => &CONFIRM_EMAIL_REQUEST,
+        Operation::SetRequiredActions => &SET_REQUIRED_ACTIONS_REQUEST,
+        Operation::EnableMfa => &ENABLE_MFA_REQUEST,
+        Operation::DisableMfa => &DISABLE_MFA_REQUEST,
+        Operation::ConfirmMfa => &CONFIRM_MFA_REQUEST,
+        Operation::ResetPassword | Operation::Enable | Operation::Disable | Operation::Delete | Operation::Get => {
+            &USER_REQUEST
+        }
+        Operation::List => &USER_SEARCH_QUERY,
+        Operation::Stat => &USER_STAT_QUERY,
+    }
+}
+
+/// The lowerCamelCase JSON name of a proto field name (`filter_or` → `filterOr`).
+pub fn json_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Rewrites a request body of `message` into proto names, enum names and JSON numbers.
+pub fn normalize(body: Map<String, Value>, message: &Message) -> Result<Map<String, Value>, ApiError> {
+    normalize_object(body, message, "")
+}
+
+fn normalize_object(map: Map<String, Value>, message: &Message, at: &str) -> Result<Map<String, Value>, ApiError> {
+    let mut out = Map::with_capacity(map.len());
+    // Which spelling each proto name was given in, to name both when both are given.
+    let mut spelled: Vec<(&'static str, String)> = Vec::new();
+    for (key, value) in map {
+        let Some(field) = message
+            .fields
+            .iter()
+            .find(|f| f.name == key || json_name(f.name) == key)
+        else {
+            // Not a field of this message: left as spelled, for the operation to refuse.
+            out.insert(key, value);
+            continue;
+        };
+        if let Some((_, first)) = spelled.iter().find(|(name, _)| *name == field.name) {
+            let name = format!("{at}{}", field.name);
+            return Err(ApiError::invalid(
+                name,
+                format!("given twice, as {at}{first} and as {at}{key}"),
+            ));
+        }
+        let path = format!("{at}{key}");
+        let value = normalize_value(value, field.kind, &path)?;
+        spelled.push((field.name, key));
+        out.insert(field.name.to_string(), value);
+    }
+    Ok(out)
+}
+
+fn normalize_value(value: Value, kind: Kind, path: &str) -> Result<Value, ApiError> {
+    match (kind, value) {
+        (_, Value::Null) => Ok(Value::Null),
+        (Kind::Plain | Kind::Opaque, value) => Ok(value),
+        (Kind::Int, value) => int(value, path),
+        (Kind::Enum(table), value) => enum_name(value, table, path),
+        (Kind::Enums(table), Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| enum_name(item, table, &format!("{path}[{i}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        (Kind::Message(message), Value::Object(map)) => {
+            normalize_object(map, message, &format!("{path}.")).map(Value::Object)
+        }
+        (Kind::Messages(message), Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(map) => normalize_object(map, message, &format!("{path}[{i}].")).map(Value::Object),
+                other => Ok(other),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        // A value of the wrong shape is left for the operation to refuse, naming the key.
+        (_, other) => Ok(other),
+    }
+}
+
+/// An int32/uint32: a JSON number as given, or a string holding a whole number.
+fn int(value: Value, path: &str) -> Result<Value, ApiError> {
+    match value {
+        Value::String(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| i32::try_from(*n).is_ok() || u32::try_from(*n).is_ok())
+            .map(Value::from)
+            .ok_or_else(|| ApiError::invalid(path, "must be a 32-bit integer (a number, or a string holding one)")),
+        other => Ok(other),
+    }
+}
+
+/// An enum's name as given, or its number turned into its name.
+fn enum_name(value: Value, table: &EnumTable, path: &str) -> Result<Value, ApiError> {
+    let Some(number) = value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+            .map(|f| f as i64)
+    }) else {
+        return Ok(value);
+    };
+    match table.values.iter().find(|(n, _)| *n == number) {
+        Some((_, Some(name))) => Ok(Value::String((*name).to_string())),
+        Some((_, None)) => Ok(Value::Null),
+        None => {
+            let known: Vec<String> = table
+                .values
+                .iter()
+                .filter_map(|(n, name)| name.map(|name| format!("{n} ({name})")))
+                .collect();
+            Err(ApiError::invalid(
+                path,
+                format!(
+                    "{number} is not a {} number: use one of {}",
+                    table.name,
+                    known.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn normalized(op: Operation, body: Value) -> Result<Value, ApiError> {
+        let Value::Object(map) = body else { panic!("an object") };
+        normalize(map, request_message(op)).map(Value::Object)
+    }
+
+    #[test]
+    fn json_names_are_lower_camel_case() {
+        assert_eq!(json_name("user_id"), "userId");
+        assert_eq!(json_name("filter_or"), "filterOr");
+        assert_eq!(json_name("count_only"), "countOnly");
+        assert_eq!(json_name("k"), "k");
+    }
+
+    #[test]
+    fn camel_case_names_become_proto_names_at_every_level() {
+        let body = json!({"domainId": "d", "query": {
+            "filterOr": [{"k": "name", "v": "x"}], "countOnly": true,
+            "sort": {"keys": [{"key": "name", "desc": true}]}, "page": {"start": "2", "limit": "20"},
+        }});
+        assert_eq!(
+            normalized(Operation::List, body).unwrap(),
+            json!({"domain_id": "d", "query": {
+                "filter_or": [{"k": "name", "v": "x"}], "count_only": true,
+                "sort": {"keys": [{"key": "name", "desc": true}]}, "page": {"start": 2, "limit": 20},
+            }})
+        );
+        let stat = json!({"domainId": "d", "query": {"aggregate": [
+            {"group": {"keys": [{"key": "created_at", "name": "day", "dateFormat": "%Y-%m-%d"}],
+                       "fields": [{"name": "n", "operator": "count", "conditions": [{"key": "state", "value": "ENABLED"}]}]}},
+            {"project": {"fields": [{"key": "n", "name": "n"}], "excludeKeys": true}},
+            {"limit": "5"}, {"skip": 1},
+        ]}});
+        let out = normalized(Operation::Stat, stat).unwrap();
+        assert_eq!(
+            out["query"]["aggregate"][0]["group"]["keys"][0]["date_format"],
+            "%Y-%m-%d"
+        );
+        assert_eq!(out["query"]["aggregate"][1]["project"]["exclude_keys"], true);
+        assert_eq!(out["query"]["aggregate"][2]["limit"], 5);
+    }
+
+    #[test]
+    fn user_data_keeps_its_keys() {
+        let body = json!({"userId": "a", "domainId": "d", "tags": {"cost_center": 1, "costCenter": 2}});
+        let out = normalized(Operation::Update, body).unwrap();
+        assert_eq!(out["tags"], json!({"cost_center": 1, "costCenter": 2}));
+        let mfa =
+            json!({"userId": "a", "domainId": "d", "mfaType": "EMAIL", "options": {"email": "a@b.co", "someKey": 1}});
+        let out = normalized(Operation::EnableMfa, mfa).unwrap();
+        assert_eq!(out["options"], json!({"email": "a@b.co", "someKey": 1}));
+        let value =
+            json!({"domainId": "d", "query": {"filter": [{"k": "tags", "v": {"user_id": 1, "userId": 2}, "o": "eq"}]}});
+        let out = normalized(Operation::List, value).unwrap();
+        assert_eq!(out["query"]["filter"][0]["v"], json!({"user_id": 1, "userId": 2}));
+    }
+
+    #[test]
+    fn enums_by_number_and_the_unset_number_is_not_given() {
+        let body = json!({"userId": "a", "domainId": "d", "authType": 1, "permissionGroup": 2});
+        let out = normalized(Operation::Create, body).unwrap();
+        assert_eq!(
+            (&out["auth_type"], &out["permission_group"]),
+            (&json!("LOCAL"), &json!("WORKSPACE"))
+        );
+        let out = normalized(Operation::Create, json!({"auth_type": 0})).unwrap();
+        assert_eq!(out["auth_type"], Value::Null);
+        let out = normalized(
+            Operation::SetRequiredActions,
+            json!({"actions": [0, "UPDATE_PASSWORD"]}),
+        )
+        .unwrap();
+        assert_eq!(out["actions"], json!(["UPDATE_PASSWORD", "UPDATE_PASSWORD"]));
+        let out = normalized(Operation::List, json!({"state": 2, "authType": "EXTERNAL"})).unwrap();
+        assert_eq!(
+            (&out["state"], &out["auth_type"]),
+            (&json!("DISABLED"), &json!("EXTERNAL"))
+        );
+        let err = normalized(Operation::Create, json!({"authType": 7})).unwrap_err();
+        assert_eq!(err.code(), "ERROR_INVALID_PARAMETER");
+        assert!(
+            err.to_string().contains("authType") && err.to_string().contains("1 (LOCAL)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn both_spellings_of_one_field_are_refused_naming_both() {
+        let err = normalized(Operation::Get, json!({"user_id": "a", "userId": "b"})).unwrap_err();
+        assert_eq!(err.code(), "ERROR_INVALID_PARAMETER");
+        let text = err.to_string();
+        assert!(text.contains("user_id") && text.contains("userId"), "{text}");
+        let err = normalized(
+            Operation::List,
+            json!({"query": {"countOnly": true, "count_only": false}}),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("query.count_only"), "{err}");
+    }
+
+    #[test]
+    fn bad_integers_and_unknown_keys() {
+        let err = normalized(Operation::List, json!({"query": {"page": {"limit": "twenty"}}})).unwrap_err();
+        assert!(err.to_string().contains("query.page.limit"), "{err}");
+        assert!(normalized(Operation::List, json!({"query": {"page": {"limit": "99999999999"}}})).is_err());
+        // Unknown keys are left as spelled for the operation's own error.
+        let out = normalized(Operation::Get, json!({"userID": "a"})).unwrap();
+        assert_eq!(out, json!({"userID": "a"}));
+    }
+}
