@@ -3,8 +3,9 @@
 # (moto, SAM CLI, cargo-lambda, zig) from PyPI, starts one moto server on 127.0.0.1 for the run
 # (stopped on exit), then: formatting, lints, the whole test suite (unit, HTTP suite on the
 # embedded store, storage conformance on both stores, SES and request-count tests, every Lambda
-# binary against a fake Runtime API, the local server), the HTTP suite again on DynamoDB, the
-# SAM template lint, and the arm64 Lambda build. Run from anywhere: ./scripts/test.sh
+# binary against a fake Runtime API, the local server, the fuzzer), the OpenAPI document's
+# validation, the HTTP suite again on DynamoDB, the SAM template lint, and the arm64 Lambda
+# build. Run from anywhere: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -20,6 +21,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test (embedded store; DynamoDB and SES on moto)"
 cargo test --workspace --locked
+
+echo "== docs/openapi.json validates as OpenAPI 3.1 (openapi-spec-validator)"
+OPENAPI_VENV="$PWD/target/tools/openapi-venv"
+if ! cmp -s scripts/openapi-requirements.txt "$OPENAPI_VENV/.requirements" 2>/dev/null; then
+    python3 -m venv "$OPENAPI_VENV"
+    "$OPENAPI_VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/openapi-requirements.txt
+    cp scripts/openapi-requirements.txt "$OPENAPI_VENV/.requirements"
+fi
+"$OPENAPI_VENV/bin/python" -m openapi_spec_validator docs/openapi.json
 
 echo "== HTTP suite on the DynamoDB store (moto)"
 # --workspace keeps the features of the build above: `-p users-tests` alone would resolve

@@ -438,3 +438,45 @@ fn a_data_dir_that_is_a_file_is_named_as_the_problem() {
     );
     assert!(!stderr.contains("dev key"), "{stderr}");
 }
+
+/// GETs `path`; the status, the content type and the body.
+fn get(addr: &str, path: &str) -> (u16, String, String) {
+    let mut stream = connect_and_send(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    let (answer, _) = read_until_closed(&mut stream);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_string())
+}
+
+#[test]
+fn the_api_document_and_its_page_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let (status, content_type, body) = get(&server.addr, "/openapi.json");
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc, users::openapi::document());
+    assert_eq!(doc["openapi"], "3.1.0");
+    let (status, content_type, page) = get(&server.addr, "/docs");
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.contains(r#"spec-url="/openapi.json""#), "{page}");
+    let (status, content_type, script) = get(&server.addr, "/docs/redoc.standalone.js");
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/javascript"), "{content_type}");
+    assert!(script.len() > 100_000);
+    // Anything else that is not a POST is still 405 through the API's handler.
+    let (status, _, _) = get(&server.addr, "/identity/v2/user/get");
+    assert_eq!(status, 405);
+}

@@ -11,6 +11,7 @@
 //! - [`store`]: the storage port and its adapters.
 //! - [`mail`]: the mail port, its transports and the rendered mails.
 //! - [`ops`]: one module per API operation; the business rules live there.
+//! - [`openapi`]: the API as an OpenAPI 3.1 document, generated from the code.
 //! - [`deferred`]: work a request hands over instead of doing (the reset-password work).
 //! - [`provision`]: provisioning commands (a queue, an import file) run through the same operations.
 //! - [`events`]: the one change event a committed change to a user makes.
@@ -29,6 +30,7 @@ pub mod http;
 pub mod input;
 pub mod mail;
 pub mod model;
+pub mod openapi;
 pub mod ops;
 pub mod private_fs;
 pub mod proto3;

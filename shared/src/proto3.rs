@@ -26,8 +26,12 @@ use crate::ops::Operation;
 /// How a field's value is read.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    /// A string or a bool: kept as given (the operation checks its type).
-    Plain,
+    /// A string: kept as given (the operation checks its type).
+    Str,
+    /// A bool: kept as given.
+    Bool,
+    /// A repeated string: kept as given.
+    Strs,
     /// An int32 or uint32: a JSON number, or a string holding one.
     Int,
     /// An enum: its name, or its number in the table.
@@ -38,8 +42,10 @@ pub enum Kind {
     Message(&'static Message),
     /// A repeated nested message.
     Messages(&'static Message),
-    /// `google.protobuf.Struct` or `Value`: user data, kept exactly as given.
-    Opaque,
+    /// `google.protobuf.Struct`: user data (an object), kept exactly as given.
+    Struct,
+    /// `google.protobuf.Value`: any JSON value, kept exactly as given.
+    Value,
 }
 
 #[derive(Debug)]
@@ -65,7 +71,8 @@ const fn field(name: &'static str, kind: Kind) -> Field {
     Field { name, kind }
 }
 
-const PLAIN: Kind = Kind::Plain;
+const STR: Kind = Kind::Str;
+const BOOL: Kind = Kind::Bool;
 
 // Enums (user.proto, query.proto of spaceone-api 2.0.25).
 pub static AUTH_TYPE: EnumTable = EnumTable {
@@ -94,23 +101,23 @@ pub static USER_STATE: EnumTable = EnumTable {
 static FILTER: Message = Message {
     name: "Filter",
     fields: &[
-        field("key", PLAIN),
-        field("k", PLAIN),
-        field("value", Kind::Opaque),
-        field("v", Kind::Opaque),
-        field("operator", PLAIN),
-        field("o", PLAIN),
+        field("key", STR),
+        field("k", STR),
+        field("value", Kind::Value),
+        field("v", Kind::Value),
+        field("operator", STR),
+        field("o", STR),
     ],
 };
 static SORT_KEY: Message = Message {
     name: "SortKey",
-    fields: &[field("key", PLAIN), field("desc", PLAIN)],
+    fields: &[field("key", STR), field("desc", BOOL)],
 };
 static SORT: Message = Message {
     name: "Sort",
     fields: &[
-        field("key", PLAIN),
-        field("desc", PLAIN),
+        field("key", STR),
+        field("desc", BOOL),
         field("keys", Kind::Messages(&SORT_KEY)),
     ],
 };
@@ -120,7 +127,7 @@ static PAGE: Message = Message {
 };
 static UNWIND: Message = Message {
     name: "Unwind",
-    fields: &[field("path", PLAIN), field("filter", Kind::Messages(&FILTER))],
+    fields: &[field("path", STR), field("filter", Kind::Messages(&FILTER))],
 };
 pub static QUERY: Message = Message {
     name: "Query",
@@ -129,41 +136,36 @@ pub static QUERY: Message = Message {
         field("filter_or", Kind::Messages(&FILTER)),
         field("sort", Kind::Message(&SORT)),
         field("page", Kind::Message(&PAGE)),
-        field("minimal", PLAIN),
-        field("count_only", PLAIN),
-        field("only", PLAIN),
-        field("keyword", PLAIN),
+        field("minimal", BOOL),
+        field("count_only", BOOL),
+        field("only", Kind::Strs),
+        field("keyword", STR),
         field("unwind", Kind::Message(&UNWIND)),
     ],
 };
 static GROUP_KEY: Message = Message {
     name: "AggregateGroupKey",
     fields: &[
-        field("key", PLAIN),
-        field("k", PLAIN),
-        field("name", PLAIN),
-        field("n", PLAIN),
-        field("date_format", PLAIN),
+        field("key", STR),
+        field("k", STR),
+        field("name", STR),
+        field("n", STR),
+        field("date_format", STR),
     ],
 };
 static GROUP_SUB_FIELD: Message = Message {
     name: "AggregateGroupSubField",
-    fields: &[
-        field("key", PLAIN),
-        field("k", PLAIN),
-        field("name", PLAIN),
-        field("n", PLAIN),
-    ],
+    fields: &[field("key", STR), field("k", STR), field("name", STR), field("n", STR)],
 };
 static GROUP_FIELD: Message = Message {
     name: "AggregateGroupField",
     fields: &[
-        field("key", PLAIN),
-        field("k", PLAIN),
-        field("name", PLAIN),
-        field("n", PLAIN),
-        field("operator", PLAIN),
-        field("o", PLAIN),
+        field("key", STR),
+        field("k", STR),
+        field("name", STR),
+        field("n", STR),
+        field("operator", STR),
+        field("o", STR),
         field("fields", Kind::Messages(&GROUP_SUB_FIELD)),
         field("conditions", Kind::Messages(&FILTER)),
     ],
@@ -178,28 +180,28 @@ static GROUP: Message = Message {
 static PROJECT_FIELD: Message = Message {
     name: "AggregateProjectField",
     fields: &[
-        field("key", PLAIN),
-        field("k", PLAIN),
-        field("name", PLAIN),
-        field("n", PLAIN),
-        field("operator", PLAIN),
-        field("o", PLAIN),
+        field("key", STR),
+        field("k", STR),
+        field("name", STR),
+        field("n", STR),
+        field("operator", STR),
+        field("o", STR),
     ],
 };
 static PROJECT: Message = Message {
     name: "AggregateProject",
     fields: &[
         field("fields", Kind::Messages(&PROJECT_FIELD)),
-        field("exclude_keys", PLAIN),
+        field("exclude_keys", BOOL),
     ],
 };
 static AGGREGATE_UNWIND: Message = Message {
     name: "AggregateUnwind",
-    fields: &[field("path", PLAIN)],
+    fields: &[field("path", STR)],
 };
 static AGGREGATE_COUNT: Message = Message {
     name: "AggregateCount",
-    fields: &[field("name", PLAIN)],
+    fields: &[field("name", STR)],
 };
 static STAGE: Message = Message {
     name: "StatisticsAggregate",
@@ -220,8 +222,8 @@ pub static STATISTICS_QUERY: Message = Message {
         field("filter_or", Kind::Messages(&FILTER)),
         field("aggregate", Kind::Messages(&STAGE)),
         field("page", Kind::Message(&PAGE)),
-        field("distinct", PLAIN),
-        field("keyword", PLAIN),
+        field("distinct", STR),
+        field("keyword", STR),
     ],
 };
 
@@ -229,107 +231,103 @@ pub static STATISTICS_QUERY: Message = Message {
 pub static CREATE_USER_REQUEST: Message = Message {
     name: "CreateUserRequest",
     fields: &[
-        field("user_id", PLAIN),
-        field("password", PLAIN),
-        field("name", PLAIN),
-        field("email", PLAIN),
+        field("user_id", STR),
+        field("password", STR),
+        field("name", STR),
+        field("email", STR),
         field("auth_type", Kind::Enum(&AUTH_TYPE)),
-        field("language", PLAIN),
-        field("timezone", PLAIN),
-        field("tags", Kind::Opaque),
-        field("reset_password", PLAIN),
-        field("role_id", PLAIN),
+        field("language", STR),
+        field("timezone", STR),
+        field("tags", Kind::Struct),
+        field("reset_password", BOOL),
+        field("role_id", STR),
         field("permission_group", Kind::Enum(&PERMISSION_GROUP)),
-        field("domain_id", PLAIN),
-        field("workspace_id", PLAIN),
+        field("domain_id", STR),
+        field("workspace_id", STR),
     ],
 };
 pub static UPDATE_USER_REQUEST: Message = Message {
     name: "UpdateUserRequest",
     fields: &[
-        field("user_id", PLAIN),
-        field("password", PLAIN),
-        field("name", PLAIN),
-        field("email", PLAIN),
-        field("language", PLAIN),
-        field("timezone", PLAIN),
-        field("tags", Kind::Opaque),
-        field("reset_password", PLAIN),
-        field("domain_id", PLAIN),
+        field("user_id", STR),
+        field("password", STR),
+        field("name", STR),
+        field("email", STR),
+        field("language", STR),
+        field("timezone", STR),
+        field("tags", Kind::Struct),
+        field("reset_password", BOOL),
+        field("domain_id", STR),
     ],
 };
 pub static VERIFY_EMAIL_REQUEST: Message = Message {
     name: "VerifyEmailRequest",
     fields: &[
-        field("user_id", PLAIN),
-        field("email", PLAIN),
-        field("force", PLAIN),
-        field("domain_id", PLAIN),
+        field("user_id", STR),
+        field("email", STR),
+        field("force", BOOL),
+        field("domain_id", STR),
     ],
 };
 pub static CONFIRM_EMAIL_REQUEST: Message = Message {
     name: "ConfirmEmailRequest",
     fields: &[
-        field("user_id", PLAIN),
-        field("verify_code", PLAIN),
-        field("domain_id", PLAIN),
+        field("user_id", STR),
+        field("verify_code", STR),
+        field("domain_id", STR),
     ],
 };
 pub static SET_REQUIRED_ACTIONS_REQUEST: Message = Message {
     name: "SetRequiredActionsRequest",
     fields: &[
-        field("user_id", PLAIN),
+        field("user_id", STR),
         field("actions", Kind::Enums(&USER_REQUIRED_ACTION)),
-        field("domain_id", PLAIN),
+        field("domain_id", STR),
     ],
 };
 pub static ENABLE_MFA_REQUEST: Message = Message {
     name: "EnableMFARequest",
     fields: &[
-        field("user_id", PLAIN),
-        field("mfa_type", PLAIN),
-        field("options", Kind::Opaque),
-        field("domain_id", PLAIN),
+        field("user_id", STR),
+        field("mfa_type", STR),
+        field("options", Kind::Struct),
+        field("domain_id", STR),
     ],
 };
 pub static DISABLE_MFA_REQUEST: Message = Message {
     name: "DisableMFARequest",
-    fields: &[
-        field("user_id", PLAIN),
-        field("force", PLAIN),
-        field("domain_id", PLAIN),
-    ],
+    fields: &[field("user_id", STR), field("force", BOOL), field("domain_id", STR)],
 };
 pub static CONFIRM_MFA_REQUEST: Message = Message {
     name: "ConfirmMFARequest",
     fields: &[
-        field("user_id", PLAIN),
-        field("verify_code", PLAIN),
-        field("domain_id", PLAIN),
+        field("user_id", STR),
+        field("verify_code", STR),
+        field("domain_id", STR),
     ],
 };
 pub static USER_REQUEST: Message = Message {
     name: "UserRequest",
-    fields: &[field("user_id", PLAIN), field("domain_id", PLAIN)],
+    fields: &[field("user_id", STR), field("domain_id", STR)],
 };
 pub static USER_SEARCH_QUERY: Message = Message {
     name: "UserSearchQuery",
     fields: &[
         field("query", Kind::Message(&QUERY)),
-        field("user_id", PLAIN),
-        field("name", PLAIN),
+        field("user_id", STR),
+        field("name", STR),
         field("state", Kind::Enum(&USER_STATE)),
-        field("email", PLAIN),
+        field("email", STR),
         field("auth_type", Kind::Enum(&AUTH_TYPE)),
-        field("domain_id", PLAIN),
-        field("workspace_id", PLAIN),
+        field("domain_id", STR),
+        field("workspace_id", STR),
     ],
 };
 pub static USER_STAT_QUERY: Message = Message {
     name: "UserStatQuery",
     fields: &[
         field("query", Kind::Message(&STATISTICS_QUERY)),
-        field("domain_id", PLAIN),
+        field("domain_id", STR),
     ],
 };
 
@@ -406,7 +404,7 @@ fn normalize_object(map: Map<String, Value>, message: &Message, at: &str) -> Res
 fn normalize_value(value: Value, kind: Kind, path: &str) -> Result<Value, ApiError> {
     match (kind, value) {
         (_, Value::Null) => Ok(Value::Null),
-        (Kind::Plain | Kind::Opaque, value) => Ok(value),
+        (Kind::Str | Kind::Bool | Kind::Strs | Kind::Struct | Kind::Value, value) => Ok(value),
         (Kind::Int, value) => int(value, path),
         (Kind::Enum(table), value) => enum_name(value, table, path),
         (Kind::Enums(table), Value::Array(items)) => items

@@ -22,8 +22,8 @@ use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 
-const MIN_PASSWORD: usize = 8;
-const MAX_PASSWORD: usize = 128;
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 128;
 const TEMP_PASSWORD_LEN: usize = 12;
 const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 

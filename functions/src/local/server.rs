@@ -137,10 +137,45 @@ impl AcceptBackoff {
     }
 }
 
+/// The OpenAPI document (generated from the code, `users::openapi`), and a page that shows it:
+/// Redoc's standalone bundle (MIT; the npm package `redoc` 2.5.4, in `functions/assets/`).
+static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| users::openapi::document().to_string());
+const REDOC_JS: &str = include_str!("../../assets/redoc.standalone.js");
+const DOCS_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>User API</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body>
+<redoc spec-url="/openapi.json"></redoc>
+<script src="/docs/redoc.standalone.js"></script>
+</body>
+</html>
+"#;
+
+/// `GET /openapi.json`, `GET /docs` and the viewer's script; `None` for anything else.
+fn documentation(parts: &lambda_http::http::request::Parts) -> Option<Response<Body>> {
+    if parts.method != lambda_http::http::Method::GET {
+        return None;
+    }
+    let (content_type, body) = match parts.uri.path() {
+        "/openapi.json" => ("application/json", OPENAPI_JSON.as_str()),
+        "/docs" | "/docs/" => ("text/html; charset=utf-8", DOCS_PAGE),
+        "/docs/redoc.standalone.js" => ("text/javascript; charset=utf-8", REDOC_JS),
+        _ => return None,
+    };
+    let mut response = Response::new(Body::from(body));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Some(response)
+}
+
 /// Reads at most the allowed body within the read timeout, then hands over to the shared
 /// handler.
 async fn answer(app: &App, request: hyper::Request<Incoming>, read_timeout: Duration) -> Response<Body> {
     let (parts, body) = request.into_parts();
+    if let Some(page) = documentation(&parts) {
+        return page;
+    }
     // One byte over the limit is enough to know it is too large; the rest is never read.
     let read = tokio::time::timeout(read_timeout, Limited::new(body, MAX_BODY_BYTES + 1).collect()).await;
     let bytes = match read {

@@ -9,13 +9,15 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
-const MAX_USER_ID: usize = 60;
-const MAX_ID: usize = 255;
-const MAX_NAME: usize = 128;
-const MAX_EMAIL: usize = 255;
-const MAX_LANGUAGE: usize = 7;
-const MAX_TAG_KEYS: usize = 50;
-const MAX_TAGS_BYTES: usize = 16 * 1024;
+pub const MAX_USER_ID: usize = 60;
+pub const MAX_ID: usize = 255;
+pub const MAX_NAME: usize = 128;
+pub const MAX_EMAIL: usize = 255;
+pub const MAX_LANGUAGE: usize = 7;
+pub const MAX_TAG_KEYS: usize = 50;
+pub const MAX_TAGS_BYTES: usize = 16 * 1024;
+/// The email format of SPEC section 2.
+pub const EMAIL_PATTERN: &str = r"^[^@]+@[^@]+\.[^@]+$";
 
 /// Checks an identifier: not empty, within `max` characters, no surrounding white space and no
 /// control characters (they make ids that look alike but are not).
@@ -88,7 +90,7 @@ pub struct Email(String);
 
 static EMAIL_FORMAT: LazyLock<Regex> = LazyLock::new(|| {
     // A constant pattern: it compiles or every email test fails, so this cannot fail at run time.
-    Regex::new(r"^[^@]+@[^@]+\.[^@]+$").expect("constant email pattern compiles")
+    Regex::new(EMAIL_PATTERN).expect("constant email pattern compiles")
 });
 
 impl Email {

@@ -6,7 +6,10 @@ mod fields;
 mod user;
 
 pub use enums::{AuthType, MfaState, MfaType, PermissionGroup, RequiredAction, RoleType, State};
-pub use fields::{DomainId, Email, Language, Name, Tags, Timezone, UserId, WorkspaceId};
+pub use fields::{
+    DomainId, EMAIL_PATTERN, Email, Language, MAX_EMAIL, MAX_ID, MAX_LANGUAGE, MAX_NAME, MAX_TAG_KEYS, MAX_TAGS_BYTES,
+    MAX_USER_ID, Name, Tags, Timezone, UserId, WorkspaceId,
+};
 pub use user::{Mfa, RoleBinding, Timestamp, User, Versioned};
 
 /// A plain user for unit tests: `alice`-style id in `domain-a`, enabled, LOCAL, a USER, with

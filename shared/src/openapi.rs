@@ -1,0 +1,395 @@
+//! The API as an OpenAPI 3.1 document, generated from the code: the paths and token rule of
+//! [`Operation`], the request messages of [`crate::proto3`], the bounds the model enforces,
+//! the enums' names, and the error codes of [`ApiError`]. `docs/openapi.json` is this
+//! document as committed; a test fails when the two differ, so a change in code shows up as a
+//! change of the document in review (`UPDATE_OPENAPI=1 cargo test -p users-shared openapi`
+//! writes it anew).
+//!
+//! Requests are described by their proto names; every field may also be given by its
+//! lowerCamelCase JSON name, enums by number and integers as strings (SPEC section 3), which
+//! the schema does not spell out twice.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiError;
+use crate::model::{
+    AuthType, EMAIL_PATTERN, MAX_EMAIL, MAX_ID, MAX_LANGUAGE, MAX_NAME, MAX_TAG_KEYS, MAX_USER_ID, MfaState, MfaType,
+    RequiredAction, RoleType, State,
+};
+use crate::ops::Operation;
+use crate::proto3::{self, Field, Kind, Message};
+use crate::query::{MAX_PAGE, MAX_PATTERN_BYTES};
+use crate::secrets::{MAX_PASSWORD, MIN_PASSWORD};
+
+fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|v| name(*v)).collect()
+}
+
+/// The schema of a request field: its kind, with the bounds the model enforces on it.
+fn field_schema(field: &Field) -> Value {
+    let mut schema = match field.kind {
+        Kind::Str => json!({"type": "string"}),
+        Kind::Bool => json!({"type": "boolean"}),
+        Kind::Strs => json!({"type": "array", "items": {"type": "string"}}),
+        Kind::Int => json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
+        Kind::Enum(table) => enum_schema(table),
+        Kind::Enums(table) => json!({"type": "array", "items": enum_schema(table)}),
+        Kind::Message(message) => message_ref(message),
+        Kind::Messages(message) => json!({"type": "array", "items": message_ref(message)}),
+        Kind::Struct => json!({"type": "object"}),
+        Kind::Value => json!({}),
+    };
+    let bounds = match field.name {
+        "user_id" => json!({"minLength": 1, "maxLength": MAX_USER_ID}),
+        "domain_id" | "workspace_id" | "role_id" => json!({"maxLength": MAX_ID}),
+        "name" if matches!(field.kind, Kind::Str) => json!({"maxLength": MAX_NAME}),
+        "email" => json!({"maxLength": MAX_EMAIL, "pattern": EMAIL_PATTERN}),
+        "language" => json!({"maxLength": MAX_LANGUAGE}),
+        "password" => json!({"minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD}),
+        "verify_code" => json!({"pattern": "^[0-9]{6}$"}),
+        "tags" => json!({"maxProperties": MAX_TAG_KEYS}),
+        "mfa_type" => json!({"enum": names(MfaType::ALL, MfaType::as_str)}),
+        "limit" if matches!(field.kind, Kind::Int) => {
+            json!({"description": format!("0 = all, at most {MAX_PAGE} per response")})
+        }
+        _ => json!({}),
+    };
+    if let (Value::Object(schema), Value::Object(bounds)) = (&mut schema, bounds) {
+        schema.extend(bounds);
+    }
+    schema
+}
+
+/// An enum by name (the schema lists the names; numbers are accepted too, SPEC section 3).
+fn enum_schema(table: &proto3::EnumTable) -> Value {
+    let names: Vec<&str> = table.values.iter().filter_map(|(_, name)| *name).collect();
+    json!({"type": "string", "enum": names})
+}
+
+fn message_ref(message: &Message) -> Value {
+    json!({"$ref": format!("#/components/schemas/{}", message.name)})
+}
+
+/// A message and every message it holds, as component schemas.
+fn add_message(message: &'static Message, schemas: &mut Map<String, Value>) {
+    if schemas.contains_key(message.name) {
+        return;
+    }
+    let properties: Map<String, Value> = message
+        .fields
+        .iter()
+        .map(|f| (f.name.to_string(), field_schema(f)))
+        .collect();
+    schemas.insert(
+        message.name.to_string(),
+        json!({"type": "object", "properties": properties}),
+    );
+    for field in message.fields {
+        if let Kind::Message(inner) | Kind::Messages(inner) = field.kind {
+            add_message(inner, schemas);
+        }
+    }
+}
+
+/// The fields each request must carry (SPEC section 4).
+fn required(op: Operation) -> Vec<&'static str> {
+    match op {
+        Operation::Create => vec!["user_id", "auth_type", "permission_group", "domain_id"],
+        Operation::ConfirmEmail | Operation::ConfirmMfa => vec!["user_id", "verify_code", "domain_id"],
+        Operation::SetRequiredActions => vec!["user_id", "actions", "domain_id"],
+        Operation::EnableMfa => vec!["user_id", "mfa_type", "options", "domain_id"],
+        Operation::List => vec!["domain_id"],
+        Operation::Stat => vec!["query", "domain_id"],
+        _ => vec!["user_id", "domain_id"],
+    }
+}
+
+fn user_info() -> Value {
+    json!({
+        "type": "object",
+        "required": ["user_id", "name", "state", "email", "email_verified", "auth_type", "role_type", "mfa",
+                     "language", "timezone", "required_actions", "tags", "domain_id", "created_at", "last_accessed_at"],
+        "additionalProperties": false,
+        "properties": {
+            "user_id": {"type": "string", "minLength": 1, "maxLength": MAX_USER_ID},
+            "name": {"type": "string", "maxLength": MAX_NAME},
+            "state": {"type": "string", "enum": names(State::ALL, State::as_str)},
+            "email": {"type": "string", "maxLength": MAX_EMAIL},
+            "email_verified": {"type": "boolean"},
+            "auth_type": {"type": "string", "enum": names(AuthType::ALL, AuthType::as_str)},
+            "role_type": {"type": "string", "enum": names(RoleType::ALL, RoleType::as_str)},
+            "mfa": {
+                "type": "object",
+                "required": ["state"],
+                "properties": {
+                    "state": {"type": "string", "enum": names(MfaState::ALL, MfaState::as_str)},
+                    "mfa_type": {"type": "string", "enum": names(MfaType::ALL, MfaType::as_str)},
+                    "options": {"type": "object"},
+                },
+            },
+            "language": {"type": "string", "maxLength": MAX_LANGUAGE},
+            "timezone": {"type": "string"},
+            "required_actions": {"type": "array", "items": {"type": "string", "enum": names(RequiredAction::ALL, RequiredAction::as_str)}},
+            "tags": {"type": "object", "maxProperties": MAX_TAG_KEYS},
+            "domain_id": {"type": "string", "maxLength": MAX_ID},
+            "created_at": {"type": "string", "format": "date-time"},
+            "last_accessed_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    })
+}
+
+fn response_schema(op: Operation) -> Value {
+    match op {
+        Operation::VerifyEmail | Operation::ResetPassword | Operation::Delete => {
+            json!({"$ref": "#/components/schemas/Empty"})
+        }
+        Operation::List => json!({"$ref": "#/components/schemas/UsersInfo"}),
+        Operation::Stat => json!({"$ref": "#/components/schemas/StatResult"}),
+        _ => json!({"$ref": "#/components/schemas/UserInfo"}),
+    }
+}
+
+/// The error codes each method can answer, by status, taken from [`ApiError`] itself.
+fn errors(op: Operation) -> Vec<(u16, Vec<&'static str>)> {
+    let id = String::new;
+    let mut bad_request = vec![ApiError::required("").code(), ApiError::invalid("", "").code()];
+    bad_request.extend(match op {
+        Operation::Create => vec![
+            ApiError::IncorrectPasswordFormat { rule: "" }.code(),
+            ApiError::IncorrectEmailFormat { key: id() }.code(),
+            ApiError::UnableToResetPasswordInExternalAuth { user_id: id() }.code(),
+            ApiError::UnableToResetPasswordWithoutEmail { user_id: id() }.code(),
+            ApiError::InvalidRole { reason: id() }.code(),
+        ],
+        Operation::Update => vec![
+            ApiError::IncorrectPasswordFormat { rule: "" }.code(),
+            ApiError::IncorrectEmailFormat { key: id() }.code(),
+            ApiError::PasswordNotChanged.code(),
+            ApiError::UnableToResetPasswordInExternalAuth { user_id: id() }.code(),
+            ApiError::UnableToResetPasswordWithoutEmail { user_id: id() }.code(),
+            ApiError::VerificationUnavailable { user_id: id() }.code(),
+        ],
+        Operation::VerifyEmail => vec![ApiError::IncorrectEmailFormat { key: id() }.code()],
+        Operation::ConfirmEmail => vec![ApiError::InvalidVerifyCode { user_id: id() }.code()],
+        Operation::SetRequiredActions => vec![
+            ApiError::NotAllowedActions {
+                action: id(),
+                auth_type: id(),
+                user_id: id(),
+            }
+            .code(),
+        ],
+        Operation::EnableMfa => vec![
+            ApiError::NotSupportedMfaType { mfa_type: id() }.code(),
+            ApiError::IncorrectEmailFormat { key: id() }.code(),
+            ApiError::MfaAlreadyEnabled { user_id: id() }.code(),
+        ],
+        Operation::DisableMfa => vec![ApiError::MfaAlreadyDisabled { user_id: id() }.code()],
+        Operation::ConfirmMfa => vec![
+            ApiError::MfaNotEnabled { user_id: id() }.code(),
+            ApiError::InvalidVerifyCode { user_id: id() }.code(),
+        ],
+        Operation::Disable | Operation::Delete => {
+            vec![ApiError::LastAdminCannotDisabledDeleted { user_id: id() }.code()]
+        }
+        Operation::List | Operation::Stat => vec![ApiError::DbQuery { reason: id() }.code()],
+        Operation::ResetPassword | Operation::Enable | Operation::Get => vec![],
+    });
+    let mut out = vec![(400, bad_request)];
+    if op.needs_token() {
+        out.push((401, vec![ApiError::AuthenticateFailure { reason: "" }.code()]));
+        out.push((403, vec![ApiError::PermissionDenied { reason: "" }.code()]));
+    }
+    if op.needs_token() && !matches!(op, Operation::Create | Operation::List | Operation::Stat) {
+        out.push((404, vec![ApiError::NotFound { user_id: id() }.code()]));
+    }
+    match op {
+        Operation::Create => out.push((409, vec![ApiError::NotUnique { user_id: id() }.code()])),
+        Operation::ResetPassword | Operation::Get | Operation::List | Operation::Stat => {}
+        _ => out.push((409, vec![ApiError::Conflict { user_id: id() }.code()])),
+    }
+    out.push((413, vec![ApiError::PayloadTooLarge { limit: 0 }.code()]));
+    out.push((500, vec![ApiError::Unknown { request_id: id() }.code()]));
+    out.push((503, vec![ApiError::Unavailable { service: "" }.code()]));
+    out
+}
+
+fn example(op: Operation) -> Value {
+    let target = json!({"user_id": "alice", "domain_id": "domain-a1b2c3d4e5f6"});
+    let mut body = target.as_object().cloned().unwrap_or_default();
+    let extra = match op {
+        Operation::Create => json!({"auth_type": "LOCAL", "password": "Wonderland1", "permission_group": "DOMAIN",
+                                    "reset_password": false, "email": "alice@example.com", "name": "Alice"}),
+        Operation::Update => json!({"name": "Alice Liddell", "tags": {"team": "core"}}),
+        Operation::VerifyEmail => json!({"email": "alice@example.com"}),
+        Operation::ConfirmEmail | Operation::ConfirmMfa => json!({"verify_code": "042917"}),
+        Operation::SetRequiredActions => json!({"actions": ["UPDATE_PASSWORD"]}),
+        Operation::EnableMfa => json!({"mfa_type": "EMAIL", "options": {"email": "alice@example.com"}}),
+        Operation::DisableMfa => json!({"force": false}),
+        Operation::List => {
+            body.remove("user_id");
+            json!({"query": {"filter": [{"k": "state", "v": "ENABLED", "o": "eq"}], "page": {"start": 1, "limit": 20}}})
+        }
+        Operation::Stat => {
+            body.remove("user_id");
+            json!({"query": {"aggregate": [{"group": {"keys": [{"key": "state", "name": "state"}],
+                                                      "fields": [{"operator": "count", "name": "count"}]}}]}})
+        }
+        _ => json!({}),
+    };
+    if let Value::Object(extra) = extra {
+        body.extend(extra);
+    }
+    Value::Object(body)
+}
+
+fn operation(op: Operation, schemas: &mut Map<String, Value>) -> Value {
+    let message = proto3::request_message(op);
+    add_message(message, schemas);
+    let request_name = format!("{}Body", message.name);
+    if !schemas.contains_key(&request_name) {
+        schemas.insert(
+            request_name.clone(),
+            json!({"allOf": [message_ref(message), {"required": required(op)}]}),
+        );
+    }
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({"description": "OK", "content": {"application/json": {"schema": response_schema(op)}}}),
+    );
+    for (status, codes) in errors(op) {
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": format!("One of: {}", codes.join(", ")),
+                "content": {"application/json": {"schema": {"allOf": [
+                    {"$ref": "#/components/schemas/Error"},
+                    {"properties": {"detail": {"properties": {"code": {"enum": codes}}}}},
+                ]}}},
+            }),
+        );
+    }
+    let mut method = json!({
+        "operationId": op.name(),
+        "summary": format!("User.{}", op.name()),
+        "requestBody": {"required": true, "content": {"application/json": {
+            "schema": {"$ref": format!("#/components/schemas/{request_name}")},
+            "example": example(op),
+        }}},
+        "responses": responses,
+    });
+    if !op.needs_token() {
+        method["security"] = json!([]);
+    }
+    json!({"post": method})
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut schemas = Map::new();
+    schemas.insert("UserInfo".into(), user_info());
+    schemas.insert(
+        "UsersInfo".into(),
+        json!({"type": "object", "required": ["results", "total_count"], "properties": {
+            "results": {"type": "array", "maxItems": MAX_PAGE, "items": {"$ref": "#/components/schemas/UserInfo"}},
+            "total_count": {"type": "integer", "minimum": 0},
+        }}),
+    );
+    schemas.insert(
+        "StatResult".into(),
+        json!({"type": "object", "required": ["results"], "properties": {
+            "results": {"type": "array"},
+            "total_count": {"type": "integer", "minimum": 0},
+        }}),
+    );
+    schemas.insert("Empty".into(), json!({"type": "object", "maxProperties": 0}));
+    schemas.insert(
+        "Error".into(),
+        json!({"type": "object", "required": ["detail"], "properties": {"detail": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }}}),
+    );
+    let mut paths = Map::new();
+    for op in Operation::ALL {
+        paths.insert(op.path().to_string(), operation(op, &mut schemas));
+    }
+    // stat's alias: the same operation under its own operationId (ids are unique in a document).
+    let mut alias = operation(Operation::Stat, &mut schemas);
+    alias["post"]["operationId"] = json!("stat_v2");
+    alias["post"]["summary"] = json!("User.stat (alias of /identity/v1/user/stat)");
+    paths.insert("/identity/v2/user/stat".into(), alias);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cloudforet identity v2 User API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "The identity service's User API (spaceone.api.identity.v2.User) as served by this project. \
+                 Every method is POST with a JSON object (at most 256 KiB). Fields may be given by their proto \
+                 names (as below) or their lowerCamelCase JSON names, enums by name or number, integers as \
+                 numbers or strings; both spellings of one field is a 400. Queries hold at most 100 regular \
+                 expressions of at most {MAX_PATTERN_BYTES} bytes each. Errors answer \
+                 {{\"detail\": {{\"code\", \"message\"}}}}."
+            ),
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "A Cloudforet access token (RS256 or ES256; claims did, aud, rol, typ=ACCESS_TOKEN, ver=2.0, exp)."}},
+            "schemas": schemas,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMITTED: &str = include_str!("../../docs/openapi.json");
+
+    /// The committed document is the one the code generates; `UPDATE_OPENAPI=1` rewrites it.
+    #[test]
+    fn the_committed_document_is_the_generated_one() {
+        let generated = serde_json::to_string_pretty(&document()).unwrap_or_default() + "\n";
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+            std::fs::write(path, &generated).unwrap();
+            return;
+        }
+        assert!(
+            COMMITTED == generated,
+            "docs/openapi.json differs from what the code generates: run UPDATE_OPENAPI=1 cargo test -p users-shared openapi, and review the change"
+        );
+    }
+
+    #[test]
+    fn every_path_every_field_and_the_bounds_are_in_it() {
+        let doc = document();
+        for op in Operation::ALL {
+            let path = &doc["paths"][op.path()]["post"];
+            assert_eq!(path["operationId"], op.name());
+            let message = proto3::request_message(op);
+            for field in message.fields {
+                assert!(
+                    doc["components"]["schemas"][message.name]["properties"][field.name].is_object(),
+                    "{}.{}",
+                    message.name,
+                    field.name
+                );
+            }
+            assert_eq!(path["security"].is_array(), !op.needs_token(), "{op:?}");
+        }
+        let user = &doc["components"]["schemas"]["UserRequest"]["properties"]["user_id"];
+        assert_eq!(user["maxLength"], MAX_USER_ID);
+        let create = &doc["paths"]["/identity/v2/user/create"]["post"]["responses"];
+        assert!(
+            create["409"]["description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("ERROR_NOT_UNIQUE")
+        );
+    }
+}
