@@ -4,7 +4,8 @@
 # (stopped on exit), then: formatting, lints, the whole test suite (unit, HTTP suite on the
 # embedded store, storage conformance on both stores, SES and request-count tests, every Lambda
 # binary against a fake Runtime API, the local server, the fuzzer), the OpenAPI document's
-# validation, the HTTP suite again on DynamoDB, the SAM template lint, and the arm64 Lambda
+# validation, the real clients (the official spaceone-api client, schemathesis) against the
+# local server, the HTTP suite again on DynamoDB, the SAM template lint, and the arm64 Lambda
 # build. Run from anywhere: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,15 @@ if ! cmp -s scripts/openapi-requirements.txt "$OPENAPI_VENV/.requirements" 2>/de
     cp scripts/openapi-requirements.txt "$OPENAPI_VENV/.requirements"
 fi
 "$OPENAPI_VENV/bin/python" -m openapi_spec_validator docs/openapi.json
+
+echo "== real clients against users-local: the official spaceone-api 2.0.25 client, schemathesis"
+CLIENTS_VENV="$PWD/target/tools/clients-venv"
+if ! cmp -s scripts/clients/requirements.txt "$CLIENTS_VENV/.requirements" 2>/dev/null; then
+    python3 -m venv "$CLIENTS_VENV"
+    "$CLIENTS_VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/clients/requirements.txt
+    cp scripts/clients/requirements.txt "$CLIENTS_VENV/.requirements"
+fi
+"$CLIENTS_VENV/bin/python" scripts/clients/real_clients.py target/debug/users-local docs/openapi.json
 
 echo "== HTTP suite on the DynamoDB store (moto)"
 # --workspace keeps the features of the build above: `-p users-tests` alone would resolve

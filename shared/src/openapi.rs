@@ -215,7 +215,8 @@ fn errors(op: Operation) -> Vec<(u16, Vec<&'static str>)> {
 }
 
 fn example(op: Operation) -> Value {
-    let target = json!({"user_id": "alice", "domain_id": "domain-a1b2c3d4e5f6"});
+    // The domain `users-local serve` prints a token for, so the examples can be tried as they are.
+    let target = json!({"user_id": "alice", "domain_id": "domain-local"});
     let mut body = target.as_object().cloned().unwrap_or_default();
     let extra = match op {
         Operation::Create => json!({"auth_type": "LOCAL", "password": "Wonderland1", "permission_group": "DOMAIN",
