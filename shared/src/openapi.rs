@@ -321,6 +321,17 @@ pub fn document() -> Value {
     alias["post"]["operationId"] = json!("stat_v2");
     alias["post"]["summary"] = json!("User.stat (alias of /identity/v1/user/stat)");
     paths.insert("/identity/v2/user/stat".into(), alias);
+    // What `users-local serve` serves besides the API: this document and its page.
+    paths.insert(
+        "/openapi.json".into(),
+        json!({"get": {"operationId": "openapi", "summary": "This document (users-local only)", "security": [],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
+    );
+    paths.insert(
+        "/docs".into(),
+        json!({"get": {"operationId": "docs", "summary": "This document as a page (users-local only)", "security": [],
+            "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}}}}),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -369,6 +380,7 @@ mod tests {
     #[test]
     fn every_path_every_field_and_the_bounds_are_in_it() {
         let doc = document();
+        assert!(doc["paths"]["/openapi.json"]["get"].is_object());
         for op in Operation::ALL {
             let path = &doc["paths"][op.path()]["post"];
             assert_eq!(path["operationId"], op.name());
