@@ -1,5 +1,8 @@
-//! Reading a request body: a JSON object whose keys are taken one by one, each with its type
+//! Reading a JSON object of a request: its keys are taken one by one, each with its type
 //! checked and its key named in any error. Whatever is left at the end is an unknown field.
+//! The one reader of request fields: a request body (errors are ERROR_INVALID_PARAMETER /
+//! ERROR_REQUIRED_PARAMETER naming the key) and a query object inside it (errors are
+//! ERROR_DB_QUERY naming `query.<key>`).
 //!
 //! Proto3 JSON clients omit default values and may send `null` for them, so `null` reads as
 //! "not given" and an absent boolean reads as `false`.
@@ -8,8 +11,17 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
+/// Whose fields these are, which decides the error code and how a key is named.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Body,
+    /// A query object, named in errors (`query`).
+    Query(&'static str),
+}
+
 pub struct Fields {
     map: Map<String, Value>,
+    scope: Scope,
 }
 
 impl Fields {
@@ -22,13 +34,38 @@ impl Fields {
             )
         })?;
         match value {
-            Value::Object(map) => Ok(Self { map }),
+            Value::Object(map) => Ok(Self::from_map(map)),
             _ => Err(ApiError::invalid("body", "must be a JSON object")),
         }
     }
 
     pub fn from_map(map: Map<String, Value>) -> Self {
-        Self { map }
+        Self {
+            map,
+            scope: Scope::Body,
+        }
+    }
+
+    /// The fields of a query object named `name`: errors are ERROR_DB_QUERY.
+    pub fn query(map: Map<String, Value>, name: &'static str) -> Self {
+        Self {
+            map,
+            scope: Scope::Query(name),
+        }
+    }
+
+    /// A field that does not fit: wrong type, unknown, or out of bounds.
+    fn invalid(&self, key: &str, reason: impl std::fmt::Display) -> ApiError {
+        match self.scope {
+            Scope::Body => ApiError::invalid(key, reason.to_string()),
+            Scope::Query(name) => ApiError::DbQuery {
+                reason: format!("{name}.{key} {reason}"),
+            },
+        }
+    }
+
+    fn wrong_type(&self, key: &str, expected: &str, got: &Value) -> ApiError {
+        self.invalid(key, format!("must be {expected}, got {}", type_name(got)))
     }
 
     /// The body in proto names, enum names and JSON numbers (`crate::proto3`), read as a
@@ -37,7 +74,8 @@ impl Fields {
         crate::proto3::normalize(self.map, message).map(Self::from_map)
     }
 
-    fn take(&mut self, key: &str) -> Option<Value> {
+    /// Any value under `key` (`null` is not given), for a field whose type its reader checks.
+    pub fn take(&mut self, key: &str) -> Option<Value> {
         self.map.remove(key).filter(|v| !v.is_null())
     }
 
@@ -46,7 +84,7 @@ impl Fields {
         match self.take(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(wrong_type(key, "a string", &other)),
+            Some(other) => Err(self.wrong_type(key, "a string", &other)),
         }
     }
 
@@ -68,7 +106,7 @@ impl Fields {
         match self.take(key) {
             None => Ok(false),
             Some(Value::Bool(b)) => Ok(b),
-            Some(other) => Err(wrong_type(key, "a boolean", &other)),
+            Some(other) => Err(self.wrong_type(key, "a boolean", &other)),
         }
     }
 
@@ -76,7 +114,16 @@ impl Fields {
         match self.take(key) {
             None => Ok(None),
             Some(Value::Object(m)) => Ok(Some(m)),
-            Some(other) => Err(wrong_type(key, "an object", &other)),
+            Some(other) => Err(self.wrong_type(key, "an object", &other)),
+        }
+    }
+
+    /// A list of anything (its reader checks the items); absent is empty.
+    pub fn list(&mut self, key: &str) -> Result<Vec<Value>, ApiError> {
+        match self.take(key) {
+            None => Ok(vec![]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Err(self.wrong_type(key, "a list", &other)),
         }
     }
 
@@ -88,11 +135,11 @@ impl Fields {
                 .into_iter()
                 .map(|item| match item {
                     Value::String(s) => Ok(s),
-                    other => Err(wrong_type(key, "a list of strings", &other)),
+                    other => Err(self.wrong_type(key, "a list of strings", &other)),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(other) => Err(wrong_type(key, "a list of strings", &other)),
+            Some(other) => Err(self.wrong_type(key, "a list of strings", &other)),
         }
     }
 
@@ -100,21 +147,23 @@ impl Fields {
     pub fn finish(self) -> Result<(), ApiError> {
         match self.map.keys().min() {
             None => Ok(()),
-            Some(key) => Err(ApiError::invalid(key.clone(), "unknown field")),
+            Some(key) => Err(match self.scope {
+                Scope::Body => ApiError::invalid(key.clone(), "unknown field"),
+                Scope::Query(_) => self.invalid(key, "is not a known field"),
+            }),
         }
     }
 }
 
-fn wrong_type(key: &str, expected: &str, got: &Value) -> ApiError {
-    let got = match got {
+fn type_name(got: &Value) -> &'static str {
+    match got {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
-    };
-    ApiError::invalid(key, format!("must be {expected}, got {got}"))
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +198,18 @@ mod tests {
         assert!(!f.flag("zz").unwrap());
         assert_eq!(f.required_string("b").unwrap_err().code(), "ERROR_REQUIRED_PARAMETER");
         f.finish().unwrap();
+    }
+
+    #[test]
+    fn query_fields_are_db_query_errors_naming_the_query() {
+        let map = serde_json::json!({"minimal": 1, "x": 2}).as_object().cloned().unwrap();
+        let mut f = Fields::query(map, "query");
+        let err = f.flag("minimal").unwrap_err();
+        assert_eq!(err.code(), "ERROR_DB_QUERY");
+        assert!(err.to_string().contains("query.minimal must be a boolean"), "{err}");
+        let err = f.finish().unwrap_err();
+        assert_eq!(err.code(), "ERROR_DB_QUERY");
+        assert!(err.to_string().contains("query.x is not a known field"), "{err}");
     }
 
     #[test]

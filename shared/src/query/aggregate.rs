@@ -11,14 +11,15 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value, json};
 
-use super::condition::parse_datetime;
+use super::condition::{ParseContext, parse_condition, parse_datetime};
 use super::doc::{Doc, Field};
-use super::value::{compare, equal, lookup};
-use super::{
-    Compile, Page, ParseContext, QueryError, Reader, Selection, SortKey, Uncompiled, check_key, default_order,
-    parse_condition, parse_sort, sort_docs, sorted_order,
+use super::keys::{QueryError, check_key};
+use super::select::{
+    Compile, Page, Selection, SortKey, Uncompiled, default_order, parse_sort, sort_docs, sorted_order,
 };
+use super::value::{compare, equal, lookup};
 use crate::error::ApiError;
+use crate::input::Fields;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Accumulator {
@@ -67,7 +68,7 @@ struct GroupField {
     /// For push: push objects of these `(key, name)` pairs instead of one value.
     fields: Vec<(String, String)>,
     /// Only rows matching these conditions feed this field.
-    conditions: Vec<super::Condition>,
+    conditions: Vec<super::condition::Condition>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +194,7 @@ impl StatQuery {
     /// Parses a query; neither `distinct` nor `aggregate` is ERROR_REQUIRED_PARAMETER.
     pub fn parse(raw: Map<String, Value>, now: DateTime<Utc>) -> Result<Uncompiled<Self>, ApiError> {
         let cx = ParseContext::new(now);
-        let mut reader = Reader::new(raw, "query");
+        let mut reader = Fields::query(raw, "query");
         let selection = Selection::read(&mut reader, &cx)?;
         let page = reader
             .take("page")
@@ -267,7 +268,10 @@ impl Compile for StatQuery {
         for stage in stages {
             if let Stage::Group { fields, .. } = stage {
                 for field in fields {
-                    field.conditions.iter_mut().try_for_each(super::Condition::compile)?;
+                    field
+                        .conditions
+                        .iter_mut()
+                        .try_for_each(super::condition::Condition::compile)?;
                 }
             }
         }
@@ -800,7 +804,7 @@ fn unwind(rows: Vec<Value>, path: &str) -> Vec<Value> {
             Some(Value::Array(items)) => {
                 for item in items.clone() {
                     let mut copy = row.clone();
-                    super::insert_path(&mut copy, path, item);
+                    super::value::insert_path(&mut copy, path, item);
                     out.push(copy);
                 }
             }

@@ -9,8 +9,8 @@ use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
 use super::doc::Doc;
+use super::keys::{QueryError, check_key};
 use super::value::{compare, equal};
-use super::{QueryError, check_key};
 
 /// The longest regex pattern accepted (bytes), how many one request may hold (every `regex`
 /// value and `regex_in` element, wherever they stand), and the compiled-size ceiling of each.

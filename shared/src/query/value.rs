@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The value at a dotted path (`tags.team`, `mfa.options.email`), through objects only.
 pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
@@ -52,6 +52,20 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
 /// Equality as the query language sees it: numbers by value (`1` equals `1.0`).
 pub fn equal(a: &Value, b: &Value) -> bool {
     compare(a, b).is_eq()
+}
+
+/// Sets `path` (dotted) in `out`, creating objects along the way.
+pub(crate) fn insert_path(out: &mut Value, path: &str, value: Value) {
+    let mut parts = path.split('.').peekable();
+    let mut node = out;
+    while let Some(part) = parts.next() {
+        let Value::Object(map) = node else { return };
+        if parts.peek().is_none() {
+            map.insert(part.to_string(), value);
+            return;
+        }
+        node = map.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    }
 }
 
 #[cfg(test)]
