@@ -17,25 +17,42 @@ use users::{App, Config};
 pub async fn run(op: Operation) -> Result<(), lambda_http::Error> {
     // JSON or text, as the function's LoggingConfig asks (AWS_LAMBDA_LOG_FORMAT).
     lambda_http::tracing::init_default_subscriber();
-    let app: &'static App = Box::leak(Box::new(build(op).await?));
+    // Work handed over must not run after the answer here (Lambda freezes the environment).
+    if op.hands_over_work() {
+        return Err(format!(
+            "the {} function hands work over: start it with run_handing_over",
+            op.name()
+        )
+        .into());
+    }
+    let config = Config::from_env()?;
+    serve(op, build(op, &config).await?).await
+}
+
+/// Runs the function of an operation that hands work over (reset_password): the work goes to
+/// the provisioning queue. A function of its own, so that only this binary links the SQS client.
+pub async fn run_handing_over(op: Operation) -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let mut app = build(op, &config).await?;
+    app.deferred = std::sync::Arc::new(config.provision_queue().await?);
+    serve(op, app).await
+}
+
+async fn serve(op: Operation, app: App) -> Result<(), lambda_http::Error> {
+    let app: &'static App = Box::leak(Box::new(app));
     lambda_http::run(lambda_http::service_fn(move |request| async move {
         Ok::<_, std::convert::Infallible>(users::http::handle(app, op, request).await)
     }))
     .await
 }
 
-async fn build(op: Operation) -> Result<App, lambda_http::Error> {
+async fn build(op: Operation, config: &Config) -> Result<App, lambda_http::Error> {
     let started = std::time::Instant::now();
-    let config = Config::from_env()?;
     // A dev key would be made afresh in each execution environment's /tmp: tokens could not
     // be verified across them. On Lambda the keys must come from the identity service.
     if config.jwks == JwksSource::DevKey {
         return Err("IDENTITY_JWKS or IDENTITY_JWKS_FILE must be set for a Lambda function".into());
-    }
-    // Work handed over must not run after the answer here (Lambda freezes the environment):
-    // it goes to the provisioning queue.
-    if op.hands_over_work() && config.provision_queue_url.is_none() {
-        return Err(format!("PROVISION_QUEUE_URL must be set for the {} function", op.name()).into());
     }
     let (verifier, _) = config.token_keys()?;
     let keys_ms = started.elapsed().as_secs_f64() * 1000.0;

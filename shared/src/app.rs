@@ -175,8 +175,7 @@ impl Config {
     /// would fail with a transport error.
     pub async fn build_for(&self, tokens: TokenVerifier, sends_mail: bool) -> Result<App, ConfigError> {
         let transport = if sends_mail { Some(&self.transport) } else { None };
-        let needs_aws =
-            self.users_table.is_some() || transport == Some(&MailTransport::Ses) || self.provision_queue_url.is_some();
+        let needs_aws = self.users_table.is_some() || transport == Some(&MailTransport::Ses);
         let started = std::time::Instant::now();
         let aws = if needs_aws {
             Some(crate::aws::load().await)
@@ -200,10 +199,6 @@ impl Config {
                 return Err(ConfigError::Startup("no AWS configuration for SES".into()));
             }
         };
-        let deferred: Arc<dyn Deferred> = match (&self.provision_queue_url, &aws) {
-            (Some(url), Some(aws)) => Arc::new(ProvisionQueue::new(aws_sdk_sqs::Client::new(aws), url)),
-            _ => Arc::new(Background::default()),
-        };
         let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - aws_config_ms;
         tracing::debug!(aws_config_ms, clients_ms, "store and mail ready");
         Ok(App {
@@ -215,8 +210,20 @@ impl Config {
             },
             tokens,
             clock: Arc::new(SystemClock),
-            deferred,
+            deferred: Arc::new(Background::default()),
         })
+    }
+
+    /// The provisioning queue (PROVISION_QUEUE_URL) as the place to hand work over, for the
+    /// function whose operation hands work over. Only that function calls this, so only its
+    /// binary links the SQS client.
+    pub async fn provision_queue(&self) -> Result<ProvisionQueue, ConfigError> {
+        let url = self.provision_queue_url.as_ref().ok_or(ConfigError::Invalid {
+            name: "PROVISION_QUEUE_URL",
+            reason: "required: this function hands its work to the provisioning queue".into(),
+        })?;
+        let aws = crate::aws::load().await;
+        Ok(ProvisionQueue::new(aws_sdk_sqs::Client::new(&aws), url))
     }
 }
 

@@ -1,6 +1,7 @@
-//! The `user-reset-password` Lambda function: POST /identity/v2/user/reset-password.
+//! The `user-reset-password` Lambda function: POST /identity/v2/user/reset-password. It hands
+//! the work to the provisioning queue (PROVISION_QUEUE_URL) and answers at once.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run(users::ops::Operation::ResetPassword).await
+    functions::lambda::run_handing_over(users::ops::Operation::ResetPassword).await
 }
