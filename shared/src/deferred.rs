@@ -181,10 +181,7 @@ fn message_group(domain: &DomainId, user: &UserId) -> String {
         return plain;
     }
     use sha2::Digest;
-    sha2::Sha256::digest(plain.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::secrets::hex(&sha2::Sha256::digest(plain.as_bytes()))
 }
 
 /// The AWS port: each job becomes a `reset_password` command on the provisioning queue (FIFO,
@@ -208,9 +205,7 @@ impl ProvisionQueue {
 impl Deferred for ProvisionQueue {
     async fn reset_password(&self, job: ResetJob) -> Result<(), DeferError> {
         let group = message_group(&job.domain_id, &job.user_id);
-        let mut dedup = [0u8; 16];
-        rand::Rng::fill_bytes(&mut rand::rng(), &mut dedup);
-        let dedup: String = dedup.iter().map(|b| format!("{b:02x}")).collect();
+        let dedup = crate::secrets::random_hex(16);
         self.client
             .send_message()
             .queue_url(&self.url)

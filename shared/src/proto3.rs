@@ -367,6 +367,25 @@ pub fn json_name(name: &str) -> String {
     out
 }
 
+/// Whether `key` is the JSON name of the proto field `name` ([`json_name`]), compared without
+/// building it: this runs for every key of every request.
+fn is_json_name(name: &str, key: &str) -> bool {
+    let mut key = key.chars();
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+            continue;
+        }
+        let expected = if upper { c.to_ascii_uppercase() } else { c };
+        upper = false;
+        if key.next() != Some(expected) {
+            return false;
+        }
+    }
+    key.next().is_none()
+}
+
 /// Rewrites a request body of `message` into proto names, enum names and JSON numbers.
 pub fn normalize(body: Map<String, Value>, message: &Message) -> Result<Map<String, Value>, ApiError> {
     normalize_object(body, message, "")
@@ -380,7 +399,7 @@ fn normalize_object(map: Map<String, Value>, message: &Message, at: &str) -> Res
         let Some(field) = message
             .fields
             .iter()
-            .find(|f| f.name == key || json_name(f.name) == key)
+            .find(|f| f.name == key || is_json_name(f.name, &key))
         else {
             // Not a field of this message: left as spelled, for the operation to refuse.
             out.insert(key, value);
@@ -492,6 +511,12 @@ mod tests {
         assert_eq!(json_name("filter_or"), "filterOr");
         assert_eq!(json_name("count_only"), "countOnly");
         assert_eq!(json_name("k"), "k");
+        for name in ["user_id", "filter_or", "count_only", "k", "date_format"] {
+            assert!(is_json_name(name, &json_name(name)), "{name}");
+        }
+        assert!(!is_json_name("user_id", "userID"));
+        assert!(!is_json_name("user_id", "user"));
+        assert!(!is_json_name("user_id", "userIdx"));
     }
 
     #[test]

@@ -257,6 +257,22 @@ impl PasswordHash {
     }
 }
 
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// `n` bytes from the CSPRNG as lower-case hex: ids and tokens that must not repeat.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
 /// A 6-digit verification code as sent by mail. Never stored: see [`CodeDigest`].
 pub struct PlainCode(String);
 

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use rand::Rng;
 
 use super::{MailError, Mailer, Message};
 
@@ -38,9 +37,7 @@ impl Mailer for OutboxMailer {
         // suffix keeps names unique across processes sharing the folder.
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let mut nonce = [0u8; 4];
-        rand::rng().fill_bytes(&mut nonce);
-        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let nonce = crate::secrets::random_hex(4);
         let name = format!("{stamp}-{sequence:09}-{nonce}.json");
         let temp = self.dir.join(format!(".{name}.tmp"));
         let io = |e: std::io::Error| MailError::Transport(e.to_string());

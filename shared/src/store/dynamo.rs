@@ -157,9 +157,7 @@ fn read_user(item: Item) -> StoreResult<Versioned<User>> {
 /// TransactWriteItems, which the SDK makes idempotent with its ClientRequestToken.)
 fn retry_safe_create(step: &mut Step) {
     let Some(put) = step.write.put.as_mut() else { return };
-    let mut token = [0u8; 16];
-    rand::Rng::fill_bytes(&mut rand::rng(), &mut token);
-    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    let token = crate::secrets::random_hex(16);
     put.item.insert(CREATE_TOKEN.into(), s(token.clone()));
     put.condition_expression = Some("attribute_not_exists(#sk) OR #t = :t".into());
     put.expression_attribute_names
