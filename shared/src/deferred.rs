@@ -97,6 +97,17 @@ impl Background {
             pending: Arc::default(),
         }
     }
+
+    /// Runs every job queued so far on `app`, here and now, when no worker was started: tests
+    /// decide when the background work happens.
+    pub async fn run_queued(&self, app: &App) {
+        let mut slot = self.receiver.lock().await;
+        let Some(receiver) = slot.as_mut() else { return };
+        while let Ok(job) = receiver.try_recv() {
+            run(app, &job).await;
+            self.pending.finish_one();
+        }
+    }
 }
 
 impl Default for Background {
@@ -144,19 +155,6 @@ impl Deferred for Background {
                 return;
             }
             idle.await;
-        }
-    }
-}
-
-impl Background {
-    /// Runs every job queued so far on `app`, here and now, when no worker was started: tests
-    /// decide when the background work happens.
-    pub async fn run_queued(&self, app: &App) {
-        let mut slot = self.receiver.lock().await;
-        let Some(receiver) = slot.as_mut() else { return };
-        while let Ok(job) = receiver.try_recv() {
-            run(app, &job).await;
-            self.pending.finish_one();
         }
     }
 }

@@ -105,7 +105,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// the argon2 crate does), the 19 MiB blocks were kept by the allocator in one arena after
 /// another: a burst of 100 left +200 MiB even with two at a time (docs/performance.md).
 struct Argon2Threads {
-    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 static ARGON2_THREADS: LazyLock<Argon2Threads> = LazyLock::new(|| {
@@ -129,9 +129,7 @@ static ARGON2_THREADS: LazyLock<Argon2Threads> = LazyLock::new(|| {
             tracing::error!(%error, "could not start an Argon2 thread");
         }
     }
-    Argon2Threads {
-        jobs: Mutex::new(sender),
-    }
+    Argon2Threads { jobs: sender }
 });
 
 /// Runs one Argon2 computation on the Argon2 threads, after the ones queued before it. The
@@ -143,8 +141,6 @@ async fn argon2_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stati
     });
     ARGON2_THREADS
         .jobs
-        .lock()
-        .map_err(|_| unknown("the Argon2 queue is poisoned"))?
         .send(job)
         .map_err(|_| unknown("the Argon2 threads are gone"))?;
     answered.await.map_err(|_| unknown("password hashing failed"))
