@@ -47,6 +47,8 @@ pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAdd
     let app = Arc::new(app);
     app.start_background();
     let connections = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(options.read_timeout);
     let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
@@ -67,11 +69,7 @@ pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAdd
             let app = Arc::clone(&app);
             async move { Ok::<_, std::convert::Infallible>(answer(&app, request, read_timeout).await) }
         });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(options.read_timeout)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = connections.watch(connection);
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection closed with an error");
