@@ -6,7 +6,9 @@ use users::model::{
     AuthType, DomainId, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId, Versioned,
 };
 use users::secrets::PlainCode;
-use users::store::{CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, StoreError, UserStore};
+use users::store::{
+    CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, MAX_SIGN_IN_FAILURES, SignInClaim, StoreError, UserStore,
+};
 
 fn domain(id: &str) -> DomainId {
     DomainId::parse("domain_id", id.into()).expect("domain id")
@@ -36,6 +38,8 @@ pub fn user(domain_id: &str, user_id: &str, role_type: RoleType) -> User {
         created_at: Timestamp::new(Utc::now()),
         last_accessed_at: None,
         password_hash: None,
+        token_generation: 0,
+        tokens_revoked_at: None,
     }
 }
 
@@ -249,7 +253,7 @@ pub async fn a_new_code_replaces_the_old_and_a_failed_write_keeps_the_code(store
 
 pub async fn delete_takes_codes_and_the_reset_window_with_it(store: &dyn UserStore) {
     let u = created(store, "d1", "alice", RoleType::User).await;
-    for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
+    for purpose in CodePurpose::ALL {
         store.issue_code(&code(&u.item, purpose, 60).1).await.expect("issue");
     }
     let until = Timestamp::new(Utc::now() + TimeDelta::seconds(60));
@@ -261,7 +265,7 @@ pub async fn delete_takes_codes_and_the_reset_window_with_it(store: &dyn UserSto
     );
     store.delete_user(&u).await.expect("delete");
     created(store, "d1", "alice", RoleType::User).await;
-    for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
+    for purpose in CodePurpose::ALL {
         assert!(take(store, &u.item, purpose, now()).await.is_none());
     }
     assert!(
@@ -270,6 +274,72 @@ pub async fn delete_takes_codes_and_the_reset_window_with_it(store: &dyn UserSto
             .await
             .expect("claim")
     );
+}
+
+pub async fn a_pair_of_users_is_read_together(store: &dyn UserStore) {
+    let alice = created(store, "d1", "alice", RoleType::DomainAdmin).await;
+    let bob = created(store, "d1", "bob", RoleType::User).await;
+    let d = domain("d1");
+    let (one, two) = store.get_user_pair(&d, &uid("alice"), &uid("bob")).await.expect("read");
+    assert_eq!((one, two), (Some(alice.clone()), Some(bob)));
+    let (one, two) = store
+        .get_user_pair(&d, &uid("nobody"), &uid("alice"))
+        .await
+        .expect("read");
+    assert_eq!((one, two), (None, Some(alice.clone())));
+    let (one, two) = store
+        .get_user_pair(&d, &uid("alice"), &uid("alice"))
+        .await
+        .expect("read");
+    assert_eq!((one, two), (Some(alice.clone()), Some(alice)));
+    let (one, two) = store
+        .get_user_pair(&domain("d2"), &uid("alice"), &uid("bob"))
+        .await
+        .expect("read");
+    assert_eq!((one, two), (None, None));
+}
+
+/// Parallel claims never hand out more than the window's attempts: exactly five of fifty
+/// are granted, the fifth locks, and the lock holds for 15 minutes after it.
+pub async fn sign_in_attempts_are_counted_atomically_and_lock(store: &dyn UserStore) {
+    let (d, u) = (domain("d1"), uid("alice"));
+    let start = Utc::now();
+    let at = |m: i64| Timestamp::new(start + TimeDelta::minutes(m));
+    let claims = futures_util::future::join_all((0..50).map(|_| store.claim_sign_in(&d, &u, at(0)))).await;
+    let claims: Vec<SignInClaim> = claims.into_iter().map(|c| c.expect("claim")).collect();
+    let granted = claims
+        .iter()
+        .filter(|c| matches!(c, SignInClaim::Granted { .. }))
+        .count();
+    assert_eq!(granted, MAX_SIGN_IN_FAILURES as usize, "{claims:?}");
+    assert_eq!(
+        claims
+            .iter()
+            .filter(|c| **c == SignInClaim::Granted { locks: true })
+            .count(),
+        1
+    );
+    assert_eq!(
+        store.claim_sign_in(&d, &u, at(14)).await.expect("claim"),
+        SignInClaim::Locked
+    );
+    // Another user of the domain is not affected.
+    assert!(matches!(
+        store.claim_sign_in(&d, &uid("bob"), at(1)).await.expect("claim"),
+        SignInClaim::Granted { locks: false }
+    ));
+    assert_eq!(
+        store.claim_sign_in(&d, &u, at(16)).await.expect("claim"),
+        SignInClaim::Granted { locks: false }
+    );
+    // A success clears the count: four more do not lock.
+    store.clear_sign_in(&d, &u).await.expect("clear");
+    for _ in 0..4 {
+        assert_eq!(
+            store.claim_sign_in(&d, &u, at(17)).await.expect("claim"),
+            SignInClaim::Granted { locks: false }
+        );
+    }
 }
 
 pub async fn the_reset_window_opens_once_until_it_ends(store: &dyn UserStore) {
@@ -331,6 +401,8 @@ macro_rules! conformance_suite {
             a_new_code_replaces_the_old_and_a_failed_write_keeps_the_code,
             delete_takes_codes_and_the_reset_window_with_it,
             the_reset_window_opens_once_until_it_ends,
+            a_pair_of_users_is_read_together,
+            sign_in_attempts_are_counted_atomically_and_lock,
             a_message_is_recorded_once_until_it_is_forgotten,
             list_returns_one_domain_in_user_id_order,
         );

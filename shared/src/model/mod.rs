@@ -36,5 +36,7 @@ pub(crate) fn sample_user(user_id: &str) -> User {
         created_at: Timestamp::new(chrono::Utc::now()),
         last_accessed_at: None,
         password_hash: None,
+        token_generation: 0,
+        tokens_revoked_at: None,
     }
 }

@@ -129,6 +129,14 @@ pub struct User {
     pub last_accessed_at: Option<Timestamp>,
     #[serde(default)]
     pub password_hash: Option<PasswordHash>,
+    /// The token generation (SPEC section 5): moved by disable, password change and reset;
+    /// tokens of this project's Token API carry it as `gen`. Never returned.
+    #[serde(default)]
+    pub token_generation: u64,
+    /// When the generation last moved: tokens of other issuers (no `gen`) issued before this
+    /// second are refused. Never returned.
+    #[serde(default)]
+    pub tokens_revoked_at: Option<Timestamp>,
 }
 
 impl User {
@@ -139,6 +147,18 @@ impl User {
 
     pub fn verified_email(&self) -> Option<&Email> {
         self.email.as_ref().filter(|_| self.email_verified)
+    }
+
+    /// Whether going from `before` to this user revokes the user's tokens: it was disabled, or
+    /// its password changed (set, reset or replaced).
+    pub fn revokes_tokens_since(&self, before: &User) -> bool {
+        (self.state == State::Disabled && before.state != State::Disabled) || self.password_hash != before.password_hash
+    }
+
+    /// Moves the token generation (see [`User::revokes_tokens_since`]).
+    pub fn revoke_tokens(&mut self, now: Timestamp) {
+        self.token_generation = self.token_generation.saturating_add(1);
+        self.tokens_revoked_at = Some(now);
     }
 
     pub fn add_required_action(&mut self, action: RequiredAction) {
@@ -215,6 +235,8 @@ mod tests {
             created_at: Timestamp::new(chrono::Utc::now()),
             last_accessed_at: Some(Timestamp::new(chrono::Utc::now())),
             password_hash: None,
+            token_generation: 3,
+            tokens_revoked_at: None,
         };
         let doc = user.into_doc();
         let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();

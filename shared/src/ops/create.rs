@@ -100,6 +100,8 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         created_at: now(app),
         last_accessed_at: None,
         password_hash,
+        token_generation: 0,
+        tokens_revoked_at: None,
     };
 
     if let (Some(password), Some(to)) = (&temporary, &user.email) {

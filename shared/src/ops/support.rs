@@ -216,7 +216,7 @@ pub async fn mail_code(
     let plain = PlainCode::generate();
     let mail = match purpose {
         CodePurpose::VerifyEmail => Mail::VerifyEmail { code: plain.expose() },
-        CodePurpose::Mfa => Mail::MfaCode { code: plain.expose() },
+        CodePurpose::Mfa | CodePurpose::SignIn => Mail::MfaCode { code: plain.expose() },
     };
     send_mail(app, mail, user, to).await?;
     Ok(CodeRecord {

@@ -205,6 +205,8 @@ mod tests {
             created_at: Timestamp::new(chrono::Utc::now()),
             last_accessed_at: accessed.then(|| Timestamp::new(chrono::Utc::now())),
             password_hash: None,
+            token_generation: 0,
+            tokens_revoked_at: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! - `USER#<user_id>`: the user, its fields as top-level attributes, plus `version`;
 //! - `CODE#<purpose>#<user_id>`: a pending verification code, with a TTL;
 //! - `RESET#<user_id>`: the reset-mail window, with a TTL;
+//! - `SIGNIN#<user_id>`: the failed sign-in count and its window (the lock), with a TTL;
 //! - `MESSAGE#<message id>`: an applied provisioning message, remembered until a TTL;
 //! - `ADMINS`: the number of enabled DOMAIN_ADMINs, changed in the same transaction as the user.
 //!
@@ -20,7 +21,10 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::builders::{DeleteBuilder, PutBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 
-use super::{CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, StoreError, StoreResult, UserStore, admin_delta};
+use super::{
+    CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, MAX_SIGN_IN_FAILURES, SIGN_IN_WINDOW, SignInClaim,
+    StoreError, StoreResult, UserStore, admin_delta,
+};
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
 pub mod schema;
@@ -41,6 +45,81 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+        }
+    }
+
+    /// One more failure in a live window: a conditional `ADD`, so parallel claims each get
+    /// their own count. `None` when there is no live window or it is exhausted (locked).
+    async fn count_sign_in(&self, item_key: &Item, now: Timestamp) -> StoreResult<Option<u32>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key.clone()))
+            .update_expression("ADD #f :one")
+            .condition_expression("#w > :now AND #f < :max")
+            .set_expression_attribute_names(Some(names(&[("#f", "failures"), ("#w", "window_ends_ms")])))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(millis(now)))
+            .expression_attribute_values(":max", n(MAX_SIGN_IN_FAILURES))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(number(&output.attributes.unwrap_or_default(), "failures")?)),
+            Err(e) if condition_failed(&e) => Ok(None),
+            Err(e) => Err(sdk_failure("UpdateItem", e)),
+        }
+    }
+
+    /// Opens a new window with this attempt as its first, unless a live one exists.
+    async fn open_sign_in_window(&self, item_key: &Item, now: Timestamp) -> StoreResult<bool> {
+        let ends = Timestamp::new(now.at() + SIGN_IN_WINDOW);
+        let mut item = item_key.clone();
+        item.insert("failures".into(), n(1));
+        item.insert("window_ends_ms".into(), n(millis(ends)));
+        item.insert(schema::TTL_ATTRIBUTE.into(), n(expiry_epoch(ends)));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#sk) OR #w <= :now")
+            .set_expression_attribute_names(Some(names(&[("#sk", schema::SORT_KEY), ("#w", "window_ends_ms")])))
+            .expression_attribute_values(":now", n(millis(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(sdk_failure("PutItem", e)),
+        }
+    }
+
+    /// The last attempt of a window locks: the window now ends 15 minutes after it.
+    async fn lock_sign_in(&self, item_key: &Item, now: Timestamp) -> StoreResult<()> {
+        let ends = Timestamp::new(now.at() + SIGN_IN_WINDOW);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key.clone()))
+            .update_expression("SET #w = :ends, #ttl = :ttl")
+            .condition_expression("attribute_exists(#f)")
+            .set_expression_attribute_names(Some(names(&[
+                ("#f", "failures"),
+                ("#w", "window_ends_ms"),
+                ("#ttl", schema::TTL_ATTRIBUTE),
+            ])))
+            .expression_attribute_values(":ends", n(millis(ends)))
+            .expression_attribute_values(":ttl", n(expiry_epoch(ends)))
+            .send()
+            .await;
+        match result {
+            // Cleared by a success meanwhile: nothing left to lock.
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(sdk_failure("UpdateItem", e)),
         }
     }
 
@@ -71,6 +150,13 @@ impl DynamoStore {
             Err(e) => Err(sdk_failure("PutItem", e)),
         }
     }
+}
+
+/// Whether a request failed only because its condition did not hold.
+fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -111,6 +197,10 @@ fn code_sort(user_id: &UserId, purpose: CodePurpose) -> String {
 
 fn reset_sort(user_id: &UserId) -> String {
     format!("RESET#{}", user_id.as_str())
+}
+
+fn sign_in_sort(user_id: &UserId) -> String {
+    format!("SIGNIN#{}", user_id.as_str())
 }
 
 fn message_sort(id: &str) -> String {
@@ -460,6 +550,88 @@ impl UserStore for DynamoStore {
         output.item.map(read_user).transpose()
     }
 
+    async fn get_user_pair(
+        &self,
+        domain: &DomainId,
+        first: &UserId,
+        second: &UserId,
+    ) -> StoreResult<(Option<Versioned<User>>, Option<Versioned<User>>)> {
+        // A batch may not name one key twice.
+        if first == second {
+            let user = self.get_user(domain, first).await?;
+            return Ok((user.clone(), user));
+        }
+        let wanted = [user_key(domain, first), user_key(domain, second)];
+        let mut keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .consistent_read(true)
+            .set_keys(Some(wanted.to_vec()))
+            .build()
+            .map_err(unavailable)?;
+        let mut found: Vec<Versioned<User>> = Vec::with_capacity(2);
+        // BatchGetItem may leave keys unprocessed under throttling; ask again for those only.
+        for _ in 0..4 {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(|e| sdk_failure("BatchGetItem", e))?;
+            for item in output
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                found.push(read_user(item)?);
+            }
+            match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys.is_empty() => keys = rest,
+                _ => {
+                    let mut take = |id: &UserId| {
+                        found
+                            .iter()
+                            .position(|u| &u.item.user_id == id)
+                            .map(|i| found.swap_remove(i))
+                    };
+                    let one = take(first);
+                    return Ok((one, take(second)));
+                }
+            }
+        }
+        Err(StoreError::Unavailable("BatchGetItem left keys unprocessed".into()))
+    }
+
+    async fn claim_sign_in(&self, domain: &DomainId, user_id: &UserId, now: Timestamp) -> StoreResult<SignInClaim> {
+        let item_key = key(partition(domain), sign_in_sort(user_id));
+        // Count in the live window; failing that, open a new one. Either step fails only when
+        // another request changed the item in between, so a few rounds settle it; a window
+        // still refusing both is an exhausted one: locked.
+        for _ in 0..3 {
+            if let Some(failures) = self.count_sign_in(&item_key, now).await? {
+                let locks = failures >= MAX_SIGN_IN_FAILURES;
+                if locks {
+                    self.lock_sign_in(&item_key, now).await?;
+                }
+                return Ok(SignInClaim::Granted { locks });
+            }
+            if self.open_sign_in_window(&item_key, now).await? {
+                return Ok(SignInClaim::Granted { locks: false });
+            }
+        }
+        Ok(SignInClaim::Locked)
+    }
+
+    async fn clear_sign_in(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(partition(domain), sign_in_sort(user_id))))
+            .send()
+            .await
+            .map_err(|e| sdk_failure("DeleteItem", e))?;
+        Ok(())
+    }
+
     async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>> {
         let mut steps = self.user_steps(None, user, UserCondition::Absent)?;
         if let [step] = steps.as_mut_slice() {
@@ -502,10 +674,11 @@ impl UserStore for DynamoStore {
         if delta != 0 {
             steps.push(self.admin_count(domain, delta)?);
         }
-        for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
+        for purpose in CodePurpose::ALL {
             steps.push(self.delete(key(partition(domain), code_sort(user_id, purpose)))?);
         }
         steps.push(self.delete(key(partition(domain), reset_sort(user_id)))?);
+        steps.push(self.delete(key(partition(domain), sign_in_sort(user_id)))?);
         self.commit(steps).await
     }
 

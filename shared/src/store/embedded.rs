@@ -4,15 +4,18 @@
 //! our own. Reads use MVCC snapshots and never block writes.
 //!
 //! Tables (keys are tuples, so a domain's users are one contiguous range):
-//! - `users.v2`: (domain_id, user_id) → `{version, user}` in postcard, a compact binary
+//! - `users.v3`: (domain_id, user_id) → `{version, user}` in postcard, a compact binary
 //!   encoding: list and stat decode a whole domain per request, and JSON decoding was most of
 //!   that time (docs/performance.md). Field and enum variant order are part of the format:
-//!   append, never reorder. Rows of the first format (`users`, JSON) are moved over on open.
+//!   append, never reorder, and move the rows to a new table when appending (postcard rows
+//!   carry no field names, so an old row is simply shorter). Rows of earlier formats
+//!   (`users`, JSON; `users.v2`, before the token generation) are moved over on open.
 //! - `codes`:  (domain_id, user_id, purpose) → JSON `CodeRecord`
 //! - `admins`: domain_id → number of enabled DOMAIN_ADMINs
 //! - `resets`: (domain_id, user_id) → end of the reset-mail window (Unix ms)
 //! - `messages`: (domain_id, message id) → until when an applied provisioning message is
 //!   remembered (Unix ms); expired entries are overwritten, not swept
+//! - `sign_ins`: (domain_id, user_id) → JSON `SignInState`, the failed sign-in count
 //!
 //! After an I/O error (a full disk), redb refuses every later write with "previous I/O error"
 //! until the database is closed and opened again, while reads still work. So when a write
@@ -28,10 +31,15 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{CodeChange, CodePurpose, CodeRecord, StoreError, StoreResult, UserStore, admin_delta};
+use super::{
+    CodeChange, CodePurpose, CodeRecord, SignInClaim, SignInState, StoreError, StoreResult, UserStore, admin_delta,
+};
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
-const USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users.v2");
+const USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users.v3");
+/// The second row format: postcard rows without the two token-generation fields at the end.
+const V2_USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users.v2");
+const SIGN_INS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("sign_ins");
 /// The first row format (JSON); read only to move its rows to `USERS`.
 const JSON_USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users");
 const CODES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("codes");
@@ -167,7 +175,9 @@ fn open_and_prepare(open: &Opener) -> StoreResult<Database> {
     txn.open_table(ADMINS).map_err(unavailable)?;
     txn.open_table(RESETS).map_err(unavailable)?;
     txn.open_table(MESSAGES).map_err(unavailable)?;
+    txn.open_table(SIGN_INS).map_err(unavailable)?;
     move_json_rows(&txn)?;
+    move_v2_rows(&txn)?;
     txn.commit().map_err(unavailable)?;
     Ok(db)
 }
@@ -215,6 +225,29 @@ fn move_json_rows(txn: &WriteTransaction) -> StoreResult<()> {
     }
     drop(old);
     txn.delete_table(JSON_USERS).map_err(unavailable)?;
+    Ok(())
+}
+
+/// Moves rows of the second format into `USERS`. A v2 row is a v3 row without its last two
+/// fields, `token_generation: 0` and `tokens_revoked_at: None`, which postcard writes as one
+/// zero byte each: the row plus two zero bytes is the same user in the new format.
+fn move_v2_rows(txn: &WriteTransaction) -> StoreResult<()> {
+    let exists = txn
+        .list_tables()
+        .map_err(unavailable)?
+        .any(|t| t.name() == V2_USERS.name());
+    if !exists {
+        return Ok(());
+    }
+    let old = txn.open_table(V2_USERS).map_err(unavailable)?;
+    for entry in old.iter().map_err(unavailable)? {
+        let (_, value) = entry.map_err(unavailable)?;
+        let mut bytes = value.value().to_vec();
+        bytes.extend_from_slice(&[0, 0]);
+        write_row(txn, &decode_row(&bytes)?)?;
+    }
+    drop(old);
+    txn.delete_table(V2_USERS).map_err(unavailable)?;
     Ok(())
 }
 
@@ -342,6 +375,62 @@ impl UserStore for EmbeddedStore {
         .await
     }
 
+    async fn get_user_pair(
+        &self,
+        domain: &DomainId,
+        first: &UserId,
+        second: &UserId,
+    ) -> StoreResult<(Option<Versioned<User>>, Option<Versioned<User>>)> {
+        let (domain, first, second) = (domain.clone(), first.clone(), second.clone());
+        self.blocking(move |db| {
+            // One read transaction: both users as of the same snapshot.
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(USERS).map_err(unavailable)?;
+            let read = |user_id: &UserId| -> StoreResult<Option<Versioned<User>>> {
+                let Some(bytes) = table.get((domain.as_str(), user_id.as_str())).map_err(unavailable)? else {
+                    return Ok(None);
+                };
+                let row = decode_row(bytes.value())?;
+                Ok(Some(Versioned {
+                    item: row.user,
+                    version: row.version,
+                }))
+            };
+            Ok((read(&first)?, read(&second)?))
+        })
+        .await
+    }
+
+    async fn claim_sign_in(&self, domain: &DomainId, user_id: &UserId, now: Timestamp) -> StoreResult<SignInClaim> {
+        let (domain, user_id) = (domain.clone(), user_id.clone());
+        self.write(move |txn| {
+            let mut table = txn.open_table(SIGN_INS).map_err(unavailable)?;
+            let key = (domain.as_str(), user_id.as_str());
+            let current: Option<SignInState> = table
+                .get(key)
+                .map_err(unavailable)?
+                .map(|bytes| serde_json::from_slice(bytes.value()).map_err(unavailable))
+                .transpose()?;
+            let Some(next) = SignInState::claim(current.as_ref(), now) else {
+                return Ok(SignInClaim::Locked);
+            };
+            let bytes = serde_json::to_vec(&next).map_err(unavailable)?;
+            table.insert(key, bytes.as_slice()).map_err(unavailable)?;
+            Ok(next.as_claim())
+        })
+        .await
+    }
+
+    async fn clear_sign_in(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()> {
+        let (domain, user_id) = (domain.clone(), user_id.clone());
+        self.write(move |txn| {
+            let mut table = txn.open_table(SIGN_INS).map_err(unavailable)?;
+            table.remove((domain.as_str(), user_id.as_str())).map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>> {
         let user = user.clone();
         self.write(move |txn| {
@@ -392,9 +481,13 @@ impl UserStore for EmbeddedStore {
                 .map_err(unavailable)?
                 .remove((domain, user_id))
                 .map_err(unavailable)?;
-            for purpose in [CodePurpose::VerifyEmail, CodePurpose::Mfa] {
+            for purpose in CodePurpose::ALL {
                 remove_code(txn, (domain, user_id, purpose.as_str()))?;
             }
+            txn.open_table(SIGN_INS)
+                .map_err(unavailable)?
+                .remove((domain, user_id))
+                .map_err(unavailable)?;
             txn.open_table(RESETS)
                 .map_err(unavailable)?
                 .remove((domain, user_id))
@@ -530,6 +623,79 @@ mod tests {
         assert_eq!((got.item, got.version), (alice, 3));
         let txn = store.database().unwrap().begin_read().unwrap();
         assert!(!txn.list_tables().unwrap().any(|t| t.name() == JSON_USERS.name()));
+    }
+
+    #[tokio::test]
+    async fn rows_of_the_second_format_are_moved_over_on_open() {
+        /// The user row as the second format wrote it: everything up to the password hash.
+        #[derive(Serialize)]
+        struct V2Row<'a> {
+            version: u64,
+            user: V2User<'a>,
+        }
+        #[derive(Serialize)]
+        struct V2User<'a> {
+            domain_id: &'a DomainId,
+            user_id: &'a UserId,
+            name: &'a crate::model::Name,
+            state: crate::model::State,
+            email: &'a Option<crate::model::Email>,
+            email_verified: bool,
+            auth_type: crate::model::AuthType,
+            role_type: crate::model::RoleType,
+            role_binding: &'a Option<crate::model::RoleBinding>,
+            workspace_id: &'a Option<crate::model::WorkspaceId>,
+            mfa: &'a crate::model::Mfa,
+            language: &'a crate::model::Language,
+            timezone: &'a crate::model::Timezone,
+            required_actions: &'a Vec<crate::model::RequiredAction>,
+            tags: &'a crate::model::Tags,
+            created_at: Timestamp,
+            last_accessed_at: Option<Timestamp>,
+            password_hash: &'a Option<crate::secrets::PasswordHash>,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let alice = user("alice");
+        {
+            let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
+            let txn = db.begin_write().unwrap();
+            let mut table = txn.open_table(V2_USERS).unwrap();
+            let u = &alice;
+            let row = V2Row {
+                version: 4,
+                user: V2User {
+                    domain_id: &u.domain_id,
+                    user_id: &u.user_id,
+                    name: &u.name,
+                    state: u.state,
+                    email: &u.email,
+                    email_verified: u.email_verified,
+                    auth_type: u.auth_type,
+                    role_type: u.role_type,
+                    role_binding: &u.role_binding,
+                    workspace_id: &u.workspace_id,
+                    mfa: &u.mfa,
+                    language: &u.language,
+                    timezone: &u.timezone,
+                    required_actions: &u.required_actions,
+                    tags: &u.tags,
+                    created_at: u.created_at,
+                    last_accessed_at: u.last_accessed_at,
+                    password_hash: &u.password_hash,
+                },
+            };
+            let bytes = postcard::to_stdvec(&row).unwrap();
+            table
+                .insert((u.domain_id.as_str(), u.user_id.as_str()), bytes.as_slice())
+                .unwrap();
+            drop(table);
+            txn.commit().unwrap();
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let got = store.get_user(&alice.domain_id, &alice.user_id).await.unwrap().unwrap();
+        assert_eq!((got.item, got.version), (alice, 4));
+        let txn = store.database().unwrap().begin_read().unwrap();
+        assert!(!txn.list_tables().unwrap().any(|t| t.name() == V2_USERS.name()));
     }
 
     /// A disk that can fill up: while `full`, every write, resize and sync fails as a full

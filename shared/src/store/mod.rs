@@ -21,6 +21,64 @@ use crate::secrets::CodeDigest;
 /// Wrong guesses a code survives; the fifth attempt is its last.
 pub const MAX_CODE_ATTEMPTS: u32 = 5;
 
+/// Sign-in attempts (SPEC section 9) a user gets within [`SIGN_IN_WINDOW`] before its sign-in
+/// locks for that long.
+pub const MAX_SIGN_IN_FAILURES: u32 = 5;
+pub const SIGN_IN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+/// A user's failed sign-ins: how many since the window opened, and when the window (or, once
+/// the count reached [`MAX_SIGN_IN_FAILURES`], the lock) ends. Kept with a TTL at `window_ends`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInState {
+    pub failures: u32,
+    pub window_ends: Timestamp,
+}
+
+/// The answer to a sign-in attempt's claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInClaim {
+    /// The attempt may check the password; `locks` when it is the last one the window allows
+    /// (if it fails, the sign-in stays locked until the window ends).
+    Granted { locks: bool },
+    /// Too many failures: the password is not even checked.
+    Locked,
+}
+
+impl SignInState {
+    /// The state after one more attempt claimed at `now` on `current`, or `None` when the
+    /// sign-in is locked. The rule every adapter applies atomically: the attempt is counted
+    /// before the password is checked, so parallel guesses never check more than
+    /// [`MAX_SIGN_IN_FAILURES`] passwords; the fifth moves the window's end to 15 minutes
+    /// after it, which is the lock.
+    pub fn claim(current: Option<&SignInState>, now: Timestamp) -> Option<SignInState> {
+        let fresh = || SignInState {
+            failures: 1,
+            window_ends: Timestamp::new(now.at() + SIGN_IN_WINDOW),
+        };
+        match current {
+            Some(state) if now < state.window_ends => {
+                if state.failures >= MAX_SIGN_IN_FAILURES {
+                    return None;
+                }
+                let failures = state.failures + 1;
+                let window_ends = if failures == MAX_SIGN_IN_FAILURES {
+                    Timestamp::new(now.at() + SIGN_IN_WINDOW)
+                } else {
+                    state.window_ends
+                };
+                Some(SignInState { failures, window_ends })
+            }
+            _ => Some(fresh()),
+        }
+    }
+
+    pub fn as_claim(&self) -> SignInClaim {
+        SignInClaim::Granted {
+            locks: self.failures >= MAX_SIGN_IN_FAILURES,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     #[error("the user already exists")]
@@ -42,13 +100,18 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum CodePurpose {
     VerifyEmail,
     Mfa,
+    /// The code of an MFA sign-in (SPEC section 9).
+    SignIn,
 }
 
 impl CodePurpose {
+    pub const ALL: [CodePurpose; 3] = [CodePurpose::VerifyEmail, CodePurpose::Mfa, CodePurpose::SignIn];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CodePurpose::VerifyEmail => "verify_email",
             CodePurpose::Mfa => "mfa",
+            CodePurpose::SignIn => "sign_in",
         }
     }
 }
@@ -89,6 +152,22 @@ pub enum CodeChange {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>>;
+
+    /// Two users of a domain read together, consistently (a caller and its target): one
+    /// request or transaction, not two.
+    async fn get_user_pair(
+        &self,
+        domain: &DomainId,
+        first: &UserId,
+        second: &UserId,
+    ) -> StoreResult<(Option<Versioned<User>>, Option<Versioned<User>>)>;
+
+    /// Counts one sign-in attempt of `user_id` at `now` (see [`SignInState::claim`]),
+    /// atomically; whether the user exists does not matter.
+    async fn claim_sign_in(&self, domain: &DomainId, user_id: &UserId, now: Timestamp) -> StoreResult<SignInClaim>;
+
+    /// Forgets the user's failed sign-ins (after a successful one).
+    async fn clear_sign_in(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()>;
 
     /// Creates a user; `NotUnique` if the user_id exists in the domain.
     async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>>;
@@ -144,4 +223,39 @@ pub trait UserStore: Send + Sync {
 pub fn admin_delta(before: Option<&User>, after: Option<&User>) -> i64 {
     let counts = |u: Option<&User>| i64::from(u.is_some_and(User::is_enabled_admin));
     counts(after) - counts(before)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> Timestamp {
+        Timestamp::new(
+            chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap() + chrono::TimeDelta::minutes(minutes),
+        )
+    }
+
+    #[test]
+    fn five_attempts_in_the_window_then_locked_for_fifteen_minutes() {
+        let mut state = None;
+        for n in 1..=5 {
+            let next = SignInState::claim(state.as_ref(), at(n)).expect("granted");
+            assert_eq!(next.failures, n as u32);
+            assert_eq!(next.as_claim(), SignInClaim::Granted { locks: n == 5 });
+            state = Some(next);
+        }
+        assert_eq!(state.as_ref().unwrap().window_ends, at(5 + 15));
+        assert_eq!(SignInState::claim(state.as_ref(), at(19)), None);
+        let after = SignInState::claim(state.as_ref(), at(20)).expect("the lock ended");
+        assert_eq!(after.failures, 1);
+    }
+
+    #[test]
+    fn failures_outside_the_window_start_a_new_count() {
+        let first = SignInState::claim(None, at(0)).unwrap();
+        let second = SignInState::claim(Some(&first), at(14)).unwrap();
+        assert_eq!(second.failures, 2);
+        let later = SignInState::claim(Some(&second), at(15)).unwrap();
+        assert_eq!((later.failures, later.window_ends), (1, at(30)));
+    }
 }
