@@ -8,8 +8,7 @@
 use aws_lambda_events::event::dynamodb::Event as StreamBatch;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{LambdaEvent, service_fn};
-use users::app::JwksSource;
-use users::auth::TokenVerifier;
+use users::auth::{Keyring, TokenVerifier};
 use users::ops::Operation;
 use users::{App, Config};
 
@@ -50,14 +49,18 @@ async fn serve(op: Operation, app: App) -> Result<(), lambda_http::Error> {
 async fn build(op: Operation, config: &Config) -> Result<App, lambda_http::Error> {
     let started = std::time::Instant::now();
     // A dev key would be made afresh in each execution environment's /tmp: tokens could not
-    // be verified across them. On Lambda the keys must come from the identity service.
-    if config.jwks == JwksSource::DevKey {
-        return Err("IDENTITY_JWKS or IDENTITY_JWKS_FILE must be set for a Lambda function".into());
+    // be verified across them. On Lambda the keys come from the identity service (a JWKS)
+    // and this project's KMS key; the KMS public key is read on first use, once.
+    let configured = config.jwks_verifier()?;
+    let issuer = config.kms_issuer().await;
+    if configured.is_empty() && issuer.is_none() {
+        return Err("IDENTITY_JWKS, IDENTITY_JWKS_FILE or TOKEN_SIGNING_KEY must be set for a Lambda function".into());
     }
-    let (verifier, _) = config.token_keys()?;
     let keys_ms = started.elapsed().as_secs_f64() * 1000.0;
     // Only the functions that mail build a mail client (and only they may use SES).
-    let app = config.build_for(verifier, op.sends_mail()).await?;
+    let app = config
+        .build_for(Keyring::new(configured, issuer), op.sends_mail())
+        .await?;
     let init_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(keys_ms, init_ms, "function initialised");
     Ok(app)
@@ -68,7 +71,11 @@ pub async fn provision() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     // Authority comes from the queue's IAM policy: this function takes no tokens.
-    let app: &'static App = Box::leak(Box::new(config.build(TokenVerifier::trusting_no_key()).await?));
+    let app: &'static App = Box::leak(Box::new(
+        config
+            .build(Keyring::new(TokenVerifier::trusting_no_key(), None))
+            .await?,
+    ));
     tracing::info!("provisioning function initialised");
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, std::convert::Infallible>(crate::queue::apply_batch(app, event.payload).await)

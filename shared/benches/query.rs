@@ -55,6 +55,8 @@ fn synthetic_user(i: usize) -> User {
         created_at: Timestamp::new(Utc::now()),
         last_accessed_at: None,
         password_hash: None,
+        token_generation: 0,
+        tokens_revoked_at: None,
     }
 }
 

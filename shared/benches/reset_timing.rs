@@ -48,6 +48,8 @@ fn eligible_user(i: usize, prefix: &str) -> User {
         created_at: Timestamp::new(Utc::now()),
         last_accessed_at: None,
         password_hash: None,
+        token_generation: 0,
+        tokens_revoked_at: None,
     }
 }
 

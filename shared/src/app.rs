@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::auth::{DevKey, TokenVerifier};
+use crate::auth::kms::KmsSigner;
+use crate::auth::{DevKey, Issuer, Keyring, TokenSigner, TokenVerifier};
 use crate::clock::{Clock, SystemClock};
 use crate::deferred::{Background, Deferred, ProvisionQueue};
 use crate::events::bridge::EventBus;
@@ -19,7 +20,8 @@ pub struct App {
     pub store: Arc<dyn UserStore>,
     pub mailer: Arc<dyn Mailer>,
     pub composer: MailComposer,
-    pub tokens: TokenVerifier,
+    /// The keys tokens are verified with, and this project's issuer (the Token API).
+    pub tokens: Keyring,
     pub clock: Arc<dyn Clock>,
     /// Where requests hand over work that must not delay their answer.
     pub deferred: Arc<dyn Deferred>,
@@ -61,6 +63,19 @@ pub struct Config {
     pub event_bus: Option<String>,
     /// The provisioning queue the reset-password function hands its work to (AWS only).
     pub provision_queue_url: Option<String>,
+    pub tokens: TokenSettings,
+}
+
+/// How this project's Token API signs (SPEC sections 7 and 9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// TOKEN_SIGNING_KEY: the KMS key that signs; `None` locally (the dev key signs).
+    pub signing_key: Option<String>,
+    /// TOKEN_PREVIOUS_KEYS: KMS keys whose tokens stay valid after a rotation.
+    pub previous_keys: Vec<String>,
+    pub issuer: String,
+    pub access_ttl: i64,
+    pub refresh_ttl: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +128,34 @@ impl Config {
         };
         let service_name = non_empty("EMAIL_SERVICE_NAME").unwrap_or_else(|| "Cloudforet".into());
         check_service_name(&service_name)?;
+        let seconds = |name: &'static str, default: i64, max: i64| match non_empty(name) {
+            None => Ok(default),
+            Some(text) => {
+                text.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|s| (1..=max).contains(s))
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        reason: format!("must be a number of seconds from 1 to {max}"),
+                    })
+            }
+        };
+        let tokens = TokenSettings {
+            signing_key: non_empty("TOKEN_SIGNING_KEY"),
+            previous_keys: non_empty("TOKEN_PREVIOUS_KEYS")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            issuer: non_empty("TOKEN_ISSUER").unwrap_or_else(|| "users".into()),
+            access_ttl: seconds("ACCESS_TOKEN_TTL", 1800, crate::auth::issuer::MAX_ACCESS_TTL)?,
+            refresh_ttl: seconds("REFRESH_TOKEN_TTL", 10800, 30 * 24 * 3600)?,
+        };
         Ok(Self {
             users_table: non_empty("USERS_TABLE"),
             data_dir,
@@ -122,6 +165,7 @@ impl Config {
             jwks,
             event_bus: non_empty("EVENT_BUS_NAME"),
             provision_queue_url: non_empty("PROVISION_QUEUE_URL"),
+            tokens,
         })
     }
 
@@ -129,29 +173,60 @@ impl Config {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
-    /// The token verifier; with no keys configured, the dev key in DATA_DIR (which is returned
-    /// too, so the local server can print tokens signed by it).
-    pub fn token_keys(&self) -> Result<(TokenVerifier, Option<DevKey>), ConfigError> {
+    /// The configured verification keys (IDENTITY_JWKS, IDENTITY_JWKS_FILE); none when neither
+    /// is set.
+    pub fn jwks_verifier(&self) -> Result<TokenVerifier, ConfigError> {
         let invalid = |name, reason: String| ConfigError::Invalid { name, reason };
         match &self.jwks {
             JwksSource::Inline(json) => {
-                let verifier =
-                    TokenVerifier::from_jwks_json(json).map_err(|e| invalid("IDENTITY_JWKS", e.to_string()))?;
-                Ok((verifier, None))
+                TokenVerifier::from_jwks_json(json).map_err(|e| invalid("IDENTITY_JWKS", e.to_string()))
             }
             JwksSource::File(path) => {
                 let json = std::fs::read_to_string(path)
                     .map_err(|e| invalid("IDENTITY_JWKS_FILE", format!("{}: {e}", path.display())))?;
-                let verifier =
-                    TokenVerifier::from_jwks_json(&json).map_err(|e| invalid("IDENTITY_JWKS_FILE", e.to_string()))?;
-                Ok((verifier, None))
+                TokenVerifier::from_jwks_json(&json).map_err(|e| invalid("IDENTITY_JWKS_FILE", e.to_string()))
             }
-            JwksSource::DevKey => {
-                let key = DevKey::load_or_create(&self.data_dir).map_err(|e| ConfigError::Startup(e.to_string()))?;
-                let verifier = key.verifier().map_err(|e| ConfigError::Startup(e.to_string()))?;
-                Ok((verifier, Some(key)))
-            }
+            JwksSource::DevKey => Ok(TokenVerifier::trusting_no_key()),
         }
+    }
+
+    /// The dev key in DATA_DIR (created on first use): it signs locally.
+    pub fn dev_key(&self) -> Result<DevKey, ConfigError> {
+        DevKey::load_or_create(&self.data_dir).map_err(|e| ConfigError::Startup(e.to_string()))
+    }
+
+    /// This project's issuer on AWS: the KMS key TOKEN_SIGNING_KEY names, with the previous
+    /// keys of a rotation; `None` without TOKEN_SIGNING_KEY.
+    pub async fn kms_issuer(&self) -> Option<Arc<Issuer>> {
+        let key = self.tokens.signing_key.as_ref()?;
+        let kms = aws_sdk_kms::Client::new(&crate::aws::load().await);
+        let previous = self
+            .tokens
+            .previous_keys
+            .iter()
+            .map(|k| Arc::new(KmsSigner::new(kms.clone(), k)) as Arc<dyn TokenSigner>)
+            .collect();
+        Some(self.issuer_with(Arc::new(KmsSigner::new(kms, key)), previous))
+    }
+
+    /// An issuer signing with `signer` (the dev key locally) and these settings.
+    pub fn issuer_with(&self, signer: Arc<dyn TokenSigner>, previous: Vec<Arc<dyn TokenSigner>>) -> Arc<Issuer> {
+        Arc::new(Issuer::new(
+            signer,
+            previous,
+            self.tokens.issuer.clone(),
+            self.tokens.access_ttl,
+            self.tokens.refresh_ttl,
+        ))
+    }
+
+    /// The local server's keys: the configured JWKS, if any, and the dev key in DATA_DIR, which
+    /// signs the Token API's tokens and `users-local token`'s (SPEC section 7: locally the dev
+    /// key signs, whatever TOKEN_SIGNING_KEY says).
+    pub fn local_keys(&self) -> Result<(Keyring, Arc<DevKey>), ConfigError> {
+        let dev_key = Arc::new(self.dev_key()?);
+        let issuer = self.issuer_with(dev_key.clone(), Vec::new());
+        Ok((Keyring::new(self.jwks_verifier()?, Some(issuer)), dev_key))
     }
 
     /// The bus user events are published on (EVENT_BUS_NAME), with its EventBridge client.
@@ -166,14 +241,14 @@ impl Config {
 
     /// Builds the store and mailer this configuration names. The AWS SDK configuration is
     /// loaded only when an AWS part is used, once per process.
-    pub async fn build(&self, tokens: TokenVerifier) -> Result<App, ConfigError> {
+    pub async fn build(&self, tokens: Keyring) -> Result<App, ConfigError> {
         self.build_for(tokens, true).await
     }
 
     /// [`Config::build`] for a process that never sends mail when `sends_mail` is false (a
     /// Lambda function whose operation does not mail): no mail client is made, and a send
     /// would fail with a transport error.
-    pub async fn build_for(&self, tokens: TokenVerifier, sends_mail: bool) -> Result<App, ConfigError> {
+    pub async fn build_for(&self, tokens: Keyring, sends_mail: bool) -> Result<App, ConfigError> {
         let transport = if sends_mail { Some(&self.transport) } else { None };
         let needs_aws = self.users_table.is_some() || transport == Some(&MailTransport::Ses);
         let started = std::time::Instant::now();
@@ -299,6 +374,28 @@ mod tests {
     fn inline_jwks_wins_over_file() {
         let c = config(&[("IDENTITY_JWKS", "{}"), ("IDENTITY_JWKS_FILE", "/x")]).unwrap();
         assert_eq!(c.jwks, JwksSource::Inline("{}".into()));
-        assert!(c.token_keys().is_err());
+        assert!(c.jwks_verifier().is_err());
+    }
+
+    #[test]
+    fn token_settings_default_to_the_specs_and_are_bounded() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.tokens,
+            TokenSettings {
+                signing_key: None,
+                previous_keys: vec![],
+                issuer: "users".into(),
+                access_ttl: 1800,
+                refresh_ttl: 10800,
+            }
+        );
+        let c = config(&[("TOKEN_PREVIOUS_KEYS", "a, b,,"), ("ACCESS_TOKEN_TTL", "60")]).unwrap();
+        assert_eq!(c.tokens.previous_keys, vec!["a".to_string(), "b".into()]);
+        assert_eq!(c.tokens.access_ttl, 60);
+        for bad in ["0", "-5", "soon", "604801"] {
+            let error = config(&[("ACCESS_TOKEN_TTL", bad)]).unwrap_err();
+            assert!(error.to_string().starts_with("ACCESS_TOKEN_TTL"), "{error}");
+        }
     }
 }

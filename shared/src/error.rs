@@ -45,6 +45,8 @@ pub enum ApiError {
     DbQuery { reason: String },
     #[error("Authentication failed: {reason}.")]
     AuthenticateFailure { reason: &'static str },
+    #[error("MFA is required: a sign-in code was sent to {to}. Sign in again with it as verify_code.")]
+    MfaRequired { to: String },
     #[error("Permission denied: {reason}.")]
     PermissionDenied { reason: &'static str },
     #[error("Resource cannot be found or access is denied. (user_id = {user_id})")]
@@ -59,7 +61,7 @@ pub enum ApiError {
     Unavailable { service: &'static str },
     #[error("No such path. (path = {path})")]
     NoSuchPath { path: String },
-    #[error("Only POST is allowed. (method = {method})")]
+    #[error("This method is not allowed here. (method = {method})")]
     MethodNotAllowed { method: String },
     #[error("An unexpected error occurred. (request_id = {request_id})")]
     Unknown { request_id: String },
@@ -99,6 +101,7 @@ impl ApiError {
             InvalidRole { .. } => "ERROR_INVALID_ROLE",
             DbQuery { .. } => "ERROR_DB_QUERY",
             AuthenticateFailure { .. } => "ERROR_AUTHENTICATE_FAILURE",
+            MfaRequired { .. } => "ERROR_MFA_REQUIRED",
             PermissionDenied { .. } => "ERROR_PERMISSION_DENIED",
             NotFound { .. } | NoSuchPath { .. } => "ERROR_NOT_FOUND",
             NotUnique { .. } => "ERROR_NOT_UNIQUE",
@@ -113,7 +116,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            AuthenticateFailure { .. } => StatusCode::UNAUTHORIZED,
+            AuthenticateFailure { .. } | MfaRequired { .. } => StatusCode::UNAUTHORIZED,
             PermissionDenied { .. } => StatusCode::FORBIDDEN,
             NotFound { .. } | NoSuchPath { .. } => StatusCode::NOT_FOUND,
             NotUnique { .. } | Conflict { .. } => StatusCode::CONFLICT,

@@ -41,7 +41,15 @@ pub async fn handle(app: &App, op: Operation, request: Request) -> Response<Body
                 request_id: String::new(),
             })
         });
-    finish(op.name(), outcome, &request_id, started)
+    let mut response = finish(op.name(), outcome, &request_id, started);
+    if op == Operation::Jwks && response.status() == StatusCode::OK {
+        // Verifiers of other services may keep the public keys a while (SPEC section 9).
+        response.headers_mut().insert(
+            CACHE_CONTROL,
+            lambda_http::http::HeaderValue::from_static("max-age=300"),
+        );
+    }
+    response
 }
 
 /// Serves a request by its path; unknown paths are 404 ERROR_NOT_FOUND.
@@ -64,7 +72,7 @@ pub fn payload_too_large() -> Response<Body> {
 }
 
 async fn respond(app: &App, op: Operation, request: &Request) -> Result<Value, ApiError> {
-    if request.method() != Method::POST {
+    if request.method().as_str() != op.http_method() {
         return Err(ApiError::MethodNotAllowed {
             method: request.method().as_str().chars().take(20).collect(),
         });
@@ -84,10 +92,13 @@ async fn respond(app: &App, op: Operation, request: &Request) -> Result<Value, A
             Some(Ok(text)) => Some(text),
             None => None,
         };
-        Some(app.tokens.verify_header(header)?)
+        Some(app.tokens.verify_header(header).await?)
     } else {
         None
     };
+    if request.method() == Method::GET {
+        return ops::run(app, op, None, Fields::from_map(Default::default())).await;
+    }
     check_content_type(request)?;
     let fields = Fields::from_json(body)?.in_proto_names(crate::proto3::request_message(op))?;
     ops::run(app, op, caller.as_ref(), fields).await

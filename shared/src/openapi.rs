@@ -193,7 +193,13 @@ fn errors(op: Operation) -> Vec<(u16, Vec<&'static str>)> {
             vec![ApiError::LastAdminCannotDisabledDeleted { user_id: id() }.code()]
         }
         Operation::List | Operation::Stat => vec![ApiError::DbQuery { reason: id() }.code()],
-        Operation::ResetPassword | Operation::Enable | Operation::Get => vec![],
+        Operation::ResetPassword
+        | Operation::Enable
+        | Operation::Get
+        | Operation::TokenIssue
+        | Operation::TokenGrant
+        | Operation::PublicKey
+        | Operation::Jwks => vec![],
     });
     let mut out = vec![(400, bad_request)];
     if op.needs_token() {

@@ -331,6 +331,54 @@ pub static USER_STAT_QUERY: Message = Message {
     ],
 };
 
+// The Token API. IssueTokenRequest is identity/v2/token.proto of spaceone-api 2.0.25;
+// `refresh_count` is read and ignored. That revision has no grant: GrantTokenRequest follows
+// the later identity v2 Token service (names are what clients send; the enum numbers are ours).
+pub static GRANT_TYPE: EnumTable = EnumTable {
+    name: "GrantType",
+    values: &[(0, None), (1, Some("REFRESH_TOKEN"))],
+};
+pub static SCOPE: EnumTable = EnumTable {
+    name: "Scope",
+    values: &[
+        (0, None),
+        (1, Some("SYSTEM")),
+        (2, Some("DOMAIN")),
+        (3, Some("WORKSPACE")),
+        (4, Some("USER")),
+    ],
+};
+pub static ISSUE_TOKEN_REQUEST: Message = Message {
+    name: "IssueTokenRequest",
+    fields: &[
+        field("credentials", Kind::Struct),
+        field("auth_type", Kind::Enum(&AUTH_TYPE)),
+        field("timeout", Kind::Int),
+        field("refresh_count", Kind::Int),
+        field("verify_code", STR),
+        field("domain_id", STR),
+    ],
+};
+pub static GRANT_TOKEN_REQUEST: Message = Message {
+    name: "GrantTokenRequest",
+    fields: &[
+        field("grant_type", Kind::Enum(&GRANT_TYPE)),
+        field("token", STR),
+        field("scope", Kind::Enum(&SCOPE)),
+        field("timeout", Kind::Int),
+        field("domain_id", STR),
+        field("workspace_id", STR),
+    ],
+};
+pub static DOMAIN_REQUEST: Message = Message {
+    name: "DomainRequest",
+    fields: &[field("domain_id", STR)],
+};
+static EMPTY: Message = Message {
+    name: "Empty",
+    fields: &[],
+};
+
 /// The request message of an operation.
 pub fn request_message(op: Operation) -> &'static Message {
     match op {
@@ -347,6 +395,10 @@ pub fn request_message(op: Operation) -> &'static Message {
         }
         Operation::List => &USER_SEARCH_QUERY,
         Operation::Stat => &USER_STAT_QUERY,
+        Operation::TokenIssue => &ISSUE_TOKEN_REQUEST,
+        Operation::TokenGrant => &GRANT_TOKEN_REQUEST,
+        Operation::PublicKey => &DOMAIN_REQUEST,
+        Operation::Jwks => &EMPTY,
     }
 }
 

@@ -233,7 +233,19 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
+/// A hash no password is known for, made with the parameters of every new hash: an unknown
+/// user's sign-in is checked against it, so its answer takes as long as a known user's.
+static DUMMY_HASH: LazyLock<PasswordHash> = LazyLock::new(|| {
+    PasswordHash(format!(
+        "$argon2id$v=19$m={ARGON2_MEMORY_KIB},t={ARGON2_PASSES},p={ARGON2_LANES}$c2lnbi1pbi1kdW1teS1zYWx0$qOFv0p2pYpQ9tJH1f0RZgm0pcbyE7gdFkv0nWq3O6xg"
+    ))
+});
+
 impl PasswordHash {
+    /// See [`DUMMY_HASH`].
+    pub fn dummy() -> &'static PasswordHash {
+        &DUMMY_HASH
+    }
     /// True when `candidate` is the password this hash was made from, checked in the bounded
     /// Argon2 pool. The parameters come from the PHC string itself, so hashes made with older
     /// parameters still verify.
@@ -250,6 +262,22 @@ impl PasswordHash {
     /// The PHC string, for tests that check the algorithm and parameters.
     pub fn phc(&self) -> &str {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod dummy_tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash_that_takes_no_password() {
+        let dummy = PasswordHash::dummy();
+        assert!(Phc::new(dummy.phc()).is_ok(), "a parseable PHC string");
+        assert!(!dummy.matches("Secret123"));
+        assert!(!dummy.matches(""));
+        let real = hash_blocking("Secret123").unwrap();
+        let params = |phc: &str| phc.split('$').nth(3).map(str::to_string);
+        assert_eq!(params(dummy.phc()), params(real.phc()), "same cost as a real hash");
     }
 }
 

@@ -20,7 +20,7 @@ use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use users::App;
-use users::auth::{DevKey, TokenRequest, TokenVerifier};
+use users::auth::{DevKey, Issuer, Keyring, TokenRequest, TokenVerifier};
 use users::clock::Clock;
 use users::deferred::Background;
 use users::mail::outbox::OutboxMailer;
@@ -71,7 +71,7 @@ pub struct TestApi {
     pub clock: Arc<TestClock>,
     mailer: Arc<SwitchableMailer>,
     background: Arc<Background>,
-    key: DevKey,
+    key: Arc<DevKey>,
     _dir: TempDir,
 }
 
@@ -126,7 +126,7 @@ impl TestApi {
 
     /// An API over any store, for running the same tests against every adapter.
     pub fn with_store(dir: TempDir, store: Arc<dyn UserStore>) -> Self {
-        let key = DevKey::load_or_create(dir.path()).expect("dev key");
+        let key = Arc::new(DevKey::load_or_create(dir.path()).expect("dev key"));
         let mailer = Arc::new(SwitchableMailer {
             outbox: OutboxMailer::new(&dir.path().join("outbox")).expect("outbox"),
             failing: AtomicBool::new(false),
@@ -141,7 +141,10 @@ impl TestApi {
                 from: "no-reply@test.local".into(),
                 service_name: "Cloudforet".into(),
             },
-            tokens: key.verifier().expect("verifier"),
+            tokens: Keyring::new(
+                TokenVerifier::trusting_no_key(),
+                Some(Arc::new(Issuer::new(key.clone(), vec![], "users".into(), 1800, 10800))),
+            ),
             clock: clock.clone(),
             deferred: background.clone(),
         };
@@ -155,9 +158,9 @@ impl TestApi {
         }
     }
 
-    /// Replaces the token verifier (tests of other key sets).
+    /// Configures a JWKS beside this issuer's own keys (tests of other key sets).
     pub fn set_verifier(&mut self, verifier: TokenVerifier) {
-        self.app.tokens = verifier;
+        self.app.tokens.configured = verifier;
     }
 
     /// Sends mail through `mailer` instead of the outbox (the SES transport tests).

@@ -68,18 +68,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             role,
             ttl,
         } => {
-            let (_, Some(key)) = config.token_keys()? else {
-                return Err(
-                    "IDENTITY_JWKS or IDENTITY_JWKS_FILE is set: tokens come from your identity service".into(),
-                );
-            };
+            let key = config.dev_key()?;
             println!("{}", local::dev_token(&key, &domain_id, &user_id, role, ttl)?);
         }
         Command::Jwks => {
-            let (_, Some(key)) = config.token_keys()? else {
-                return Err("IDENTITY_JWKS or IDENTITY_JWKS_FILE is set: there is no dev key".into());
-            };
-            println!("{}", key.jwks_json());
+            println!("{}", config.dev_key()?.jwks_json());
         }
         Command::CreateTable { table } => {
             let client = aws_sdk_dynamodb::Client::new(&users::aws::load().await);
@@ -87,8 +80,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{table}: {}", if created { "created" } else { "already exists" });
         }
         Command::Provision { file } => {
-            let (verifier, _) = config.token_keys()?;
-            let app = config.build(verifier).await?;
+            let (keys, _) = config.local_keys()?;
+            let app = config.build(keys).await?;
             let summary = provision_file(&app, &file).await?;
             eprintln!("{summary}");
             if summary.failed > 0 {
@@ -96,27 +89,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Serve { port, read_timeout } => {
-            let (verifier, dev_key) = config.token_keys()?;
-            let app = config.build(verifier).await?;
-            let banner_token = match &dev_key {
-                Some(key) => Some(local::dev_token(
-                    key,
-                    LOCAL_DOMAIN,
-                    "admin",
-                    RoleType::DomainAdmin,
-                    BANNER_TOKEN_TTL,
-                )?),
-                None => None,
-            };
+            let (keys, dev_key) = config.local_keys()?;
+            let app = config.build(keys).await?;
+            let banner_token =
+                local::dev_token(&dev_key, LOCAL_DOMAIN, "admin", RoleType::DomainAdmin, BANNER_TOKEN_TTL)?;
             let options = ServeOptions {
                 port,
                 read_timeout: std::time::Duration::from_secs(read_timeout.max(1)),
                 drain_timeout: ServeOptions::DRAIN_TIMEOUT,
             };
-            local::serve(app, options, |addr| {
-                print_banner(&config, addr, banner_token.as_deref())
-            })
-            .await?;
+            local::serve(app, options, |addr| print_banner(&config, addr, &banner_token)).await?;
         }
     }
     Ok(())
@@ -136,7 +118,7 @@ async fn provision_file(app: &users::App, file: &std::path::Path) -> std::io::Re
 }
 
 /// Prints the start-up banner. Write errors are ignored: a closed stdout must not stop the server.
-fn print_banner(config: &Config, addr: std::net::SocketAddr, token: Option<&str>) {
+fn print_banner(config: &Config, addr: std::net::SocketAddr, token: &str) {
     let mut out = std::io::stdout().lock();
     let mut line = |text: String| {
         let _ = writeln!(out, "{text}");
@@ -145,21 +127,24 @@ fn print_banner(config: &Config, addr: std::net::SocketAddr, token: Option<&str>
         "users-local listening on http://{addr}  (data: {})",
         config.data_dir.display()
     ));
-    let Some(token) = token else {
-        line("Tokens are verified with the configured JWKS.".into());
-        return;
-    };
     line(format!(
-        "DOMAIN_ADMIN token for {LOCAL_DOMAIN} (valid {} h):",
+        "DOMAIN_ADMIN token for {LOCAL_DOMAIN}, to create the first users (valid {} h):",
         BANNER_TOKEN_TTL / 3600
     ));
     line(format!("export TOKEN={token}"));
     line("Try:".into());
     line(format!(
-        "curl -s http://{addr}/identity/v2/user/create -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"user_id\": \"alice\", \"auth_type\": \"LOCAL\", \"password\": \"Wonderland1\", \"permission_group\": \"DOMAIN\", \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
+        "curl -s http://{addr}/identity/v2/user/create -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"user_id\": \"alice\", \"auth_type\": \"LOCAL\", \"password\": \"Wonderland1\", \"permission_group\": \"DOMAIN\", \"role_id\": \"managed-domain-admin\", \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
     ));
     line(format!(
         "curl -s http://{addr}/identity/v2/user/get -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{{\"user_id\": \"alice\", \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
+    ));
+    line("Sign alice in (the Token API), then get a DOMAIN token from the refresh token:".into());
+    line(format!(
+        "curl -s http://{addr}/identity/v2/token/issue -H 'Content-Type: application/json' \\\n  -d '{{\"credentials\": {{\"user_id\": \"alice\", \"password\": \"Wonderland1\"}}, \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
+    ));
+    line(format!(
+        "curl -s http://{addr}/identity/v2/token/grant -H 'Content-Type: application/json' \\\n  -d '{{\"grant_type\": \"REFRESH_TOKEN\", \"token\": \"<refresh_token>\", \"scope\": \"DOMAIN\", \"domain_id\": \"{LOCAL_DOMAIN}\"}}'"
     ));
     let _ = out.flush();
 }

@@ -19,6 +19,7 @@ use users::store::UserStore;
 /// An App over `store`, mailing to `dir/outbox`, verifying tokens with `tokens`, its
 /// handed-over work queued in the background (started by the bench if it wants it run).
 pub fn app(store: Arc<dyn UserStore>, dir: &Path, tokens: TokenVerifier) -> App {
+    let tokens = users::auth::Keyring::new(tokens, None);
     App {
         store,
         mailer: Arc::new(OutboxMailer::new(&dir.join("outbox")).expect("outbox")),

@@ -15,6 +15,7 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rand::Rng;
 use serde_json::json;
 
+use super::issuer::{PublicKey, SignError, TokenSigner};
 use super::verify::{ConfigError, TokenVerifier};
 use crate::model::RoleType;
 
@@ -41,6 +42,7 @@ pub struct TokenRequest<'a> {
 
 pub struct DevKey {
     encoding: EncodingKey,
+    signing: p256::ecdsa::SigningKey,
     jwks: String,
 }
 
@@ -68,6 +70,7 @@ impl DevKey {
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|_| DevKeyError::Corrupt(path.clone()))?;
         let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|_| DevKeyError::Corrupt(path.clone()))?;
+        let signing = p256::ecdsa::SigningKey::from(&secret);
         let point = secret.public_key().to_sec1_point(false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
             return Err(DevKeyError::Corrupt(path));
@@ -77,7 +80,11 @@ impl DevKey {
             "x": B64URL.encode(x), "y": B64URL.encode(y),
         }]})
         .to_string();
-        Ok(Self { encoding, jwks })
+        Ok(Self {
+            encoding,
+            signing,
+            jwks,
+        })
     }
 
     /// The public half, as JWKS JSON.
@@ -102,6 +109,25 @@ impl DevKey {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(KID.to_string());
         encode(&header, &claims, &self.encoding).map_err(|e| DevKeyError::Sign(e.to_string()))
+    }
+}
+
+/// The dev key signs the Token API's tokens locally.
+#[async_trait::async_trait]
+impl TokenSigner for DevKey {
+    async fn public_key(&self) -> Result<PublicKey, SignError> {
+        let set: serde_json::Value = serde_json::from_str(&self.jwks).map_err(|e| SignError(e.to_string()))?;
+        Ok(PublicKey {
+            kid: KID.into(),
+            alg: "ES256",
+            jwk: set["keys"][0].clone(),
+        })
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        use p256::ecdsa::signature::Signer;
+        let signature: p256::ecdsa::Signature = self.signing.sign(message);
+        Ok(signature.to_bytes().to_vec())
     }
 }
 

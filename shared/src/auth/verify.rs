@@ -8,11 +8,14 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgo
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
-use super::Caller;
+use super::{Caller, TokenStamp};
 use crate::error::ApiError;
 use crate::model::{DomainId, RoleType};
 
 const LEEWAY_SECONDS: u64 = 60;
+
+/// The permission a restricted token lacks (SPEC section 5).
+pub const USER_PERMISSION: &str = "identity:User";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,11 +40,41 @@ pub struct TokenVerifier {
 struct Claims {
     did: String,
     aud: String,
-    rol: String,
+    /// Required in access tokens; refresh tokens have none.
+    rol: Option<String>,
     typ: String,
     ver: String,
     /// Seconds since the epoch; a JSON number (a float is read too, as some issuers write them).
     iat: Option<f64>,
+    /// The user's token generation when issued (this project's tokens only).
+    #[serde(default)]
+    r#gen: Option<u64>,
+    #[serde(default)]
+    permissions: Option<Vec<String>>,
+}
+
+/// The kinds of token this project verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+impl TokenType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Access => "ACCESS_TOKEN",
+            TokenType::Refresh => "REFRESH_TOKEN",
+        }
+    }
+}
+
+/// A verified refresh token: whose it is and which generation it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub domain_id: DomainId,
+    pub user_id: String,
+    pub stamp: TokenStamp,
 }
 
 fn fail(reason: &'static str) -> ApiError {
@@ -63,6 +96,17 @@ fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
         Some(_) => false,
     };
     declared_matches.then_some(alg)
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer_token(header: Option<&str>) -> Result<&str, ApiError> {
+    let header = header.ok_or_else(|| fail("missing Authorization header"))?;
+    header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| fail("the Authorization header is not a Bearer token"))
 }
 
 impl TokenVerifier {
@@ -99,17 +143,56 @@ impl TokenVerifier {
 
     /// Verifies the value of an `Authorization` header.
     pub fn verify_header(&self, header: Option<&str>) -> Result<Caller, ApiError> {
-        let header = header.ok_or_else(|| fail("missing Authorization header"))?;
-        let token = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| fail("the Authorization header is not a Bearer token"))?;
-        self.verify(token)
+        self.verify(bearer_token(header)?)
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        let claims = self.verified_claims(token, TokenType::Access)?;
+        let rol = claims.rol.as_deref().ok_or_else(|| fail("token has no rol"))?;
+        let role = RoleType::parse(rol).map_err(|_| fail("token rol is not a known role type"))?;
+        let restricted = claims
+            .permissions
+            .as_ref()
+            .is_some_and(|granted| !granted.iter().any(|p| p == USER_PERMISSION));
+        let stamp = TokenStamp {
+            generation: claims.r#gen,
+            issued_at: claims.iat.map(|iat| iat as i64),
+        };
+        let domain_id = DomainId::parse("did", claims.did).map_err(|_| fail("token did is not a domain id"))?;
+        Ok(Caller {
+            domain_id,
+            user_id: claims.aud,
+            role,
+            restricted,
+            stamp,
+        })
+    }
+
+    /// Verifies a refresh token (the Token API's grant).
+    pub fn verify_refresh(&self, token: &str) -> Result<RefreshToken, ApiError> {
+        let claims = self.verified_claims(token, TokenType::Refresh)?;
+        let domain_id = DomainId::parse("did", claims.did).map_err(|_| fail("token did is not a domain id"))?;
+        Ok(RefreshToken {
+            domain_id,
+            user_id: claims.aud,
+            stamp: TokenStamp {
+                generation: claims.r#gen,
+                issued_at: claims.iat.map(|iat| iat as i64),
+            },
+        })
+    }
+
+    /// Whether it trusts no key at all.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether a token naming `kid` is for this verifier's keys.
+    pub fn knows(&self, kid: Option<&str>) -> bool {
+        self.key_for(kid).is_ok()
+    }
+
+    fn verified_claims(&self, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
         // decode_header rejects algorithms the library does not know, `none` among them.
         let header = decode_header(token).map_err(|_| fail("malformed token"))?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
@@ -143,22 +226,19 @@ impl TokenVerifier {
         {
             return Err(fail("token issued in the future (iat)"));
         }
-        if claims.typ != "ACCESS_TOKEN" {
-            return Err(fail("token typ is not ACCESS_TOKEN"));
+        if claims.typ != expected.as_str() {
+            return Err(match expected {
+                TokenType::Access => fail("token typ is not ACCESS_TOKEN"),
+                TokenType::Refresh => fail("token typ is not REFRESH_TOKEN"),
+            });
         }
         if claims.ver != "2.0" {
             return Err(fail("token ver is not 2.0"));
         }
-        let role = RoleType::parse(&claims.rol).map_err(|_| fail("token rol is not a known role type"))?;
-        let domain_id = DomainId::parse("did", claims.did).map_err(|_| fail("token did is not a domain id"))?;
         if claims.aud.is_empty() {
             return Err(fail("token aud is empty"));
         }
-        Ok(Caller {
-            domain_id,
-            user_id: claims.aud,
-            role,
-        })
+        Ok(claims)
     }
 
     fn key_for(&self, kid: Option<&str>) -> Result<&VerifyKey, ApiError> {

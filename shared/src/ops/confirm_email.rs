@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{Edit, check_code, load, modify_from, target};
+use super::support::{Edit, check_code, load_for, modify_from, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -15,7 +15,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     f.finish()?;
     caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
 
-    let read = load(app, &domain_id, &user_id).await?;
+    let read = load_for(app, caller, &domain_id, &user_id).await?;
     let current = &read.item;
     let invalid = || ApiError::InvalidVerifyCode {
         user_id: user_id.to_string(),

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::enable_mfa::{TO_DISABLE, TO_ENABLE};
-use super::support::{Edit, check_code, load, modify_from, target};
+use super::support::{Edit, check_code, load_for, modify_from, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -18,7 +18,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     f.finish()?;
     caller.authorize(Access::SelfOnly, &domain_id, &user_id)?;
 
-    let read = load(app, &domain_id, &user_id).await?;
+    let read = load_for(app, caller, &domain_id, &user_id).await?;
     let current = &read.item;
     if current.mfa.mfa_type.is_none() {
         return Err(ApiError::MfaNotEnabled {

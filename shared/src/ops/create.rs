@@ -70,6 +70,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let (role_type, role_binding) = resolve_role(group, role_id, workspace_id.as_ref())?;
     let credential = credential(&user_id, auth_type, reset_password, password, email.as_ref())?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;
+    super::support::check_caller(app, caller, &domain_id).await?;
 
     // The hash to store, and the temporary password to mail (reset_password only).
     let (password_hash, temporary) = match credential {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::support::{load, retry_conflicts, target};
+use super::support::{load_for, retry_conflicts, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -15,7 +15,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     f.finish()?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;
     retry_conflicts(&user_id, || async {
-        let before = load(app, &domain_id, &user_id).await?;
+        let before = load_for(app, caller, &domain_id, &user_id).await?;
         Ok(app.store.delete_user(&before).await)
     })
     .await?;

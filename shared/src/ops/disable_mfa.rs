@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::enable_mfa::{MFA_CODE_TTL, TO_DISABLE};
-use super::support::{Edit, load, mail_code, modify, store_error, target};
+use super::support::{Edit, load_for, mail_code, modify, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -27,7 +27,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     };
 
     if force {
-        let user = modify(app, &domain_id, &user_id, |current| {
+        let user = modify(app, caller, &domain_id, &user_id, |current| {
             if !current.mfa.is_enabled() {
                 return Err(already_disabled());
             }
@@ -42,7 +42,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         return Ok(user.into_doc());
     }
 
-    let user = load(app, &domain_id, &user_id).await?.item;
+    let user = load_for(app, caller, &domain_id, &user_id).await?.item;
     if !user.mfa.is_enabled() {
         return Err(already_disabled());
     }

@@ -19,7 +19,7 @@ pub(super) async fn set_state(app: &App, caller: &Caller, mut f: Fields, state: 
     let (domain_id, user_id) = target(&mut f)?;
     f.finish()?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;
-    let user = modify(app, &domain_id, &user_id, |current| {
+    let user = modify(app, caller, &domain_id, &user_id, |current| {
         Ok(Edit::user(crate::model::User {
             state,
             ..current.clone()

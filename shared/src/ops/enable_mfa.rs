@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
-use super::support::{Edit, load, mail_code, save_once, target};
+use super::support::{Edit, load_for, mail_code, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -26,7 +26,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let email = options_email(options)?;
     caller.authorize(Access::SelfOnly, &domain_id, &user_id)?;
 
-    let before = load(app, &domain_id, &user_id).await?;
+    let before = load_for(app, caller, &domain_id, &user_id).await?;
     if before.item.mfa.is_enabled() {
         return Err(ApiError::MfaAlreadyEnabled {
             user_id: user_id.to_string(),

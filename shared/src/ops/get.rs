@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{load, target};
+use super::support::{load_for, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -12,5 +12,5 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let (domain_id, user_id) = target(&mut f)?;
     f.finish()?;
     caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
-    Ok(load(app, &domain_id, &user_id).await?.item.into_doc())
+    Ok(load_for(app, caller, &domain_id, &user_id).await?.item.into_doc())
 }

@@ -35,6 +35,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     // compiled only once the caller may run it.
     let query = Query::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
+    super::support::check_caller(app, caller, &domain_id).await?;
 
     let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
     off_the_workers(move || {

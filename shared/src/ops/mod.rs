@@ -15,10 +15,13 @@ mod enable;
 mod enable_mfa;
 mod get;
 mod list;
+mod public_key;
 pub mod reset_password;
 mod set_required_actions;
 mod stat;
 mod support;
+mod token_grant;
+mod token_issue;
 mod update;
 mod verify_email;
 
@@ -49,6 +52,12 @@ pub enum Operation {
     Get,
     List,
     Stat,
+    /// The Token API (SPEC section 9): sign-in, then a token for a scope.
+    TokenIssue,
+    TokenGrant,
+    /// The signing key, the Cloudforet way (`domain/get-public-key`) and as a JWKS.
+    PublicKey,
+    Jwks,
 }
 
 impl Operation {
@@ -70,6 +79,14 @@ impl Operation {
         Operation::Stat,
     ];
 
+    /// The Token API's methods (SPEC section 9), served beside the User API.
+    pub const TOKEN_API: [Operation; 4] = [
+        Operation::TokenIssue,
+        Operation::TokenGrant,
+        Operation::PublicKey,
+        Operation::Jwks,
+    ];
+
     /// The method name of the API document.
     pub fn name(self) -> &'static str {
         match self {
@@ -88,6 +105,10 @@ impl Operation {
             Operation::Get => "get",
             Operation::List => "list",
             Operation::Stat => "stat",
+            Operation::TokenIssue => "token.issue",
+            Operation::TokenGrant => "token.grant",
+            Operation::PublicKey => "domain.get_public_key",
+            Operation::Jwks => "jwks",
         }
     }
 
@@ -109,6 +130,10 @@ impl Operation {
             Operation::Get => "/identity/v2/user/get",
             Operation::List => "/identity/v2/user/list",
             Operation::Stat => "/identity/v1/user/stat",
+            Operation::TokenIssue => "/identity/v2/token/issue",
+            Operation::TokenGrant => "/identity/v2/token/grant",
+            Operation::PublicKey => "/identity/v2/domain/get-public-key",
+            Operation::Jwks => "/.well-known/jwks.json",
         }
     }
 
@@ -117,12 +142,20 @@ impl Operation {
         if path == "/identity/v2/user/stat" {
             return Some(Operation::Stat);
         }
-        Operation::ALL.into_iter().find(|op| op.path() == path)
+        Operation::ALL
+            .into_iter()
+            .chain(Operation::TOKEN_API)
+            .find(|op| op.path() == path)
     }
 
-    /// Only reset_password is called without a token.
+    /// reset_password and the Token API are called without a token.
     pub fn needs_token(self) -> bool {
-        self != Operation::ResetPassword
+        self != Operation::ResetPassword && !Operation::TOKEN_API.contains(&self)
+    }
+
+    /// The JWKS is read with GET (as every JWKS is); every other method is a POST.
+    pub fn http_method(self) -> &'static str {
+        if self == Operation::Jwks { "GET" } else { "POST" }
     }
 
     /// Whether the operation can send mail. A Lambda function whose operation never mails
@@ -136,6 +169,7 @@ impl Operation {
                 | Operation::VerifyEmail
                 | Operation::EnableMfa
                 | Operation::DisableMfa
+                | Operation::TokenIssue
         )
     }
 
@@ -149,8 +183,13 @@ impl Operation {
 /// Runs one operation on a parsed body. `caller` is the verified token's caller; the HTTP
 /// adapter supplies it for every operation that needs one.
 pub async fn run(app: &App, op: Operation, caller: Option<&Caller>, fields: Fields) -> Result<Value, ApiError> {
-    if op == Operation::ResetPassword {
-        return reset_password::run(app, fields).await;
+    match op {
+        Operation::ResetPassword => return reset_password::run(app, fields).await,
+        Operation::TokenIssue => return token_issue::run(app, fields).await,
+        Operation::TokenGrant => return token_grant::run(app, fields).await,
+        Operation::PublicKey => return public_key::run(app, fields).await,
+        Operation::Jwks => return public_key::jwks(app).await,
+        _ => {}
     }
     let caller = caller.ok_or(ApiError::AuthenticateFailure {
         reason: "missing Authorization header",
@@ -170,7 +209,13 @@ pub async fn run(app: &App, op: Operation, caller: Option<&Caller>, fields: Fiel
         Operation::Get => get::run(app, caller, fields).await,
         Operation::List => list::run(app, caller, fields).await,
         Operation::Stat => stat::run(app, caller, fields).await,
-        Operation::ResetPassword => reset_password::run(app, fields).await,
+        Operation::ResetPassword
+        | Operation::TokenIssue
+        | Operation::TokenGrant
+        | Operation::PublicKey
+        | Operation::Jwks => Err(ApiError::Unknown {
+            request_id: String::new(),
+        }),
     }
 }
 
@@ -180,7 +225,7 @@ mod tests {
 
     #[test]
     fn every_path_routes_to_its_operation() {
-        for op in Operation::ALL {
+        for op in Operation::ALL.into_iter().chain(Operation::TOKEN_API) {
             assert_eq!(Operation::from_path(op.path()), Some(op));
         }
         assert_eq!(Operation::from_path("/identity/v2/user/stat"), Some(Operation::Stat));

@@ -22,7 +22,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     f.finish()?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;
 
-    let user = modify(app, &domain_id, &user_id, |current| {
+    let user = modify(app, caller, &domain_id, &user_id, |current| {
         if current.auth_type == AuthType::External && actions.contains(&RequiredAction::UpdatePassword) {
             return Err(ApiError::NotAllowedActions {
                 action: RequiredAction::UpdatePassword.to_string(),

@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use rand::RngExt;
 
 use crate::app::App;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::Fields;
 use crate::mail::Mail;
@@ -60,6 +61,53 @@ pub fn domain_store_error(error: StoreError) -> ApiError {
     ApiError::Unavailable { service: "storage" }
 }
 
+/// Reads the target of a request `caller` makes, refusing (401) a caller whose own token no
+/// longer stands (SPEC section 5: DISABLED, or revoked). The caller's record comes with the
+/// target in one read: the same item when it acts on itself, one BatchGetItem (one read
+/// transaction) when an admin acts on another user.
+pub async fn load_for(
+    app: &App,
+    caller: &Caller,
+    domain: &DomainId,
+    user_id: &UserId,
+) -> Result<Versioned<User>, ApiError> {
+    let target = match caller.own_user_id() {
+        Some(own) if &own == user_id => {
+            let target = read(app, domain, user_id).await?;
+            caller.check_standing(target.as_ref().map(|t| &t.item))?;
+            target
+        }
+        Some(own) => {
+            let (me, target) = app
+                .store
+                .get_user_pair(domain, &own, user_id)
+                .await
+                .map_err(|e| store_error(e, user_id))?;
+            caller.check_standing(me.as_ref().map(|m| &m.item))?;
+            target
+        }
+        None => read(app, domain, user_id).await?,
+    };
+    target.ok_or_else(|| ApiError::NotFound {
+        user_id: user_id.to_string(),
+    })
+}
+
+/// For requests without an existing target (create, list, stat): the caller's own token
+/// must still stand.
+pub async fn check_caller(app: &App, caller: &Caller, domain: &DomainId) -> Result<(), ApiError> {
+    let Some(own) = caller.own_user_id() else { return Ok(()) };
+    let me = read(app, domain, &own).await?;
+    caller.check_standing(me.as_ref().map(|m| &m.item))
+}
+
+async fn read(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Option<Versioned<User>>, ApiError> {
+    app.store
+        .get_user(domain, user_id)
+        .await
+        .map_err(|e| store_error(e, user_id))
+}
+
 /// Reads the user or answers 404.
 pub async fn load(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Versioned<User>, ApiError> {
     app.store
@@ -85,6 +133,14 @@ impl Edit {
         }
     }
 
+    /// A disable or a new password revokes the user's tokens (SPEC section 5): every write
+    /// goes through here, so no operation can forget it.
+    fn stamp_revocation(&mut self, before: &User, now: Timestamp) {
+        if self.user.revokes_tokens_since(before) {
+            self.user.revoke_tokens(now);
+        }
+    }
+
     fn changes_nothing(&self, before: &User) -> bool {
         matches!(self.code, CodeChange::None) && self.user == *before
     }
@@ -96,11 +152,12 @@ impl Edit {
 /// without side effects (no mail): those are written once (see [`save_once`]).
 pub async fn modify(
     app: &App,
+    caller: &Caller,
     domain: &DomainId,
     user_id: &UserId,
     change: impl Fn(&User) -> Result<Edit, ApiError>,
 ) -> Result<User, ApiError> {
-    let first = load(app, domain, user_id).await?;
+    let first = load_for(app, caller, domain, user_id).await?;
     modify_from(app, first, change).await
 }
 
@@ -121,11 +178,12 @@ pub async fn modify_from(
                 Some(before) => before,
                 None => load(app, domain, user_id).await?,
             };
-            let edit = change(&before.item)?;
+            let mut edit = change(&before.item)?;
             // A change that changes nothing is not written: no request, no new version.
             if edit.changes_nothing(&before.item) {
                 return Ok(Ok(before.item));
             }
+            edit.stamp_revocation(&before.item, now(app));
             Ok(app
                 .store
                 .save_user(&before, &edit.user, edit.code)
@@ -159,7 +217,8 @@ where
 
 /// Writes a change decided on `before` once; a lost race is ERROR_CONFLICT for the client to
 /// retry. Used after a mail was sent, where silently re-deciding could contradict the mail.
-pub async fn save_once(app: &App, before: &Versioned<User>, edit: Edit) -> Result<User, ApiError> {
+pub async fn save_once(app: &App, before: &Versioned<User>, mut edit: Edit) -> Result<User, ApiError> {
+    edit.stamp_revocation(&before.item, now(app));
     app.store
         .save_user(before, &edit.user, edit.code)
         .await

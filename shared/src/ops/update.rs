@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{Edit, load, modify_from, save_once, send_mail, target};
+use super::support::{Edit, load_for, modify_from, save_once, send_mail, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -72,9 +72,9 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
 
     if reset_password {
-        return reset(app, &domain_id, &user_id, &profile).await;
+        return reset(app, caller, &domain_id, &user_id, &profile).await;
     }
-    let first = load(app, &domain_id, &user_id).await?;
+    let first = load_for(app, caller, &domain_id, &user_id).await?;
     let new_password = match &password {
         Some(plain) => Some(NewPassword::check(&first.item, plain).await?),
         None => None,
@@ -141,11 +141,12 @@ fn refuse_external(user: &User) -> Result<(), ApiError> {
 /// update with reset_password: a temporary password mailed to the stored, verified email.
 async fn reset(
     app: &App,
+    caller: &Caller,
     domain_id: &crate::model::DomainId,
     user_id: &crate::model::UserId,
     profile: &Profile,
 ) -> Result<Value, ApiError> {
-    let before = load(app, domain_id, user_id).await?;
+    let before = load_for(app, caller, domain_id, user_id).await?;
     let current = &before.item;
     let user_id_text = || current.user_id.to_string();
     if current.auth_type == AuthType::External {

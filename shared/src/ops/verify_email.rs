@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use super::support::{Edit, load, mail_code, modify, save_once, target};
+use super::support::{Edit, load_for, mail_code, modify, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
@@ -26,7 +26,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     }
 
     if force {
-        modify(app, &domain_id, &user_id, |current| {
+        modify(app, caller, &domain_id, &user_id, |current| {
             let mut user = current.clone();
             user.email = Some(
                 email
@@ -44,7 +44,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         return Ok(json!({}));
     }
 
-    let before = load(app, &domain_id, &user_id).await?;
+    let before = load_for(app, caller, &domain_id, &user_id).await?;
     let to = email
         .or_else(|| before.item.email.clone())
         .ok_or_else(|| ApiError::required("email"))?;

@@ -1,0 +1,117 @@
+//! token.grant (SPEC section 9): a refresh token of this issuer becomes an access token for a
+//! scope. The refresh token's user must exist, be ENABLED and not have revoked its tokens
+//! since (SPEC section 5); the role comes from the user as stored now, not from the token.
+
+use serde_json::{Value, json};
+
+use super::support::store_error;
+use super::token_issue::{issuer, read_timeout};
+use crate::app::App;
+use crate::auth::issuer::TokenSubject;
+use crate::error::ApiError;
+use crate::input::Fields;
+use crate::model::{DomainId, RequiredAction, RoleType, State, User, UserId, WorkspaceId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Domain,
+    Workspace,
+    User,
+}
+
+pub async fn run(app: &App, mut f: Fields) -> Result<Value, ApiError> {
+    match f.non_empty("grant_type")?.as_deref() {
+        Some("REFRESH_TOKEN") => {}
+        None => return Err(ApiError::required("grant_type")),
+        Some(_) => return Err(ApiError::invalid("grant_type", "only REFRESH_TOKEN is supported")),
+    }
+    let token = f.required_string("token")?;
+    let scope = match f.non_empty("scope")?.as_deref() {
+        Some("DOMAIN") => Scope::Domain,
+        Some("WORKSPACE") => Scope::Workspace,
+        Some("USER") => Scope::User,
+        None => return Err(ApiError::required("scope")),
+        Some(_) => return Err(ApiError::invalid("scope", "must be DOMAIN, WORKSPACE or USER")),
+    };
+    let workspace_id = f
+        .non_empty("workspace_id")?
+        .map(|w| WorkspaceId::parse("workspace_id", w))
+        .transpose()?;
+    if scope == Scope::Workspace && workspace_id.is_none() {
+        return Err(ApiError::required("workspace_id"));
+    }
+    let domain_id = f
+        .non_empty("domain_id")?
+        .map(|d| DomainId::parse("domain_id", d))
+        .transpose()?;
+    let timeout = read_timeout(&mut f)?;
+    f.finish()?;
+
+    let issuer = issuer(app)?;
+    let refresh = app.tokens.verify_refresh(&token).await?;
+    if domain_id.as_ref().is_some_and(|d| d != &refresh.domain_id) {
+        return Err(ApiError::PermissionDenied {
+            reason: "the token belongs to another domain",
+        });
+    }
+    let user = standing_user(app, &refresh).await?;
+    let role = role_in(&user, scope, workspace_id.as_ref())?;
+    let wid = (scope == Scope::Workspace)
+        .then(|| workspace_id.as_ref().map(WorkspaceId::as_str))
+        .flatten();
+    let subject = TokenSubject {
+        domain_id: user.domain_id.as_str(),
+        user_id: user.user_id.as_str(),
+        generation: user.token_generation,
+    };
+    let restricted = user.required_actions.contains(&RequiredAction::UpdatePassword);
+    let ttl = timeout.unwrap_or(issuer.access_ttl);
+    let access_token = issuer.access_token(&subject, role, wid, restricted, ttl).await?;
+    Ok(json!({"access_token": access_token, "role_type": role.as_str()}))
+}
+
+/// The refresh token's user, if it still stands: present, ENABLED, tokens not revoked.
+async fn standing_user(app: &App, refresh: &crate::auth::RefreshToken) -> Result<User, ApiError> {
+    let gone = ApiError::AuthenticateFailure {
+        reason: "the refresh token's user is gone, disabled or has revoked its tokens",
+    };
+    let Ok(user_id) = UserId::parse("aud", refresh.user_id.clone()) else {
+        return Err(gone);
+    };
+    let user = app
+        .store
+        .get_user(&refresh.domain_id, &user_id)
+        .await
+        .map_err(|e| store_error(e, &user_id))?
+        .ok_or_else(|| gone.clone())?
+        .item;
+    if user.state != State::Enabled || refresh.stamp.is_revoked_for(&user) {
+        return Err(gone);
+    }
+    Ok(user)
+}
+
+/// The role a scope gives this user, or 403.
+fn role_in(user: &User, scope: Scope, workspace_id: Option<&WorkspaceId>) -> Result<RoleType, ApiError> {
+    let admin = user.role_type == RoleType::DomainAdmin;
+    match scope {
+        Scope::User => Ok(RoleType::User),
+        Scope::Domain if admin => Ok(RoleType::DomainAdmin),
+        Scope::Domain => Err(ApiError::PermissionDenied {
+            reason: "only a DOMAIN_ADMIN may have a DOMAIN scope token",
+        }),
+        // A domain admin enters every workspace as its owner.
+        Scope::Workspace if admin => Ok(RoleType::WorkspaceOwner),
+        Scope::Workspace => {
+            let bound = user.workspace_id.as_ref() == workspace_id
+                && matches!(user.role_type, RoleType::WorkspaceOwner | RoleType::WorkspaceMember);
+            if bound {
+                Ok(user.role_type)
+            } else {
+                Err(ApiError::PermissionDenied {
+                    reason: "the user has no role in this workspace",
+                })
+            }
+        }
+    }
+}
