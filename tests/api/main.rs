@@ -16,5 +16,6 @@ mod reset;
 mod roles;
 mod secrets;
 mod stat;
+mod token;
 mod transport;
 mod update;
