@@ -28,6 +28,20 @@ pub async fn run(op: Operation) -> Result<(), lambda_http::Error> {
     serve(op, build(op, &config).await?).await
 }
 
+/// Runs a function that serves several operations, routed by path (the key publication:
+/// `token-keys` serves the JWKS and `domain/get-public-key`). Other paths are 404.
+pub async fn run_routes(ops: &'static [Operation]) -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let app: &'static App = Box::leak(Box::new(build(ops[0], &config).await?));
+    lambda_http::run(lambda_http::service_fn(
+        move |request: lambda_http::Request| async move {
+            Ok::<_, std::convert::Infallible>(users::http::route_among(app, Some(ops), request).await)
+        },
+    ))
+    .await
+}
+
 /// Runs the function of an operation that hands work over (reset_password): the work goes to
 /// the provisioning queue. A function of its own, so that only this binary links the SQS client.
 pub async fn run_handing_over(op: Operation) -> Result<(), lambda_http::Error> {

@@ -54,7 +54,14 @@ pub async fn handle(app: &App, op: Operation, request: Request) -> Response<Body
 
 /// Serves a request by its path; unknown paths are 404 ERROR_NOT_FOUND.
 pub async fn route(app: &App, request: Request) -> Response<Body> {
-    match Operation::from_path(request.uri().path()) {
+    route_among(app, None, request).await
+}
+
+/// [`route`] for a function that serves only `ops` (`None`: every operation): any other path
+/// is 404 ERROR_NOT_FOUND.
+pub async fn route_among(app: &App, ops: Option<&[Operation]>, request: Request) -> Response<Body> {
+    let op = Operation::from_path(request.uri().path()).filter(|op| ops.is_none_or(|ops| ops.contains(op)));
+    match op {
         Some(op) => handle(app, op, request).await,
         None => {
             let started = Instant::now();

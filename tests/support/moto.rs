@@ -135,6 +135,30 @@ impl Intercept for LoseFirstAnswer {
     }
 }
 
+/// A KMS client for the moto server that counts its requests in `counter`.
+pub fn kms(counter: &RequestCounter) -> aws_sdk_kms::Client {
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(aws_sdk_kms::config::Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(credentials())
+        .interceptor(counter.clone())
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
+}
+
+/// A new asymmetric signing key on the moto server (`ECC_NIST_P256`, `RSA_2048`); its id.
+pub async fn signing_key(client: &aws_sdk_kms::Client, spec: &str) -> String {
+    let created = client
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::from(spec))
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("create a KMS key");
+    created.key_metadata.expect("key metadata").key_id
+}
+
 /// An SES v2 client for `endpoint` (moto, or a test server that fails on purpose), retrying
 /// quickly so failure tests stay fast.
 pub fn sesv2(endpoint: &str) -> aws_sdk_sesv2::Client {
@@ -262,10 +286,13 @@ impl Intercept for RequestCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg.load::<Metadata>().map_or("unknown", |m| m.name()).to_string();
+        let metadata = cfg.load::<Metadata>();
+        let operation = metadata.map_or("unknown", |m| m.name()).to_string();
+        // The IAM prefix is the service's name in lower case: dynamodb, kms.
+        let service = metadata.map_or("unknown".into(), |m| m.service().to_lowercase());
         if let Ok(mut recorded) = self.0.lock() {
             if operation != TRANSACTION {
-                recorded.iam_actions.insert(format!("dynamodb:{operation}"));
+                recorded.iam_actions.insert(format!("{service}:{operation}"));
             }
             *recorded.requests.entry(operation).or_default() += 1;
         }

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{KeySpec, MessageType, SigningAlgorithmSpec};
+use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde_json::json;
@@ -47,42 +47,36 @@ impl KmsSigner {
         // The key's id, not the alias or ARN it was named by: the same key always has one kid.
         let arn = output.key_id.unwrap_or_else(|| self.key.clone());
         let kid = arn.rsplit('/').next().unwrap_or(&arn).to_string();
-        public_key_from_der(kid, output.key_spec.as_ref(), der.as_ref())
+        public_key_from_der(kid, der.as_ref())
     }
 }
 
-/// The JWK of a KMS public key (DER SubjectPublicKeyInfo).
-pub fn public_key_from_der(kid: String, spec: Option<&KeySpec>, der: &[u8]) -> Result<PublicKey, SignError> {
-    match spec {
-        Some(KeySpec::EccNistP256) => {
-            use p256::elliptic_curve::sec1::ToSec1Point;
-            use p256::pkcs8::DecodePublicKey;
-            let key = p256::PublicKey::from_public_key_der(der).map_err(|e| failure("public key", e))?;
-            let point = key.to_sec1_point(false);
-            let (Some(x), Some(y)) = (point.x(), point.y()) else {
-                return Err(failure("public key", "not an uncompressed point"));
-            };
-            let jwk = json!({
-                "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
-                "x": B64URL.encode(x), "y": B64URL.encode(y),
-            });
-            Ok(PublicKey { kid, alg: "ES256", jwk })
-        }
-        Some(KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096) => {
-            use rsa::pkcs8::DecodePublicKey;
-            use rsa::traits::PublicKeyParts;
-            let key = rsa::PublicKey::from_public_key_der(der).map_err(|e| failure("public key", e))?;
-            let jwk = json!({
-                "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
-                "n": B64URL.encode(key.n_bytes()), "e": B64URL.encode(key.e_bytes()),
-            });
-            Ok(PublicKey { kid, alg: "RS256", jwk })
-        }
-        other => Err(failure(
-            "key",
-            format!("{other:?} is not an ECC_NIST_P256 or RSA signing key"),
-        )),
+/// The JWK of a KMS public key (DER SubjectPublicKeyInfo). The key's kind is read from the
+/// key itself (a P-256 or an RSA SubjectPublicKeyInfo), not from the answer's KeySpec, which
+/// some KMS implementations leave out; any other key is refused.
+pub fn public_key_from_der(kid: String, der: &[u8]) -> Result<PublicKey, SignError> {
+    use p256::pkcs8::DecodePublicKey as _;
+    if let Ok(key) = p256::PublicKey::from_public_key_der(der) {
+        use p256::elliptic_curve::sec1::ToSec1Point;
+        let point = key.to_sec1_point(false);
+        let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            return Err(failure("public key", "not an uncompressed point"));
+        };
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+            "x": B64URL.encode(x), "y": B64URL.encode(y),
+        });
+        return Ok(PublicKey { kid, alg: "ES256", jwk });
     }
+    if let Ok(key) = <rsa::PublicKey as rsa::pkcs8::DecodePublicKey>::from_public_key_der(der) {
+        use rsa::traits::PublicKeyParts;
+        let jwk = json!({
+            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+            "n": B64URL.encode(key.n_bytes()), "e": B64URL.encode(key.e_bytes()),
+        });
+        return Ok(PublicKey { kid, alg: "RS256", jwk });
+    }
+    Err(failure("key", "is not an ECC_NIST_P256 or RSA signing key"))
 }
 
 #[async_trait]
