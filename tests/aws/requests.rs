@@ -68,40 +68,37 @@ fn local(user_id: &str, extra: Value) -> Value {
 #[tokio::test]
 async fn each_operation_costs_the_documented_requests() {
     let c = counted_api().await;
+    // The caller's own record is read too (is it DISABLED, has it revoked its tokens?): with
+    // no target, one GetItem; with another user as target, both in one BatchGetItem.
     c.expect(
         "create",
         local("alice", json!({"email": "a@example.com"})),
-        &[("PutItem", 1)],
-    )
-    .await;
-    c.expect("get", target("alice"), &[("GetItem", 1)]).await;
-    c.expect(
-        "update",
-        with("alice", json!({"name": "Alice"})),
         &[("GetItem", 1), ("PutItem", 1)],
     )
     .await;
-    c.expect("disable", target("alice"), &[("GetItem", 1), ("PutItem", 1)])
-        .await;
-    c.expect("enable", target("alice"), &[("GetItem", 1), ("PutItem", 1)])
-        .await;
+    let pair = ("BatchGetItem", 1);
+    c.expect("get", target("alice"), &[pair]).await;
+    c.expect(
+        "update",
+        with("alice", json!({"name": "Alice"})),
+        &[pair, ("PutItem", 1)],
+    )
+    .await;
+    c.expect("disable", target("alice"), &[pair, ("PutItem", 1)]).await;
+    c.expect("enable", target("alice"), &[pair, ("PutItem", 1)]).await;
     // A change that changes nothing is not written.
-    c.expect("enable", target("alice"), &[("GetItem", 1)]).await;
-    c.expect("update", with("alice", json!({"name": "Alice"})), &[("GetItem", 1)])
+    c.expect("enable", target("alice"), &[pair]).await;
+    c.expect("update", with("alice", json!({"name": "Alice"})), &[pair])
         .await;
     c.expect(
         "set-required-actions",
         with("alice", json!({"actions": ["UPDATE_PASSWORD"]})),
-        &[("GetItem", 1), ("PutItem", 1)],
+        &[pair, ("PutItem", 1)],
     )
     .await;
     // The code is stored in the same transaction as the user write that records the mail.
-    c.expect(
-        "verify-email",
-        target("alice"),
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-    )
-    .await;
+    c.expect("verify-email", target("alice"), &[pair, ("TransactWriteItems", 1)])
+        .await;
     let code = c.api.last_code("a@example.com");
     // Read the user, count the attempt (its own conditional write, before the comparison),
     // then write the user and consume the code in one transaction.
@@ -109,7 +106,7 @@ async fn each_operation_costs_the_documented_requests() {
         .expect(
             "confirm-email",
             with("alice", json!({"verify_code": code})),
-            &[("GetItem", 1), ("UpdateItem", 1), ("TransactWriteItems", 1)],
+            &[pair, ("UpdateItem", 1), ("TransactWriteItems", 1)],
         )
         .await;
     assert_eq!(user["email_verified"], true);
@@ -145,19 +142,76 @@ async fn each_operation_costs_the_documented_requests() {
         "boss",
         json!({"auth_type": "EXTERNAL", "permission_group": "DOMAIN", "role_id": "managed-domain-admin"}),
     );
-    c.expect("create", admin, &[("TransactWriteItems", 1)]).await;
-    c.expect("list", json!({"domain_id": DOMAIN}), &[("Query", 1)]).await;
+    c.expect("create", admin, &[("GetItem", 1), ("TransactWriteItems", 1)])
+        .await;
+    c.expect("list", json!({"domain_id": DOMAIN}), &[("GetItem", 1), ("Query", 1)])
+        .await;
     c.expect(
         "stat",
         json!({"domain_id": DOMAIN, "query": {"aggregate": [
             {"group": {"keys": [{"key": "state", "name": "state"}], "fields": [{"operator": "count", "name": "n"}]}}
         ]}}),
-        &[("Query", 1)],
+        &[("GetItem", 1), ("Query", 1)],
     )
     .await;
-    // The user, its codes and its reset window go in one transaction.
-    c.expect("delete", target("alice"), &[("GetItem", 1), ("TransactWriteItems", 1)])
+    // The user, its codes, its reset window and its sign-in count go in one transaction.
+    c.expect("delete", target("alice"), &[pair, ("TransactWriteItems", 1)])
         .await;
+}
+
+/// The Token API's requests: a sign-in counts the attempt and reads the user together, then
+/// writes last_accessed_at and clears the count; a grant reads the user.
+#[tokio::test]
+async fn the_token_api_costs_the_documented_requests() {
+    let c = counted_api().await;
+    c.api.create_user("alice", json!({})).await;
+    let credentials = json!({"credentials": {"user_id": "alice", "password": "Secret123"}, "domain_id": DOMAIN});
+    c.counter.reset();
+    let body = c
+        .api
+        .post("/identity/v2/token/issue", None, credentials.clone())
+        .await
+        .ok();
+    let expected: BTreeMap<String, usize> = [("GetItem", 1), ("PutItem", 2), ("DeleteItem", 1)]
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    assert_eq!(c.counter.counts(), expected, "a first sign-in (a new count: PutItem)");
+    // A wrong password in an open window: the new window is refused (PutItem), the attempt
+    // counted (UpdateItem), the user read.
+    c.api
+        .post(
+            "/identity/v2/token/issue",
+            None,
+            json!({"credentials": {"user_id": "alice", "password": "Wrong1234"}, "domain_id": DOMAIN}),
+        )
+        .await;
+    c.counter.reset();
+    c.api
+        .post(
+            "/identity/v2/token/issue",
+            None,
+            json!({"credentials": {"user_id": "alice", "password": "Wrong1234"}, "domain_id": DOMAIN}),
+        )
+        .await
+        .err("ERROR_AUTHENTICATE_FAILURE", 401);
+    let expected: BTreeMap<String, usize> = [("GetItem", 1), ("PutItem", 1), ("UpdateItem", 1)]
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    assert_eq!(c.counter.counts(), expected, "a failed sign-in");
+    c.counter.reset();
+    let refresh = body["refresh_token"].as_str().unwrap();
+    c.api
+        .post(
+            "/identity/v2/token/grant",
+            None,
+            json!({"grant_type": "REFRESH_TOKEN", "token": refresh, "scope": "USER"}),
+        )
+        .await
+        .ok();
+    let expected: BTreeMap<String, usize> = [("GetItem".to_string(), 1)].into();
+    assert_eq!(c.counter.counts(), expected, "a grant");
 }
 
 #[tokio::test]
@@ -176,7 +230,11 @@ async fn list_reads_a_large_domain_in_one_query_per_megabyte_page() {
         .call("list", json!({"domain_id": DOMAIN, "query": {"count_only": true}}))
         .await;
     assert_eq!(reply.ok()["total_count"], 150);
-    assert_eq!(counts, BTreeMap::from([("Query".to_string(), 3)]));
+    // The caller's own record, then the domain's pages.
+    assert_eq!(
+        counts,
+        BTreeMap::from([("GetItem".to_string(), 1), ("Query".to_string(), 3)])
+    );
 }
 
 /// What each method was seen to need: DynamoDB IAM actions, and whether it sent mail.
@@ -197,6 +255,93 @@ impl Counted {
 }
 
 impl Counted {
+    /// POSTs (or GETs) a Token API path and records what it needed as `binary`'s.
+    async fn record_path(&self, needs: &mut Needs, binary: &str, method: &str, path: &str, body: Value) -> Reply {
+        self.counter.reset();
+        let mails_before = self.api.mails().len();
+        let mut request = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(lambda_http::Body::from(body.to_string()))
+            .expect("request");
+        if method == "GET" {
+            *request.body_mut() = lambda_http::Body::Empty;
+        }
+        let reply = self.api.send(request).await;
+        let entry = needs.0.entry(binary.into()).or_default();
+        entry.0.extend(self.counter.iam_actions());
+        entry.1 |= self.api.mails().len() > mails_before;
+        reply
+    }
+
+    /// The Token API signing with a KMS key on moto, each function with a fresh issuer (a new
+    /// execution environment reads the public key first): sign-in with and without MFA, a
+    /// failure, a grant, and both key paths.
+    async fn record_token_api(&mut self, n: &mut Needs) {
+        let kms = moto::kms(&self.counter);
+        let key = moto::signing_key(&kms, "ECC_NIST_P256").await;
+        let fresh = || {
+            let signer = Arc::new(users::auth::kms::KmsSigner::new(kms.clone(), &key));
+            Some(Arc::new(users::auth::Issuer::new(
+                signer,
+                vec![],
+                "users".into(),
+                1800,
+                10800,
+            )))
+        };
+        let dev_jwks = users_tests::tokens::jwks(&[self.api.dev_jwk()]);
+        self.api
+            .set_verifier(users::auth::TokenVerifier::from_jwks_json(&dev_jwks).expect("dev jwks"));
+        self.api.create_user("signer", json!({})).await;
+        self.api.create_user("mfa", json!({})).await;
+        let me = self.api.token(DOMAIN, "mfa", users::model::RoleType::User);
+        let mfa = with(
+            "mfa",
+            json!({"mfa_type": "EMAIL", "options": {"email": "mfa@example.com"}}),
+        );
+        self.api.call("enable-mfa", &me, mfa).await.ok();
+        let code = self.api.last_code("mfa@example.com");
+        self.api
+            .call("confirm-mfa", &me, with("mfa", json!({"verify_code": code})))
+            .await
+            .ok();
+        let issue = |user: &str, password: &str, extra: Value| {
+            let mut body = json!({"credentials": {"user_id": user, "password": password}, "domain_id": DOMAIN});
+            users_tests::merge(&mut body, extra);
+            body
+        };
+        let path = "/identity/v2/token/issue";
+        self.api.app.tokens.issuer = fresh();
+        let signed_in = self
+            .record_path(n, "token-issue", "POST", path, issue("signer", "Secret123", json!({})))
+            .await
+            .ok();
+        self.record_path(n, "token-issue", "POST", path, issue("signer", "Wrong1234", json!({})))
+            .await;
+        self.record_path(n, "token-issue", "POST", path, issue("mfa", "Secret123", json!({})))
+            .await
+            .err("ERROR_MFA_REQUIRED", 401);
+        let code = self.api.last_code("mfa@example.com");
+        let with_code = issue("mfa", "Secret123", json!({"verify_code": code}));
+        self.record_path(n, "token-issue", "POST", path, with_code).await.ok();
+        self.api.app.tokens.issuer = fresh();
+        let grant = json!({"grant_type": "REFRESH_TOKEN", "token": signed_in["refresh_token"], "scope": "USER"});
+        self.record_path(n, "token-grant", "POST", "/identity/v2/token/grant", grant)
+            .await
+            .ok();
+        self.api.app.tokens.issuer = fresh();
+        self.record_path(n, "token-keys", "GET", "/.well-known/jwks.json", json!({}))
+            .await
+            .ok();
+        self.api.app.tokens.issuer = fresh();
+        let domain = json!({"domain_id": DOMAIN});
+        self.record_path(n, "token-keys", "POST", "/identity/v2/domain/get-public-key", domain)
+            .await
+            .ok();
+    }
+
     /// Runs the work requests handed over (on AWS: commands on the provisioning queue, applied
     /// by `users-provision`) and records what it needed, as `users-provision`'s.
     async fn record_handed_over_work(&self, needs: &mut Needs) {
@@ -226,10 +371,9 @@ impl Counted {
 /// rules, failed mail), and SES only if it sent mail.
 #[tokio::test]
 async fn each_function_policy_allows_exactly_what_its_operation_uses() {
-    let c = counted_api().await;
+    let mut c = counted_api().await;
     let mut needs = Needs::default();
     let admin = c.api.admin();
-    let alice = c.api.user("alice");
     let a = Some(admin.as_str());
     let n = &mut needs;
     // create: a user, two admins, one with a mailed temporary password.
@@ -297,7 +441,9 @@ async fn each_function_policy_allows_exactly_what_its_operation_uses() {
     c.record(n, "reset-password", None, target("carol")).await.ok();
     c.record_handed_over_work(n).await;
     c.api.set_mail_failing(false);
-    // MFA: enable and confirm, then disable with a code, then forced off.
+    // MFA: enable and confirm, then disable with a code, then forced off. (A token issued
+    // now: the password changes above revoked the earlier ones.)
+    let alice = c.api.user("alice");
     let me = Some(alice.as_str());
     let mfa = with(
         "alice",
@@ -336,7 +482,29 @@ async fn each_function_policy_allows_exactly_what_its_operation_uses() {
     .await
     .ok();
     c.record(n, "delete", a, target("alice")).await.ok();
-    c.record(n, "delete", a, target("boss")).await.ok();
+    // An admin that is a user acting on itself (one read of the pair's single item, GetItem;
+    // also the read of a retry after a lost race).
+    let boss = c.api.token(DOMAIN, "boss", users::model::RoleType::DomainAdmin);
+    let b = Some(boss.as_str());
+    let actions = with("boss", json!({"actions": ["UPDATE_PASSWORD"]}));
+    c.record(n, "set-required-actions", b, actions).await.ok();
+    c.record(n, "get", b, target("boss")).await.ok();
+    c.record(n, "update", b, with("boss", json!({"name": "Boss"})))
+        .await
+        .ok();
+    c.record(n, "verify-email", b, with("boss", json!({"email": "b@example.com"})))
+        .await
+        .ok();
+    let code = c.api.last_code("b@example.com");
+    c.record(n, "confirm-email", b, with("boss", json!({"verify_code": code})))
+        .await
+        .ok();
+    c.record(n, "disable", b, target("boss")).await.ok();
+    c.record(n, "enable", a, target("boss")).await.ok();
+    let boss = c.api.token(DOMAIN, "boss", users::model::RoleType::DomainAdmin);
+    c.record(n, "enable", Some(boss.as_str()), target("boss")).await.ok();
+    c.record(n, "delete", Some(boss.as_str()), target("boss")).await.ok();
+    c.record_token_api(n).await;
     // The provisioning function: each action, an admin, mail, and message ids (a new one, then
     // one seen before).
     let commands = [
@@ -367,7 +535,17 @@ async fn each_function_policy_allows_exactly_what_its_operation_uses() {
     for (binary, function) in &functions {
         let policy = crate::template::policy(function);
         let (allowed, may_mail) = (policy.table, policy.ses);
-        let (used, mailed) = needs.0.remove(binary).unwrap_or_default();
+        let (mut used, mailed) = needs.0.remove(binary).unwrap_or_default();
+        // KMS: the token functions are compared here; the others verify this issuer's tokens
+        // with GetPublicKey (checked in template.rs), which these calls with dev tokens skip.
+        let used_kms: BTreeSet<String> = used.iter().filter(|a| a.starts_with("kms:")).cloned().collect();
+        used.retain(|a| !a.starts_with("kms:"));
+        if binary.starts_with("token-") && policy.kms != used_kms {
+            problems.push(format!(
+                "{binary}: template allows KMS {:?}, operation uses {used_kms:?}",
+                policy.kms
+            ));
+        }
         if allowed != used {
             problems.push(format!(
                 "{binary}: template allows {allowed:?}, operation uses {used:?}"

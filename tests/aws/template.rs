@@ -36,10 +36,11 @@ pub fn functions(template: &Value) -> BTreeMap<String, Value> {
 }
 
 /// What a function's policy allows: its DynamoDB actions on the users table, whether it may
-/// send mail, and any other (action, resource) pair.
+/// send mail, its KMS actions on the token signing key, and any other (action, resource) pair.
 pub struct Policy {
     pub table: BTreeSet<String>,
     pub ses: bool,
+    pub kms: BTreeSet<String>,
     pub other: BTreeSet<(String, String)>,
 }
 
@@ -47,6 +48,7 @@ pub fn policy(function: &Value) -> Policy {
     let mut policy = Policy {
         table: BTreeSet::new(),
         ses: false,
+        kms: BTreeSet::new(),
         other: BTreeSet::new(),
     };
     for document in function["Properties"]["Policies"].as_sequence().expect("Policies") {
@@ -62,6 +64,14 @@ pub fn policy(function: &Value) -> Policy {
                     policy.ses = true;
                 } else if action.starts_with("dynamodb:") && resource.contains("\"UsersTable.Arn\"") {
                     policy.table.insert(action);
+                } else if action.starts_with("kms:") && resource.contains("TokenSigningKey.Arn") {
+                    // Sign only ever on the current key; reading public keys also on the
+                    // previous keys of a rotation.
+                    assert!(
+                        action == "kms:GetPublicKey" || !resource.contains("TokenPreviousKeys"),
+                        "{action} on {resource}"
+                    );
+                    policy.kms.insert(action);
                 } else {
                     assert!(
                         !resource.contains('*') || action == "dynamodb:ListStreams",
@@ -86,7 +96,16 @@ fn pairs(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
 
 /// The binary that serves an operation.
 pub fn binary_of(op: Operation) -> String {
-    format!("user-{}", op.name().replace('_', "-"))
+    match op {
+        Operation::TokenIssue => "token-issue".into(),
+        Operation::TokenGrant => "token-grant".into(),
+        Operation::PublicKey | Operation::Jwks => "token-keys".into(),
+        _ => format!("user-{}", op.name().replace('_', "-")),
+    }
+}
+
+fn kms_actions(actions: &[&str]) -> BTreeSet<String> {
+    actions.iter().map(|a| format!("kms:{a}")).collect()
 }
 
 #[test]
@@ -190,6 +209,13 @@ fn every_method_has_its_own_function_on_its_paths() {
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
         let allowed = policy(function);
         assert_eq!(allowed.ses, op.sends_mail(), "SES permission of {binary}");
+        // Every function that verifies tokens may read the signing key's public half.
+        let kms = if op.needs_token() {
+            kms_actions(&["GetPublicKey"])
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(allowed.kms, kms, "KMS actions of {binary}");
         // Only the function that hands work over may reach anything beyond the table and SES:
         // the provisioning queue, to send to it.
         let beyond: Vec<(&str, &str)> = allowed.other.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
@@ -225,6 +251,93 @@ fn every_method_has_its_own_function_on_its_paths() {
         expected.sort();
         assert_eq!(paths, expected, "routes of {binary}");
     }
+}
+
+/// The Token API's functions: their routes, and the KMS key only the issuing ones may sign with.
+#[test]
+fn the_token_api_has_its_functions_and_only_they_sign() {
+    let template = template();
+    let functions = functions(&template);
+    for (binary, ops, kms, ses) in [
+        (
+            "token-issue",
+            vec![Operation::TokenIssue],
+            kms_actions(&["GetPublicKey", "Sign"]),
+            true,
+        ),
+        (
+            "token-grant",
+            vec![Operation::TokenGrant],
+            kms_actions(&["GetPublicKey", "Sign"]),
+            false,
+        ),
+        (
+            "token-keys",
+            vec![Operation::Jwks, Operation::PublicKey],
+            kms_actions(&["GetPublicKey"]),
+            false,
+        ),
+    ] {
+        let function = functions.get(binary).unwrap_or_else(|| panic!("no function {binary}"));
+        let allowed = policy(function);
+        assert_eq!(allowed.kms, kms, "{binary}");
+        assert_eq!(allowed.ses, ses, "{binary}");
+        assert!(allowed.other.is_empty(), "{binary}: {:?}", allowed.other);
+        let mut routes: Vec<(String, String)> = function["Properties"]["Events"]
+            .as_mapping()
+            .expect("Events")
+            .values()
+            .map(|e| (text(&e["Properties"]["Method"]), text(&e["Properties"]["Path"])))
+            .collect();
+        routes.sort();
+        let mut expected: Vec<(String, String)> = ops
+            .iter()
+            .map(|op| (op.http_method().to_string(), op.path().to_string()))
+            .collect();
+        expected.sort();
+        assert_eq!(routes, expected, "{binary}");
+        for op in ops {
+            assert_eq!(binary_of(op), binary);
+        }
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../functions/src/bin/{binary}.rs"));
+        assert!(source.exists(), "{binary} has no source");
+    }
+    // Nothing else may sign; the key is ECC_NIST_P256 for signing, and its policy lets only
+    // the two issuing functions' roles sign.
+    for (binary, function) in &functions {
+        if !binary.starts_with("token-issue") && !binary.starts_with("token-grant") {
+            assert!(!policy(function).kms.contains("kms:Sign"), "{binary} may sign");
+        }
+    }
+    let key = &template["Resources"]["TokenSigningKey"];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    assert_eq!(key["Properties"]["KeySpec"], "ECC_NIST_P256");
+    assert_eq!(key["Properties"]["KeyUsage"], "SIGN_VERIFY");
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("key policy");
+    for statement in statements {
+        let actions: Vec<String> = match &statement["Action"] {
+            Value::Sequence(list) => list.iter().map(text).collect(),
+            single => vec![text(single)],
+        };
+        let signs = actions.iter().any(|a| a == "kms:Sign" || a == "kms:*" || a == "kms:S*");
+        if signs {
+            let principals = format!("{:?}", statement["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+            assert!(
+                principals.contains("TokenIssueFunctionRole") && principals.contains("TokenGrantFunctionRole"),
+                "{principals}"
+            );
+            assert_eq!(
+                statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+                    .as_sequence()
+                    .map(Vec::len),
+                Some(2)
+            );
+        }
+    }
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(format!("{:?}", env["TOKEN_SIGNING_KEY"]).contains("TokenSigningKey"));
 }
 
 fn number(value: &Value) -> i64 {

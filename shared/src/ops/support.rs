@@ -134,10 +134,11 @@ impl Edit {
     }
 
     /// A disable or a new password revokes the user's tokens (SPEC section 5): every write
-    /// goes through here, so no operation can forget it.
-    fn stamp_revocation(&mut self, before: &User, now: Timestamp) {
+    /// goes through here, so no operation can forget it. The time is the real time, whatever
+    /// the App's clock says: it is compared with tokens' `iat`, which is real time.
+    fn stamp_revocation(&mut self, before: &User) {
         if self.user.revokes_tokens_since(before) {
-            self.user.revoke_tokens(now);
+            self.user.revoke_tokens(Timestamp::new(chrono::Utc::now()));
         }
     }
 
@@ -183,7 +184,7 @@ pub async fn modify_from(
             if edit.changes_nothing(&before.item) {
                 return Ok(Ok(before.item));
             }
-            edit.stamp_revocation(&before.item, now(app));
+            edit.stamp_revocation(&before.item);
             Ok(app
                 .store
                 .save_user(&before, &edit.user, edit.code)
@@ -218,7 +219,7 @@ where
 /// Writes a change decided on `before` once; a lost race is ERROR_CONFLICT for the client to
 /// retry. Used after a mail was sent, where silently re-deciding could contradict the mail.
 pub async fn save_once(app: &App, before: &Versioned<User>, mut edit: Edit) -> Result<User, ApiError> {
-    edit.stamp_revocation(&before.item, now(app));
+    edit.stamp_revocation(&before.item);
     app.store
         .save_user(before, &edit.user, edit.code)
         .await

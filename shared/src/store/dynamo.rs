@@ -603,19 +603,20 @@ impl UserStore for DynamoStore {
 
     async fn claim_sign_in(&self, domain: &DomainId, user_id: &UserId, now: Timestamp) -> StoreResult<SignInClaim> {
         let item_key = key(partition(domain), sign_in_sort(user_id));
-        // Count in the live window; failing that, open a new one. Either step fails only when
-        // another request changed the item in between, so a few rounds settle it; a window
-        // still refusing both is an exhausted one: locked.
+        // Open a new window (the common case: a success cleared the last one); failing that,
+        // count in the live one. Either step fails only when another request changed the item
+        // in between, so a few rounds settle it; a window still refusing both is an exhausted
+        // one: locked.
         for _ in 0..3 {
+            if self.open_sign_in_window(&item_key, now).await? {
+                return Ok(SignInClaim::Granted { locks: false });
+            }
             if let Some(failures) = self.count_sign_in(&item_key, now).await? {
                 let locks = failures >= MAX_SIGN_IN_FAILURES;
                 if locks {
                     self.lock_sign_in(&item_key, now).await?;
                 }
                 return Ok(SignInClaim::Granted { locks });
-            }
-            if self.open_sign_in_window(&item_key, now).await? {
-                return Ok(SignInClaim::Granted { locks: false });
             }
         }
         Ok(SignInClaim::Locked)
