@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the 17 Lambda functions (15 methods, provisioning, event publishing) for arm64
+# Builds the 20 Lambda functions (15 User API methods, 3 Token API functions, provisioning,
+# event publishing) for arm64
 # (provided.al2023) with cargo-lambda, as `sam build`
 # does, checks each is an arm64 executable, and prints its size. Run from anywhere:
 #   ./scripts/lambda-build.sh           the release profile as deployed (fat LTO, one codegen
 #                                       unit): about 15 minutes on 2 cores, LTO is per binary
-#   ./scripts/lambda-build.sh --check   the same build with LTO off: proves all 17 cross-build
+#   ./scripts/lambda-build.sh --check   the same build with LTO off: proves all 20 cross-build
 #                                       and link, in a few minutes (what ./scripts/test.sh runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,8 @@ if [ "${1:-}" = "--check" ]; then
     export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 fi
 # Every binary but the local server.
-mapfile -t FUNCTIONS < <(ls functions/src/bin | sed -n 's/^\(users\?-.*\)\.rs$/\1/p' | grep -vx users-local)
+mapfile -t FUNCTIONS < <(ls functions/src/bin | sed -n 's/^\(\(users\?\|token\)-.*\)\.rs$/\1/p' | grep -vx users-local)
+test "${#FUNCTIONS[@]}" -eq 20 || { echo "expected 20 functions, found ${#FUNCTIONS[@]}: ${FUNCTIONS[*]}" >&2; exit 1; }
 args=()
 for f in "${FUNCTIONS[@]}"; do args+=(--bin "$f"); done
 cargo lambda build --release --arm64 --locked "${args[@]}"

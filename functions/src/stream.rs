@@ -1,7 +1,7 @@
 //! The change-stream side of user events: a batch of the users table's DynamoDB Stream
 //! records (NEW_AND_OLD_IMAGES), in shard order, becomes the events of `users::events` on the
 //! bus. Records that are not users (codes, message records, the admin counter) and changes no
-//! consumer can see make no event.
+//! consumer can see make no event, except the sign-in count reaching its limit: a lockout.
 //!
 //! The answer is a partial batch response by sequence number (`ReportBatchItemFailures`):
 //! when an event cannot be published, or a record cannot be read, that record is reported and
@@ -11,8 +11,8 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use users::events::bridge::{EventBus, Publication};
-use users::events::change_event;
-use users::store::dynamo::user_from_image;
+use users::events::{change_event, lockout_event};
+use users::store::dynamo::{sign_in_lock_from_images, user_from_image};
 
 /// Publishes the events of `batch`; the response names the record to retry from, if any.
 pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventResponse {
@@ -59,6 +59,14 @@ pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventRespons
 /// The event a record makes, if any. The reason of an error names the side that cannot be
 /// read, and no more: a decoding error could quote an attribute's value.
 fn publication(record: EventRecord, sequence_number: &str) -> Result<Option<Publication>, String> {
+    let (old, new) = (record.change.old_image.clone(), record.change.new_image.clone());
+    if let Some((domain_id, user_id)) = sign_in_lock_from_images(Some(&old), Some(&new)) {
+        return Ok(Some(Publication {
+            event: lockout_event(&domain_id, &user_id),
+            sequence_number: sequence_number.to_string(),
+            committed_at: record.change.approximate_creation_date_time,
+        }));
+    }
     let read = |side: &str, image| {
         user_from_image(image)
             .map(|user| user.map(|u| u.item))

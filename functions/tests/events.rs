@@ -392,3 +392,45 @@ async fn in_a_fifo_batch_a_failed_message_holds_back_the_rest_of_its_group_only(
         .await;
     assert_eq!(held.code(), "ERROR_NOT_FOUND", "ann's create was held back");
 }
+
+/// A successful sign-in and a lockout are events on the same stream path, with no secret in
+/// them: "User Signed In" from the user's last_accessed_at, "User Sign-in Locked" from the
+/// sign-in count reaching its limit (once, not for the refused attempts after it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_and_a_lockout_are_published_without_secrets() {
+    let p = pipeline().await;
+    let tap = EventTap::create().await;
+    p.api.create_user("alice", json!({})).await;
+    let issue =
+        |password: &str| json!({"credentials": {"user_id": "alice", "password": password}, "domain_id": DOMAIN});
+    let tokens = p.api.post("/identity/v2/token/issue", None, issue(PASSWORD)).await.ok();
+    for _ in 0..6 {
+        p.api
+            .post("/identity/v2/token/issue", None, issue("Wrong12345"))
+            .await
+            .err("ERROR_AUTHENTICATE_FAILURE", 401);
+    }
+    let events = publish_stream(&p, &tap).await;
+    let kinds: Vec<(String, String)> = events.iter().map(kind_and_user).collect();
+    let alice = |kind: &str| ("alice".to_string(), kind.to_string());
+    assert_eq!(
+        kinds,
+        [
+            alice("User Created"),
+            alice("User Signed In"),
+            alice("User Sign-in Locked")
+        ]
+    );
+    assert_eq!(events[1]["detail"]["changed"], json!(["last_accessed_at"]));
+    assert_eq!(events[2]["detail"]["user"], Value::Null);
+    let mut texts = Vec::new();
+    strings(&Value::Array(events), &mut texts);
+    for secret in [
+        PASSWORD,
+        "Wrong12345",
+        tokens["access_token"].as_str().unwrap(),
+        "argon2",
+    ] {
+        assert!(!texts.iter().any(|t| t.contains(secret)), "{secret} in an event");
+    }
+}

@@ -259,3 +259,88 @@ async fn the_event_functions_apply_their_sample_batches() {
     run_clean(publish, &env, event("publish-events"), &log("publish-sample")).await;
     assert_eq!(tap.detail_types().await, ["User Created", "User Disabled"]);
 }
+
+/// Invokes `binary` once with `event` and `env`; its response's status and JSON body.
+async fn invoke(binary: &str, name: &str, env: &[(String, String)], event: Value, dir: &Path) -> (Value, Value) {
+    let mut runtime = RuntimeApi::start().await;
+    let log: PathBuf = dir.join(format!("{name}.log"));
+    let mut child = runtime.spawn(Path::new(binary), name, env, &log);
+    let outcome = runtime.invoke(event, Duration::from_secs(30)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    let Some(Outcome::Response { body, .. }) = outcome else {
+        panic!("{name}: no response ({outcome:?}); logs:\n{logs}");
+    };
+    for line in logs.lines() {
+        assert!(!line.contains("eyJ"), "{name}: a token in the logs: {line}");
+        assert!(!line.contains("Wonderland1"), "{name}: a password in the logs: {line}");
+    }
+    let payload: Value = serde_json::from_str(body["body"].as_str().unwrap_or_default()).expect("JSON body");
+    (body, payload)
+}
+
+/// The Token API's binaries as deployed: DynamoDB and a KMS key on moto, no JWKS. alice signs
+/// in (token-issue), her refresh token becomes a DOMAIN token (token-grant), token-keys
+/// publishes the key on both paths, and the DOMAIN token works on user-get with no JWKS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_functions_sign_in_with_a_kms_key() {
+    use users::store::UserStore;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dynamodb = moto::dynamodb(&RequestCounter::default());
+    let table = moto::fresh_table(&dynamodb).await;
+    let store = users::store::dynamo::DynamoStore::new(dynamodb, &table);
+    let mut alice = users_tests::conformance::user("domain-local", "alice", RoleType::DomainAdmin);
+    alice.auth_type = users::model::AuthType::Local;
+    let password = users::secrets::Password::parse("Wonderland1".into()).expect("password");
+    alice.password_hash = Some(password.hash().await.expect("hash"));
+    store.create_user(&alice).await.expect("alice");
+    let key_id = moto::signing_key(&moto::kms(&RequestCounter::default()), "ECC_NIST_P256").await;
+    let env = function_env(&table, ("TOKEN_SIGNING_KEY", &key_id));
+
+    let (response, tokens) = invoke(
+        env!("CARGO_BIN_EXE_token-issue"),
+        "token-issue",
+        &env,
+        event("token-issue"),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let refresh = tokens["refresh_token"].as_str().expect("a refresh token");
+    let mut grant = event("token-grant");
+    let body = grant["body"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("REPLACE_WITH_REFRESH_TOKEN", refresh);
+    grant["body"] = Value::String(body);
+    let (response, granted) = invoke(
+        env!("CARGO_BIN_EXE_token-grant"),
+        "token-grant",
+        &env,
+        grant,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(granted["role_type"], "DOMAIN_ADMIN");
+    let access = granted["access_token"].as_str().expect("an access token").to_string();
+
+    let keys = env!("CARGO_BIN_EXE_token-keys");
+    let (response, jwks) = invoke(keys, "token-keys", &env, event("token-keys-jwks"), dir.path()).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(response["headers"]["cache-control"], "max-age=300", "{response}");
+    assert_eq!(jwks["keys"][0]["kid"], key_id.as_str());
+    let (response, public) = invoke(keys, "token-keys", &env, event("token-keys-public-key"), dir.path()).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let jwk: Value = serde_json::from_str(public["public_key"].as_str().expect("a string")).expect("a JWK");
+    assert_eq!(jwk, jwks["keys"][0]);
+    // token-keys serves only its two paths.
+    let (response, _) = invoke(keys, "token-keys", &env, event("get"), dir.path()).await;
+    assert_eq!(response["statusCode"], 404, "{response}");
+
+    let get = prepare(event("get"), Some(access), None);
+    let (response, user) = invoke(env!("CARGO_BIN_EXE_user-get"), "user-get", &env, get, dir.path()).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert!(user["last_accessed_at"].as_str().is_some(), "{user}");
+}

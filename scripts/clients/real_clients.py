@@ -23,7 +23,7 @@ import urllib.request
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from spaceone.api.core.v1 import query_pb2
-from spaceone.api.identity.v2 import user_pb2
+from spaceone.api.identity.v2 import token_pb2, user_pb2
 
 DOMAIN = "domain-local"
 SPEC_ROLE_TYPES = {"DOMAIN_ADMIN", "WORKSPACE_OWNER", "WORKSPACE_MEMBER", "USER"}
@@ -133,6 +133,22 @@ def official_client(server):
         ), admin, user_pb2.UserInfo())
         assert created.auth_type == user_pb2.AuthType.LOCAL and dict(created.tags) == {"cost_center": "a1", "teamName": "core"}
         call("get", user_pb2.UserRequest(**target), admin, user_pb2.UserInfo())
+        # Sign-in with the official IssueTokenRequest (Token API), then a grant (2.0.25 has no
+        # GrantTokenRequest: its fields as the later identity v2 Token service names them).
+        credentials = struct_pb2.Struct()
+        credentials.update({"user_id": user, "password": "Secret123"})
+        issue = token_pb2.IssueTokenRequest(credentials=credentials, domain_id=DOMAIN, auth_type=token_pb2.IssueTokenRequest.AuthType.LOCAL)
+        body = json_format.MessageToDict(issue, **options)
+        status, answer = server.post("/identity/v2/token/issue", body, None)
+        assert status == 200, f"{naming} token issue {body}: {status} {answer}"
+        issued = json_format.ParseDict(answer, token_pb2.TokenInfo(), ignore_unknown_fields=False)
+        grant_names = ("grantType", "token", "scope") if naming == "camel" else ("grant_type", "token", "scope")
+        grant = dict(zip(grant_names, ("REFRESH_TOKEN" if naming == "camel" else 1, issued.refresh_token, "USER" if naming == "camel" else 4)))
+        status, granted = server.post("/identity/v2/token/grant", grant, None)
+        assert status == 200 and granted["role_type"] == "USER", f"{naming} grant: {status} {granted}"
+        status, _ = server.post("/identity/v2/user/get", target, granted["access_token"])
+        assert status == 200, f"{naming} get with a granted token: {status}"
+        calls += 3
         updated = call("update", user_pb2.UpdateUserRequest(**target, name="Alice L."), admin, user_pb2.UserInfo())
         assert updated.name == "Alice L."
         call("verify-email", user_pb2.VerifyEmailRequest(**target), me, empty_pb2.Empty())

@@ -14,7 +14,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::json;
@@ -56,50 +56,6 @@ fn eligible_user(i: usize, prefix: &str) -> User {
 fn reset_request(user_id: &str) -> lambda_http::Request {
     let body = json!({"user_id": user_id, "domain_id": DOMAIN});
     common::request("/identity/v2/user/reset-password", None, &body)
-}
-
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn summary(name: &str, samples: &mut [Duration]) -> String {
-    samples.sort();
-    let at = |q: f64| millis(samples[((samples.len() as f64 - 1.0) * q).round() as usize]);
-    format!(
-        "{name:>9}: p10 {:.3} ms, median {:.3} ms, p90 {:.3} ms, p99 {:.3} ms",
-        at(0.10),
-        at(0.50),
-        at(0.90),
-        at(0.99)
-    )
-}
-
-/// The share of all samples the best threshold classifies right ("slower than t ⇒ eligible",
-/// or the reverse), over every threshold between samples.
-fn best_threshold_accuracy(eligible: &[Duration], unknown: &[Duration]) -> f64 {
-    let mut all: Vec<(Duration, bool)> = eligible
-        .iter()
-        .map(|d| (*d, true))
-        .chain(unknown.iter().map(|d| (*d, false)))
-        .collect();
-    all.sort();
-    let total = all.len() as f64;
-    // Before any sample: everything is "above" the threshold.
-    let (mut eligible_below, mut unknown_below) = (0usize, 0usize);
-    let mut best: f64 = 0.0;
-    for i in 0..=all.len() {
-        let right = eligible.len() - eligible_below + unknown_below;
-        let accuracy = right as f64 / total;
-        best = best.max(accuracy).max(1.0 - accuracy);
-        if let Some((_, is_eligible)) = all.get(i) {
-            if *is_eligible {
-                eligible_below += 1;
-            } else {
-                unknown_below += 1;
-            }
-        }
-    }
-    best
 }
 
 fn main() {
@@ -145,11 +101,11 @@ fn main() {
         }
         app.deferred.settled().await;
         let mails = std::fs::read_dir(dir.path().join("outbox")).map_or(0, |d| d.count());
-        println!("{}", summary("eligible", &mut eligible));
-        println!("{}", summary("unknown", &mut unknown));
+        println!("{}", common::summary("eligible", &mut eligible));
+        println!("{}", common::summary("unknown", &mut unknown));
         println!(
             "best threshold tells them apart in {:.1}% of requests; {mails} mails sent",
-            best_threshold_accuracy(&eligible, &unknown) * 100.0
+            common::best_threshold_accuracy(&eligible, &unknown) * 100.0
         );
 
         // The work itself, which the answer waited for before the hand-over.
@@ -173,11 +129,11 @@ fn main() {
         }
         app.deferred.settled().await;
         println!("inline, as before ({} of each):", EACH / 4);
-        println!("{}", summary("eligible", &mut eligible));
-        println!("{}", summary("unknown", &mut unknown));
+        println!("{}", common::summary("eligible", &mut eligible));
+        println!("{}", common::summary("unknown", &mut unknown));
         println!(
             "best threshold tells them apart in {:.1}% of requests",
-            best_threshold_accuracy(&eligible, &unknown) * 100.0
+            common::best_threshold_accuracy(&eligible, &unknown) * 100.0
         );
     });
 }

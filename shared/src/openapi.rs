@@ -100,6 +100,10 @@ fn required(op: Operation) -> Vec<&'static str> {
         Operation::EnableMfa => vec!["user_id", "mfa_type", "options", "domain_id"],
         Operation::List => vec!["domain_id"],
         Operation::Stat => vec!["query", "domain_id"],
+        Operation::TokenIssue => vec!["credentials", "domain_id"],
+        Operation::TokenGrant => vec!["grant_type", "token", "scope"],
+        Operation::PublicKey => vec!["domain_id"],
+        Operation::Jwks => vec![],
         _ => vec!["user_id", "domain_id"],
     }
 }
@@ -145,6 +149,10 @@ fn response_schema(op: Operation) -> Value {
         }
         Operation::List => json!({"$ref": "#/components/schemas/UsersInfo"}),
         Operation::Stat => json!({"$ref": "#/components/schemas/StatResult"}),
+        Operation::TokenIssue => json!({"$ref": "#/components/schemas/TokenInfo"}),
+        Operation::TokenGrant => json!({"$ref": "#/components/schemas/GrantTokenInfo"}),
+        Operation::PublicKey => json!({"$ref": "#/components/schemas/PublicKeyInfo"}),
+        Operation::Jwks => json!({"$ref": "#/components/schemas/Jwks"}),
         _ => json!({"$ref": "#/components/schemas/UserInfo"}),
     }
 }
@@ -201,17 +209,34 @@ fn errors(op: Operation) -> Vec<(u16, Vec<&'static str>)> {
         | Operation::PublicKey
         | Operation::Jwks => vec![],
     });
+    if op == Operation::Jwks {
+        let unavailable = ApiError::Unavailable { service: "" }.code();
+        return vec![
+            (500, vec![ApiError::Unknown { request_id: id() }.code()]),
+            (503, vec![unavailable]),
+        ];
+    }
     let mut out = vec![(400, bad_request)];
-    if op.needs_token() {
+    if op.needs_token() || op == Operation::TokenGrant {
         out.push((401, vec![ApiError::AuthenticateFailure { reason: "" }.code()]));
         out.push((403, vec![ApiError::PermissionDenied { reason: "" }.code()]));
+    }
+    if op == Operation::TokenIssue {
+        let mfa = ApiError::MfaRequired { to: id() }.code();
+        out.push((401, vec![ApiError::AuthenticateFailure { reason: "" }.code(), mfa]));
     }
     if op.needs_token() && !matches!(op, Operation::Create | Operation::List | Operation::Stat) {
         out.push((404, vec![ApiError::NotFound { user_id: id() }.code()]));
     }
     match op {
         Operation::Create => out.push((409, vec![ApiError::NotUnique { user_id: id() }.code()])),
-        Operation::ResetPassword | Operation::Get | Operation::List | Operation::Stat => {}
+        Operation::ResetPassword
+        | Operation::Get
+        | Operation::List
+        | Operation::Stat
+        | Operation::TokenGrant
+        | Operation::PublicKey
+        | Operation::Jwks => {}
         _ => out.push((409, vec![ApiError::Conflict { user_id: id() }.code()])),
     }
     out.push((413, vec![ApiError::PayloadTooLarge { limit: 0 }.code()]));
@@ -241,6 +266,18 @@ fn example(op: Operation) -> Value {
             body.remove("user_id");
             json!({"query": {"aggregate": [{"group": {"keys": [{"key": "state", "name": "state"}],
                                                       "fields": [{"operator": "count", "name": "count"}]}}]}})
+        }
+        Operation::TokenIssue => {
+            body.remove("user_id");
+            json!({"credentials": {"user_id": "alice", "password": "Wonderland1"}})
+        }
+        Operation::TokenGrant => {
+            body.remove("user_id");
+            json!({"grant_type": "REFRESH_TOKEN", "token": "<the refresh_token of token/issue>", "scope": "DOMAIN"})
+        }
+        Operation::PublicKey => {
+            body.remove("user_id");
+            json!({})
         }
         _ => json!({}),
     };
@@ -277,9 +314,16 @@ fn operation(op: Operation, schemas: &mut Map<String, Value>) -> Value {
             }),
         );
     }
+    let summary = match op {
+        Operation::TokenIssue => "Token.issue: sign in with user_id and password (then an MFA code)".to_string(),
+        Operation::TokenGrant => "Token.grant: an access token for a scope, from a refresh token".to_string(),
+        Operation::PublicKey => "Domain.get_public_key: the token signing key, as a JWK in a string".to_string(),
+        Operation::Jwks => "The token signing keys as a JWKS (cacheable for 300 s)".to_string(),
+        _ => format!("User.{}", op.name()),
+    };
     let mut method = json!({
-        "operationId": op.name(),
-        "summary": format!("User.{}", op.name()),
+        "operationId": op.name().replace('.', "_"),
+        "summary": summary,
         "requestBody": {"required": true, "content": {"application/json": {
             "schema": {"$ref": format!("#/components/schemas/{request_name}")},
             "example": example(op),
@@ -288,6 +332,12 @@ fn operation(op: Operation, schemas: &mut Map<String, Value>) -> Value {
     });
     if !op.needs_token() {
         method["security"] = json!([]);
+    }
+    if op == Operation::Jwks {
+        if let Some(method) = method.as_object_mut() {
+            method.remove("requestBody");
+        }
+        return json!({"get": method});
     }
     json!({"post": method})
 }
@@ -318,8 +368,32 @@ pub fn document() -> Value {
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
         }}}),
     );
+    schemas.insert(
+        "TokenInfo".into(),
+        json!({"type": "object", "required": ["access_token", "refresh_token"], "properties": {
+            "access_token": {"type": "string"}, "refresh_token": {"type": "string"},
+        }}),
+    );
+    schemas.insert(
+        "GrantTokenInfo".into(),
+        json!({"type": "object", "required": ["access_token", "role_type"], "properties": {
+            "access_token": {"type": "string"},
+            "role_type": {"type": "string", "enum": names(RoleType::ALL, RoleType::as_str)},
+        }}),
+    );
+    schemas.insert(
+        "PublicKeyInfo".into(),
+        json!({"type": "object", "required": ["public_key", "domain_id"], "properties": {
+            "public_key": {"type": "string", "description": "The signing key's public JWK, as a JSON string"},
+            "domain_id": {"type": "string"},
+        }}),
+    );
+    schemas.insert(
+        "Jwks".into(),
+        json!({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "object"}}}}),
+    );
     let mut paths = Map::new();
-    for op in Operation::ALL {
+    for op in Operation::ALL.into_iter().chain(Operation::TOKEN_API) {
         paths.insert(op.path().to_string(), operation(op, &mut schemas));
     }
     // stat's alias: the same operation under its own operationId (ids are unique in a document).
@@ -341,7 +415,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {
-            "title": "Cloudforet identity v2 User API",
+            "title": "Cloudforet identity v2 User API, with its Token API",
             "version": env!("CARGO_PKG_VERSION"),
             "description": format!(
                 "The identity service's User API (spaceone.api.identity.v2.User) as served by this project. \
@@ -401,6 +475,17 @@ mod tests {
             }
             assert_eq!(path["security"].is_array(), !op.needs_token(), "{op:?}");
         }
+        for op in Operation::TOKEN_API {
+            let method = op.http_method().to_lowercase();
+            let path = &doc["paths"][op.path()][method.as_str()];
+            assert_eq!(path["security"], json!([]), "{op:?} needs no token");
+            assert!(path["responses"]["200"].is_object(), "{op:?}");
+        }
+        let issue = &doc["paths"]["/identity/v2/token/issue"]["post"]["responses"]["401"]["description"];
+        assert!(
+            issue.as_str().is_some_and(|d| d.contains("ERROR_MFA_REQUIRED")),
+            "{issue}"
+        );
         let user = &doc["components"]["schemas"]["UserRequest"]["properties"]["user_id"];
         assert_eq!(user["maxLength"], MAX_USER_ID);
         let create = &doc["paths"]["/identity/v2/user/create"]["post"]["responses"];

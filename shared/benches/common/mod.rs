@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use lambda_http::Body;
 use serde_json::Value;
@@ -19,7 +20,10 @@ use users::store::UserStore;
 /// An App over `store`, mailing to `dir/outbox`, verifying tokens with `tokens`, its
 /// handed-over work queued in the background (started by the bench if it wants it run).
 pub fn app(store: Arc<dyn UserStore>, dir: &Path, tokens: TokenVerifier) -> App {
-    let tokens = users::auth::Keyring::new(tokens, None);
+    // The dev key in `dir` signs, as on the local server.
+    let key = Arc::new(users::auth::DevKey::load_or_create(dir).expect("dev key"));
+    let issuer = users::auth::Issuer::new(key, vec![], "users".into(), 1800, 10800);
+    let tokens = users::auth::Keyring::new(tokens, Some(Arc::new(issuer)));
     App {
         store,
         mailer: Arc::new(OutboxMailer::new(&dir.join("outbox")).expect("outbox")),
@@ -43,4 +47,48 @@ pub fn request(path: &str, token: Option<&str>, body: &Value) -> lambda_http::Re
         builder = builder.header("authorization", format!("Bearer {token}"));
     }
     builder.body(Body::from(body.to_string())).expect("request")
+}
+
+pub fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+pub fn summary(name: &str, samples: &mut [Duration]) -> String {
+    samples.sort();
+    let at = |q: f64| millis(samples[((samples.len() as f64 - 1.0) * q).round() as usize]);
+    format!(
+        "{name:>9}: p10 {:.3} ms, median {:.3} ms, p90 {:.3} ms, p99 {:.3} ms",
+        at(0.10),
+        at(0.50),
+        at(0.90),
+        at(0.99)
+    )
+}
+
+/// The share of all samples the best threshold classifies right ("slower than t ⇒ eligible",
+/// or the reverse), over every threshold between samples.
+pub fn best_threshold_accuracy(eligible: &[Duration], unknown: &[Duration]) -> f64 {
+    let mut all: Vec<(Duration, bool)> = eligible
+        .iter()
+        .map(|d| (*d, true))
+        .chain(unknown.iter().map(|d| (*d, false)))
+        .collect();
+    all.sort();
+    let total = all.len() as f64;
+    // Before any sample: everything is "above" the threshold.
+    let (mut eligible_below, mut unknown_below) = (0usize, 0usize);
+    let mut best: f64 = 0.0;
+    for i in 0..=all.len() {
+        let right = eligible.len() - eligible_below + unknown_below;
+        let accuracy = right as f64 / total;
+        best = best.max(accuracy).max(1.0 - accuracy);
+        if let Some((_, is_eligible)) = all.get(i) {
+            if *is_eligible {
+                eligible_below += 1;
+            } else {
+                unknown_below += 1;
+            }
+        }
+    }
+    best
 }

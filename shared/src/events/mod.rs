@@ -26,6 +26,11 @@ pub enum ChangeKind {
     Disabled,
     /// The MFA settings changed, and the state did not.
     MfaChanged,
+    /// A successful sign-in (the Token API): only `last_accessed_at` changed.
+    SignedIn,
+    /// Five failed sign-ins locked a user_id's sign-in for 15 minutes. The lock is kept per
+    /// user_id whether or not such a user exists, so this event carries no user document.
+    SignInLocked,
     /// Anything else a consumer can see.
     Updated,
 }
@@ -39,6 +44,8 @@ impl ChangeKind {
             ChangeKind::Enabled => "User Enabled",
             ChangeKind::Disabled => "User Disabled",
             ChangeKind::MfaChanged => "User MFA Changed",
+            ChangeKind::SignedIn => "User Signed In",
+            ChangeKind::SignInLocked => "User Sign-in Locked",
             ChangeKind::Updated => "User Updated",
         }
     }
@@ -101,7 +108,20 @@ fn kind_of(old: &User, new: &User, changed: &[String]) -> Option<ChangeKind> {
         _ => None,
     };
     let mfa_change = (old.mfa != new.mfa).then_some(ChangeKind::MfaChanged);
-    Some(state_change.or(mfa_change).unwrap_or(ChangeKind::Updated))
+    let sign_in = (changed == ["last_accessed_at"]).then_some(ChangeKind::SignedIn);
+    Some(state_change.or(mfa_change).or(sign_in).unwrap_or(ChangeKind::Updated))
+}
+
+/// The event of a lockout: `user_id`'s sign-in in `domain_id` was just locked. No secret, no
+/// count, no user document (see [`ChangeKind::SignInLocked`]).
+pub fn lockout_event(domain_id: &str, user_id: &str) -> UserEvent {
+    UserEvent {
+        kind: ChangeKind::SignInLocked,
+        domain_id: domain_id.to_string(),
+        user_id: user_id.to_string(),
+        changed: Vec::new(),
+        user: Value::Null,
+    }
 }
 
 fn doc(user: &User) -> Value {
@@ -213,6 +233,31 @@ mod tests {
         let old = user();
         assert_eq!(change_event(Some(&old), Some(&old.clone())), None);
         assert_eq!(change_event(None, None), None);
+    }
+
+    #[test]
+    fn a_sign_in_is_its_own_kind_and_a_lockout_has_no_user_document() {
+        let old = user();
+        let new = User {
+            last_accessed_at: Some(crate::model::Timestamp::new(chrono::Utc::now())),
+            ..old.clone()
+        };
+        let e = change_event(Some(&old), Some(&new)).expect("an event");
+        assert_eq!(
+            (e.kind.detail_type(), e.changed.as_slice()),
+            ("User Signed In", ["last_accessed_at".to_string()].as_slice())
+        );
+        let renamed = User {
+            name: crate::model::Name::parse("n", "Other").unwrap(),
+            ..new.clone()
+        };
+        assert_eq!(
+            change_event(Some(&old), Some(&renamed)).unwrap().kind,
+            ChangeKind::Updated
+        );
+        let locked = lockout_event("domain-a", "alice");
+        assert_eq!(locked.detail()["user"], Value::Null);
+        assert_eq!(locked.kind.detail_type(), "User Sign-in Locked");
     }
 
     #[test]
