@@ -20,37 +20,14 @@ use chrono::Utc;
 use serde_json::json;
 use users::auth::TokenVerifier;
 use users::deferred::ResetJob;
-use users::model::{
-    AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
-};
+use users::model::{DomainId, Timestamp, UserId};
 use users::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
 const EACH: usize = 400;
 
-fn eligible_user(i: usize, prefix: &str) -> User {
-    User {
-        domain_id: DomainId::parse("domain_id", DOMAIN.into()).expect("domain"),
-        user_id: UserId::parse("user_id", format!("{prefix}-{i:04}")).expect("id"),
-        name: Name::parse("name", "Person").expect("name"),
-        state: State::Enabled,
-        email: Some(Email::parse("email", &format!("{prefix}{i}@example.com")).expect("email")),
-        email_verified: true,
-        auth_type: AuthType::Local,
-        role_type: RoleType::User,
-        role_binding: None,
-        workspace_id: None,
-        mfa: Mfa::default(),
-        language: Language::parse("language", "en").expect("language"),
-        timezone: Timezone::default(),
-        required_actions: vec![],
-        tags: Tags::parse("tags", serde_json::Map::new()).expect("tags"),
-        created_at: Timestamp::new(Utc::now()),
-        last_accessed_at: None,
-        password_hash: None,
-        token_generation: 0,
-        tokens_revoked_at: None,
-    }
+fn eligible_user(i: usize, prefix: &str) -> users::model::User {
+    common::verified_user(DOMAIN, &format!("{prefix}-{i:04}"), &format!("{prefix}{i}@example.com"))
 }
 
 fn reset_request(user_id: &str) -> lambda_http::Request {
@@ -86,13 +63,7 @@ fn main() {
         app.start_background();
         let time = |user_id: String| {
             let app = Arc::clone(&app);
-            async move {
-                let started = Instant::now();
-                let response = users::http::route(&app, reset_request(&user_id)).await;
-                let took = started.elapsed();
-                assert_eq!(response.status(), 200);
-                took
-            }
+            async move { common::time_answer(&app, reset_request(&user_id), 200).await }
         };
         let (mut eligible, mut unknown) = (Vec::new(), Vec::new());
         for i in 0..EACH {

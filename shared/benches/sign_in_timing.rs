@@ -15,42 +15,20 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::json;
 use users::auth::TokenVerifier;
-use users::model::{
-    AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
-};
 use users::secrets::Password;
 use users::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
 const EACH: usize = 200;
 
-fn user(i: usize, hash: &users::secrets::PasswordHash) -> User {
-    User {
-        domain_id: DomainId::parse("domain_id", DOMAIN.into()).expect("domain"),
-        user_id: UserId::parse("user_id", format!("user-{i:04}")).expect("id"),
-        name: Name::parse("name", "Person").expect("name"),
-        state: State::Enabled,
-        email: Some(Email::parse("email", &format!("u{i}@example.com")).expect("email")),
-        email_verified: true,
-        auth_type: AuthType::Local,
-        role_type: RoleType::User,
-        role_binding: None,
-        workspace_id: None,
-        mfa: Mfa::default(),
-        language: Language::parse("language", "en").expect("language"),
-        timezone: Timezone::default(),
-        required_actions: vec![],
-        tags: Tags::parse("tags", serde_json::Map::new()).expect("tags"),
-        created_at: Timestamp::new(Utc::now()),
-        last_accessed_at: None,
+fn user(i: usize, hash: &users::secrets::PasswordHash) -> users::model::User {
+    users::model::User {
         password_hash: Some(hash.clone()),
-        token_generation: 0,
-        tokens_revoked_at: None,
+        ..common::verified_user(DOMAIN, &format!("user-{i:04}"), &format!("u{i}@example.com"))
     }
 }
 
@@ -85,13 +63,7 @@ fn main() {
     runtime.block_on(async {
         let time = |user_id: String| {
             let app = Arc::clone(&app);
-            async move {
-                let started = Instant::now();
-                let response = users::http::route(&app, issue(&user_id)).await;
-                let took = started.elapsed();
-                assert_eq!(response.status(), 401);
-                took
-            }
+            async move { common::time_answer(&app, issue(&user_id), 401).await }
         };
         let (mut known, mut unknown) = (Vec::new(), Vec::new());
         for i in 0..EACH {

@@ -267,6 +267,36 @@ async fn mfa_mails_a_code_and_the_second_call_signs_in_with_it() {
         .err("ERROR_AUTHENTICATE_FAILURE", 401);
 }
 
+/// Wrong codes are failed attempts of the sign-in too: the mail and four wrong codes make five,
+/// and then even the right code is refused (locked), so a code cannot be guessed at by
+/// re-mailing it.
+#[tokio::test]
+async fn wrong_codes_count_until_the_sign_in_locks() {
+    let api = mfa_user().await;
+    issue(&api, "alice", PASSWORD, json!({}))
+        .await
+        .err("ERROR_MFA_REQUIRED", 401);
+    let code = api.last_code("mfa@example.com");
+    for _ in 0..4 {
+        issue(&api, "alice", PASSWORD, json!({"verify_code": wrong(&code)}))
+            .await
+            .err("ERROR_AUTHENTICATE_FAILURE", 401);
+    }
+    issue(&api, "alice", PASSWORD, json!({"verify_code": code}))
+        .await
+        .err("ERROR_AUTHENTICATE_FAILURE", 401);
+    api.clock.advance(15 * 60 + 1);
+    // After the lock, the old code has expired too: a new one is mailed.
+    issue(&api, "alice", PASSWORD, json!({"verify_code": code}))
+        .await
+        .err("ERROR_AUTHENTICATE_FAILURE", 401);
+    issue(&api, "alice", PASSWORD, json!({}))
+        .await
+        .err("ERROR_MFA_REQUIRED", 401);
+    let fresh = api.last_code("mfa@example.com");
+    issue(&api, "alice", PASSWORD, json!({"verify_code": fresh})).await.ok();
+}
+
 #[tokio::test]
 async fn a_sign_in_code_expires_after_five_minutes() {
     let api = mfa_user().await;

@@ -15,6 +15,9 @@ use users::clock::SystemClock;
 use users::deferred::Background;
 use users::mail::MailComposer;
 use users::mail::outbox::OutboxMailer;
+use users::model::{
+    AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
+};
 use users::store::UserStore;
 
 /// An App over `store`, mailing to `dir/outbox`, verifying tokens with `tokens`, its
@@ -91,4 +94,39 @@ pub fn best_threshold_accuracy(eligible: &[Duration], unknown: &[Duration]) -> f
         }
     }
     best
+}
+
+/// An ENABLED LOCAL user of `domain` with a verified `email` and no password.
+pub fn verified_user(domain: &str, user_id: &str, email: &str) -> User {
+    User {
+        domain_id: DomainId::parse("domain_id", domain.into()).expect("domain"),
+        user_id: UserId::parse("user_id", user_id.into()).expect("id"),
+        name: Name::parse("name", "Person").expect("name"),
+        state: State::Enabled,
+        email: Some(Email::parse("email", email).expect("email")),
+        email_verified: true,
+        auth_type: AuthType::Local,
+        role_type: RoleType::User,
+        role_binding: None,
+        workspace_id: None,
+        mfa: Mfa::default(),
+        language: Language::parse("language", "en").expect("language"),
+        timezone: Timezone::default(),
+        required_actions: vec![],
+        tags: Tags::parse("tags", serde_json::Map::new()).expect("tags"),
+        created_at: Timestamp::new(chrono::Utc::now()),
+        last_accessed_at: None,
+        password_hash: None,
+        token_generation: 0,
+        tokens_revoked_at: None,
+    }
+}
+
+/// How long `app` takes to answer `request`, which must answer `status`.
+pub async fn time_answer(app: &App, request: lambda_http::Request, status: u16) -> Duration {
+    let started = std::time::Instant::now();
+    let response = users::http::route(app, request).await;
+    let took = started.elapsed();
+    assert_eq!(response.status(), status);
+    took
 }

@@ -183,6 +183,22 @@ fn open_and_prepare(open: &Opener) -> StoreResult<Database> {
 }
 
 impl EmbeddedStore {
+    /// Removes the user's entry from a per-user table (its reset window, its sign-in count).
+    async fn forget<V: redb::Value + Send + 'static>(
+        &self,
+        definition: TableDefinition<'static, (&'static str, &'static str), V>,
+        domain: &DomainId,
+        user_id: &UserId,
+    ) -> StoreResult<()> {
+        let (domain, user_id) = (domain.clone(), user_id.clone());
+        self.write(move |txn| {
+            let mut table = txn.open_table(definition).map_err(unavailable)?;
+            table.remove((domain.as_str(), user_id.as_str())).map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Creates many users in one transaction (bulk import): all or none, with the same
     /// uniqueness and admin-count rules as `create_user`.
     pub async fn create_many(&self, users: Vec<User>) -> StoreResult<()> {
@@ -210,44 +226,42 @@ fn insert_new(txn: &WriteTransaction, user: User) -> StoreResult<UserRow> {
 /// Moves the rows of a store written in the first (JSON) format into `USERS`, in the same
 /// transaction that opens the store, and drops the old table.
 fn move_json_rows(txn: &WriteTransaction) -> StoreResult<()> {
-    let exists = txn
-        .list_tables()
-        .map_err(unavailable)?
-        .any(|t| t.name() == JSON_USERS.name());
-    if !exists {
-        return Ok(());
-    }
-    let old = txn.open_table(JSON_USERS).map_err(unavailable)?;
-    for entry in old.iter().map_err(unavailable)? {
-        let (_, value) = entry.map_err(unavailable)?;
-        let row: UserRow = serde_json::from_slice(value.value()).map_err(unavailable)?;
-        write_row(txn, &row)?;
-    }
-    drop(old);
-    txn.delete_table(JSON_USERS).map_err(unavailable)?;
-    Ok(())
+    move_rows(txn, JSON_USERS, |bytes| {
+        serde_json::from_slice(bytes).map_err(unavailable)
+    })
 }
 
 /// Moves rows of the second format into `USERS`. A v2 row is a v3 row without its last two
 /// fields, `token_generation: 0` and `tokens_revoked_at: None`, which postcard writes as one
 /// zero byte each: the row plus two zero bytes is the same user in the new format.
 fn move_v2_rows(txn: &WriteTransaction) -> StoreResult<()> {
+    move_rows(txn, V2_USERS, |bytes| {
+        let mut row = bytes.to_vec();
+        row.extend_from_slice(&[0, 0]);
+        decode_row(&row)
+    })
+}
+
+/// Moves every row of an older table into `USERS`, read with `decode`, and drops that table.
+fn move_rows(
+    txn: &WriteTransaction,
+    old_table: TableDefinition<(&str, &str), &[u8]>,
+    decode: impl Fn(&[u8]) -> StoreResult<UserRow>,
+) -> StoreResult<()> {
     let exists = txn
         .list_tables()
         .map_err(unavailable)?
-        .any(|t| t.name() == V2_USERS.name());
+        .any(|t| t.name() == old_table.name());
     if !exists {
         return Ok(());
     }
-    let old = txn.open_table(V2_USERS).map_err(unavailable)?;
+    let old = txn.open_table(old_table).map_err(unavailable)?;
     for entry in old.iter().map_err(unavailable)? {
         let (_, value) = entry.map_err(unavailable)?;
-        let mut bytes = value.value().to_vec();
-        bytes.extend_from_slice(&[0, 0]);
-        write_row(txn, &decode_row(&bytes)?)?;
+        write_row(txn, &decode(value.value())?)?;
     }
     drop(old);
-    txn.delete_table(V2_USERS).map_err(unavailable)?;
+    txn.delete_table(old_table).map_err(unavailable)?;
     Ok(())
 }
 
@@ -422,13 +436,7 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn clear_sign_in(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()> {
-        let (domain, user_id) = (domain.clone(), user_id.clone());
-        self.write(move |txn| {
-            let mut table = txn.open_table(SIGN_INS).map_err(unavailable)?;
-            table.remove((domain.as_str(), user_id.as_str())).map_err(unavailable)?;
-            Ok(())
-        })
-        .await
+        self.forget(SIGN_INS, domain, user_id).await
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>> {
@@ -539,13 +547,7 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn release_reset_window(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()> {
-        let (domain, user_id) = (domain.clone(), user_id.clone());
-        self.write(move |txn| {
-            let mut table = txn.open_table(RESETS).map_err(unavailable)?;
-            table.remove((domain.as_str(), user_id.as_str())).map_err(unavailable)?;
-            Ok(())
-        })
-        .await
+        self.forget(RESETS, domain, user_id).await
     }
 
     async fn record_message(&self, domain: &DomainId, id: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
