@@ -270,17 +270,18 @@ fn every_method_answers_arbitrary_bodies_with_200_or_a_clear_4xx() {
         api
     });
     let admin = api.admin();
-    let bodies =
-        (prop::sample::select(&Operation::ALL[..]), shaped_json(), any::<bool>()).prop_map(|(op, raw, wrap)| {
-            // Half the bodies are a valid envelope around the arbitrary part, to reach past the
-            // first field checks into each operation.
-            let body = if wrap {
-                json!({"domain_id": DOMAIN, "user_id": "alice", "query": raw})
-            } else {
-                raw
-            };
-            (op, body)
-        });
+    let ops: Vec<Operation> = Operation::ALL.into_iter().chain(Operation::TOKEN_API).collect();
+    let bodies = (prop::sample::select(ops), shaped_json(), any::<bool>()).prop_map(|(op, raw, wrap)| {
+        // Half the bodies are a valid envelope around the arbitrary part, to reach past the
+        // first field checks into each operation.
+        let body = match (wrap, op) {
+            (false, _) => raw,
+            (true, Operation::TokenIssue) => json!({"domain_id": DOMAIN, "credentials": raw}),
+            (true, Operation::TokenGrant) => json!({"grant_type": "REFRESH_TOKEN", "scope": "USER", "token": raw}),
+            (true, _) => json!({"domain_id": DOMAIN, "user_id": "alice", "query": raw}),
+        };
+        (op, body)
+    });
     let mut runner = TestRunner::new(Config {
         cases: cases() / 2,
         ..Config::default()
