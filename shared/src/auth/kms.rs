@@ -17,7 +17,9 @@ pub struct KmsSigner {
     client: Client,
     /// What TOKEN_SIGNING_KEY names: a key id, ARN or alias.
     key: String,
-    public: OnceCell<PublicKey>,
+    /// The key's ARN (what Sign is called with: an alias moved meanwhile cannot make a
+    /// signature that its `kid` does not verify) and its public half.
+    public: OnceCell<(String, PublicKey)>,
 }
 
 fn failure(what: &str, error: impl std::fmt::Display) -> SignError {
@@ -33,7 +35,7 @@ impl KmsSigner {
         }
     }
 
-    async fn fetch_public_key(&self) -> Result<PublicKey, SignError> {
+    async fn fetch_public_key(&self) -> Result<(String, PublicKey), SignError> {
         let output = self
             .client
             .get_public_key()
@@ -47,7 +49,11 @@ impl KmsSigner {
         // The key's id, not the alias or ARN it was named by: the same key always has one kid.
         let arn = output.key_id.unwrap_or_else(|| self.key.clone());
         let kid = arn.rsplit('/').next().unwrap_or(&arn).to_string();
-        public_key_from_der(kid, der.as_ref())
+        Ok((arn.clone(), public_key_from_der(kid, der.as_ref())?))
+    }
+
+    async fn key(&self) -> Result<&(String, PublicKey), SignError> {
+        self.public.get_or_try_init(|| self.fetch_public_key()).await
     }
 }
 
@@ -82,11 +88,11 @@ pub fn public_key_from_der(kid: String, der: &[u8]) -> Result<PublicKey, SignErr
 #[async_trait]
 impl TokenSigner for KmsSigner {
     async fn public_key(&self) -> Result<PublicKey, SignError> {
-        self.public.get_or_try_init(|| self.fetch_public_key()).await.cloned()
+        Ok(self.key().await?.1.clone())
     }
 
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        let public = self.public_key().await?;
+        let (arn, public) = self.key().await?;
         let algorithm = if public.alg == "ES256" {
             SigningAlgorithmSpec::EcdsaSha256
         } else {
@@ -95,7 +101,7 @@ impl TokenSigner for KmsSigner {
         let output = self
             .client
             .sign()
-            .key_id(&public.kid)
+            .key_id(arn)
             .message(Blob::new(message))
             .message_type(MessageType::Raw)
             .signing_algorithm(algorithm)
