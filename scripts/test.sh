@@ -49,7 +49,7 @@ USERS_TEST_STORE=dynamo cargo test --workspace --locked --test api
 echo "== sam validate --lint"
 sam validate --lint --region us-east-1 --template template.yaml
 
-echo "== cargo lambda build --release --arm64 (LTO off to fit CI; sizes: docs/performance.md)"
+echo "== cargo lambda build --release --arm64 (LTO off, opt-level 1 to fit CI; deployed sizes: docs/performance.md)"
 ./scripts/lambda-build.sh --check
 
 echo "== all passed in $((SECONDS - started)) s"
