@@ -370,6 +370,22 @@ fn apply_code_change(txn: &WriteTransaction, user: &User, change: &CodeChange) -
     }
 }
 
+/// A user as of a read transaction's snapshot.
+fn read_user(
+    table: &redb::ReadOnlyTable<(&str, &str), &[u8]>,
+    domain: &DomainId,
+    user_id: &UserId,
+) -> StoreResult<Option<Versioned<User>>> {
+    let Some(bytes) = table.get((domain.as_str(), user_id.as_str())).map_err(unavailable)? else {
+        return Ok(None);
+    };
+    let row = decode_row(bytes.value())?;
+    Ok(Some(Versioned {
+        item: row.user,
+        version: row.version,
+    }))
+}
+
 #[async_trait]
 impl UserStore for EmbeddedStore {
     async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>> {
@@ -377,14 +393,7 @@ impl UserStore for EmbeddedStore {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(USERS).map_err(unavailable)?;
-            let Some(bytes) = table.get((domain.as_str(), user_id.as_str())).map_err(unavailable)? else {
-                return Ok(None);
-            };
-            let row = decode_row(bytes.value())?;
-            Ok(Some(Versioned {
-                item: row.user,
-                version: row.version,
-            }))
+            read_user(&table, &domain, &user_id)
         })
         .await
     }
@@ -400,17 +409,10 @@ impl UserStore for EmbeddedStore {
             // One read transaction: both users as of the same snapshot.
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(USERS).map_err(unavailable)?;
-            let read = |user_id: &UserId| -> StoreResult<Option<Versioned<User>>> {
-                let Some(bytes) = table.get((domain.as_str(), user_id.as_str())).map_err(unavailable)? else {
-                    return Ok(None);
-                };
-                let row = decode_row(bytes.value())?;
-                Ok(Some(Versioned {
-                    item: row.user,
-                    version: row.version,
-                }))
-            };
-            Ok((read(&first)?, read(&second)?))
+            Ok((
+                read_user(&table, &domain, &first)?,
+                read_user(&table, &domain, &second)?,
+            ))
         })
         .await
     }
