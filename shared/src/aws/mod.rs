@@ -23,7 +23,14 @@ use aws_smithy_types::timeout::TimeoutConfig;
 /// Debian's ca-certificates. Valid until 2037–2040.
 const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-roots.pem");
 
+/// The process's AWS SDK configuration: loaded on first use, then the same one (and so the
+/// same HTTPS client and its connection pool) for every client the process makes.
 pub async fn load() -> SdkConfig {
+    static LOADED: tokio::sync::OnceCell<SdkConfig> = tokio::sync::OnceCell::const_new();
+    LOADED.get_or_init(load_once).await.clone()
+}
+
+async fn load_once() -> SdkConfig {
     let native_roots = std::env::var("USERS_TLS_NATIVE_ROOTS").is_ok_and(|v| v == "true" || v == "1");
     let http = https_client(native_roots);
     let names: Vec<String> = std::env::vars_os()
