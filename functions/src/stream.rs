@@ -59,8 +59,7 @@ pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventRespons
 /// The event a record makes, if any. The reason of an error names the side that cannot be
 /// read, and no more: a decoding error could quote an attribute's value.
 fn publication(record: EventRecord, sequence_number: &str) -> Result<Option<Publication>, String> {
-    let (old, new) = (record.change.old_image.clone(), record.change.new_image.clone());
-    if let Some((domain_id, user_id)) = sign_in_lock_from_images(Some(&old), Some(&new)) {
+    if let Some((domain_id, user_id)) = sign_in_lock_from_images(&record.change.old_image, &record.change.new_image) {
         return Ok(Some(Publication {
             event: lockout_event(&domain_id, &user_id),
             sequence_number: sequence_number.to_string(),

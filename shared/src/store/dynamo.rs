@@ -275,25 +275,23 @@ pub fn user_from_image(image: serde_dynamo::Item) -> StoreResult<Option<Versione
 
 /// `(domain_id, user_id)` when a change-stream record is the one that locked a sign-in: a
 /// `SIGNIN#` item whose count reached the limit with this change.
-pub fn sign_in_lock_from_images(
-    old: Option<&serde_dynamo::Item>,
-    new: Option<&serde_dynamo::Item>,
-) -> Option<(String, String)> {
-    let failures = |image: Option<&serde_dynamo::Item>| -> u32 {
-        let item: Option<Item> = image.map(|i| i.clone().into());
-        item.and_then(|i| number(&i, "failures").ok()).unwrap_or(0)
+pub fn sign_in_lock_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item) -> Option<(String, String)> {
+    use serde_dynamo::AttributeValue as Image;
+    // Read in place: every record of the stream passes here, users included.
+    let text = |name: &str| match new.get(name) {
+        Some(Image::S(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let user_id = text(schema::SORT_KEY)?.strip_prefix("SIGNIN#")?;
+    let failures = |image: &serde_dynamo::Item| match image.get("failures") {
+        Some(Image::N(n)) => n.parse::<u32>().unwrap_or(0),
+        _ => 0,
     };
     if failures(new) < MAX_SIGN_IN_FAILURES || failures(old) >= MAX_SIGN_IN_FAILURES {
         return None;
     }
-    let item: Item = new?.clone().into();
-    let text = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let user_id = text(schema::SORT_KEY)?.strip_prefix("SIGNIN#")?.to_string();
-    let domain_id = text(schema::PARTITION_KEY)?.strip_prefix("DOMAIN#")?.to_string();
-    Some((domain_id, user_id))
+    let domain_id = text(schema::PARTITION_KEY)?.strip_prefix("DOMAIN#")?;
+    Some((domain_id.to_string(), user_id.to_string()))
 }
 
 fn number<T: std::str::FromStr>(item: &Item, name: &str) -> StoreResult<T> {
