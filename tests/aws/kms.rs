@@ -22,6 +22,7 @@ fn subject() -> TokenSubject<'static> {
         domain_id: "domain-kms",
         user_id: "alice",
         generation: 2,
+        restricted: false,
     }
 }
 
@@ -50,7 +51,7 @@ async fn an_ecc_key_signs_es256_tokens_that_the_published_jwk_verifies() {
     let issuer = issuer(Arc::new(KmsSigner::new(client, &key_id)), vec![]);
     counter.reset();
     let token = issuer
-        .access_token(&subject(), RoleType::DomainAdmin, None, false, 600)
+        .access_token(&subject(), RoleType::DomainAdmin, None, 600)
         .await
         .expect("signed");
     let refresh = issuer.refresh_token(&subject()).await.expect("signed");
@@ -97,7 +98,15 @@ async fn an_rsa_key_named_by_its_alias_signs_rs256_with_the_key_id_as_kid() {
         .expect("alias");
     let issuer = issuer(Arc::new(KmsSigner::new(client, &alias)), vec![]);
     let token = issuer
-        .access_token(&subject(), RoleType::User, Some("ws-1"), true, 600)
+        .access_token(
+            &TokenSubject {
+                restricted: true,
+                ..subject()
+            },
+            RoleType::User,
+            Some("ws-1"),
+            600,
+        )
         .await
         .expect("signed");
     let jwks = issuer.jwks().await.expect("jwks");
@@ -117,7 +126,7 @@ async fn after_a_rotation_the_previous_keys_tokens_stay_valid() {
     let new_key = moto::signing_key(&client, "ECC_NIST_P256").await;
     let before = issuer(Arc::new(KmsSigner::new(client.clone(), &old_key)), vec![]);
     let old_token = before
-        .access_token(&subject(), RoleType::User, None, false, 600)
+        .access_token(&subject(), RoleType::User, None, 600)
         .await
         .expect("signed");
     let rotated = issuer(
@@ -125,7 +134,7 @@ async fn after_a_rotation_the_previous_keys_tokens_stay_valid() {
         vec![Arc::new(KmsSigner::new(client.clone(), &old_key))],
     );
     let new_token = rotated
-        .access_token(&subject(), RoleType::User, None, false, 600)
+        .access_token(&subject(), RoleType::User, None, 600)
         .await
         .expect("signed");
     let jwks = rotated.jwks().await.expect("jwks");
@@ -152,7 +161,7 @@ async fn a_missing_key_is_a_503_not_a_panic() {
     let client = moto::kms(&RequestCounter::default());
     let missing = issuer(Arc::new(KmsSigner::new(client, "alias/no-such-key")), vec![]);
     let error = missing
-        .access_token(&subject(), RoleType::User, None, false, 600)
+        .access_token(&subject(), RoleType::User, None, 600)
         .await
         .expect_err("no key");
     assert_eq!(error.code(), "ERROR_UNAVAILABLE");

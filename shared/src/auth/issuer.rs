@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use super::Caller;
 use super::verify::{RefreshToken, TokenVerifier};
 use crate::error::ApiError;
-use crate::model::RoleType;
+use crate::model::{RoleType, User};
 
 /// A public signing key as published: its `kid`, JWS algorithm and JWK.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,11 +37,26 @@ pub trait TokenSigner: Send + Sync {
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
 }
 
-/// Claims every token of this issuer carries, whatever its type.
+/// Claims every token of this issuer carries, whatever its type, and whether its access
+/// tokens are restricted (`permissions`).
 pub struct TokenSubject<'a> {
     pub domain_id: &'a str,
     pub user_id: &'a str,
     pub generation: u64,
+    /// A password change is pending: access tokens act only as the user itself.
+    pub restricted: bool,
+}
+
+impl<'a> TokenSubject<'a> {
+    /// The subject of a token issued to `user` now, at its current generation.
+    pub fn of(user: &'a User) -> Self {
+        Self {
+            domain_id: user.domain_id.as_str(),
+            user_id: user.user_id.as_str(),
+            generation: user.token_generation,
+            restricted: user.must_change_password(),
+        }
+    }
 }
 
 /// Signs this project's tokens and publishes their keys.
@@ -128,7 +143,6 @@ impl Issuer {
         subject: &TokenSubject<'_>,
         role: RoleType,
         workspace_id: Option<&str>,
-        restricted: bool,
         ttl: i64,
     ) -> Result<String, ApiError> {
         let mut claims = self.base_claims(subject, "ACCESS_TOKEN", ttl);
@@ -136,7 +150,7 @@ impl Issuer {
         if let Some(wid) = workspace_id {
             claims["wid"] = wid.into();
         }
-        if restricted {
+        if subject.restricted {
             claims["permissions"] = json!(["identity:UserProfile"]);
         }
         self.sign(&claims).await
@@ -160,14 +174,9 @@ impl Issuer {
     }
 
     async fn sign(&self, claims: &Value) -> Result<String, ApiError> {
-        let key = self
-            .public_keys()
-            .await?
-            .first()
-            .cloned()
-            .ok_or(ApiError::Unavailable {
-                service: "token signing",
-            })?;
+        let key = self.public_keys().await?.first().ok_or(ApiError::Unavailable {
+            service: "token signing",
+        })?;
         let header = json!({"alg": key.alg, "typ": "JWT", "kid": key.kid});
         let input = format!(
             "{}.{}",

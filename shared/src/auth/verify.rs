@@ -53,6 +53,19 @@ struct Claims {
     permissions: Option<Vec<String>>,
 }
 
+impl Claims {
+    fn domain_id(&self) -> Result<DomainId, ApiError> {
+        DomainId::parse("did", self.did.clone()).map_err(|_| fail("token did is not a domain id"))
+    }
+
+    fn stamp(&self) -> TokenStamp {
+        TokenStamp {
+            generation: self.r#gen,
+            issued_at: self.iat.map(|iat| iat as i64),
+        }
+    }
+}
+
 /// The kinds of token this project verifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenType {
@@ -141,11 +154,6 @@ impl TokenVerifier {
         Self { keys: Vec::new() }
     }
 
-    /// Verifies the value of an `Authorization` header.
-    pub fn verify_header(&self, header: Option<&str>) -> Result<Caller, ApiError> {
-        self.verify(bearer_token(header)?)
-    }
-
     pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
         let claims = self.verified_claims(token, TokenType::Access)?;
         let rol = claims.rol.as_deref().ok_or_else(|| fail("token has no rol"))?;
@@ -154,31 +162,22 @@ impl TokenVerifier {
             .permissions
             .as_ref()
             .is_some_and(|granted| !granted.iter().any(|p| p == USER_PERMISSION));
-        let stamp = TokenStamp {
-            generation: claims.r#gen,
-            issued_at: claims.iat.map(|iat| iat as i64),
-        };
-        let domain_id = DomainId::parse("did", claims.did).map_err(|_| fail("token did is not a domain id"))?;
         Ok(Caller {
-            domain_id,
+            domain_id: claims.domain_id()?,
+            stamp: claims.stamp(),
             user_id: claims.aud,
             role,
             restricted,
-            stamp,
         })
     }
 
     /// Verifies a refresh token (the Token API's grant).
     pub fn verify_refresh(&self, token: &str) -> Result<RefreshToken, ApiError> {
         let claims = self.verified_claims(token, TokenType::Refresh)?;
-        let domain_id = DomainId::parse("did", claims.did).map_err(|_| fail("token did is not a domain id"))?;
         Ok(RefreshToken {
-            domain_id,
+            domain_id: claims.domain_id()?,
+            stamp: claims.stamp(),
             user_id: claims.aud,
-            stamp: TokenStamp {
-                generation: claims.r#gen,
-                issued_at: claims.iat.map(|iat| iat as i64),
-            },
         })
     }
 

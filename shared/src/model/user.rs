@@ -161,6 +161,12 @@ impl User {
         self.tokens_revoked_at = Some(now);
     }
 
+    /// A password change is pending: tokens issued now may act only as the user itself
+    /// (SPEC sections 5 and 9).
+    pub fn must_change_password(&self) -> bool {
+        self.required_actions.contains(&RequiredAction::UpdatePassword)
+    }
+
     pub fn add_required_action(&mut self, action: RequiredAction) {
         if !self.required_actions.contains(&action) {
             self.required_actions.push(action);

@@ -88,9 +88,7 @@ pub async fn load_for(
         }
         None => read(app, domain, user_id).await?,
     };
-    target.ok_or_else(|| ApiError::NotFound {
-        user_id: user_id.to_string(),
-    })
+    target.ok_or_else(|| not_found(user_id))
 }
 
 /// For requests without an existing target (create, list, stat): the caller's own token
@@ -101,7 +99,8 @@ pub async fn check_caller(app: &App, caller: &Caller, domain: &DomainId) -> Resu
     caller.check_standing(me.as_ref().map(|m| &m.item))
 }
 
-async fn read(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Option<Versioned<User>>, ApiError> {
+/// Reads the user, if there is one.
+pub async fn read(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Option<Versioned<User>>, ApiError> {
     app.store
         .get_user(domain, user_id)
         .await
@@ -110,13 +109,13 @@ async fn read(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Option<V
 
 /// Reads the user or answers 404.
 pub async fn load(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Versioned<User>, ApiError> {
-    app.store
-        .get_user(domain, user_id)
-        .await
-        .map_err(|e| store_error(e, user_id))?
-        .ok_or_else(|| ApiError::NotFound {
-            user_id: user_id.to_string(),
-        })
+    read(app, domain, user_id).await?.ok_or_else(|| not_found(user_id))
+}
+
+fn not_found(user_id: &UserId) -> ApiError {
+    ApiError::NotFound {
+        user_id: user_id.to_string(),
+    }
 }
 
 /// A change to a user and what happens to its codes in the same write.

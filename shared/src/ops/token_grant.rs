@@ -4,13 +4,13 @@
 
 use serde_json::{Value, json};
 
-use super::support::store_error;
+use super::support::read;
 use super::token_issue::{issuer, read_timeout};
 use crate::app::App;
 use crate::auth::issuer::TokenSubject;
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::model::{DomainId, RequiredAction, RoleType, State, User, UserId, WorkspaceId};
+use crate::model::{DomainId, RoleType, State, User, UserId, WorkspaceId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -59,14 +59,9 @@ pub async fn run(app: &App, mut f: Fields) -> Result<Value, ApiError> {
     let wid = (scope == Scope::Workspace)
         .then(|| workspace_id.as_ref().map(WorkspaceId::as_str))
         .flatten();
-    let subject = TokenSubject {
-        domain_id: user.domain_id.as_str(),
-        user_id: user.user_id.as_str(),
-        generation: user.token_generation,
-    };
-    let restricted = user.required_actions.contains(&RequiredAction::UpdatePassword);
+    let subject = TokenSubject::of(&user);
     let ttl = timeout.unwrap_or(issuer.access_ttl);
-    let access_token = issuer.access_token(&subject, role, wid, restricted, ttl).await?;
+    let access_token = issuer.access_token(&subject, role, wid, ttl).await?;
     Ok(json!({"access_token": access_token, "role_type": role.as_str()}))
 }
 
@@ -78,11 +73,8 @@ async fn standing_user(app: &App, refresh: &crate::auth::RefreshToken) -> Result
     let Ok(user_id) = UserId::parse("aud", refresh.user_id.clone()) else {
         return Err(gone);
     };
-    let user = app
-        .store
-        .get_user(&refresh.domain_id, &user_id)
-        .await
-        .map_err(|e| store_error(e, &user_id))?
+    let user = read(app, &refresh.domain_id, &user_id)
+        .await?
         .ok_or_else(|| gone.clone())?
         .item;
     if user.state != State::Enabled || refresh.stamp.is_revoked_for(&user) {

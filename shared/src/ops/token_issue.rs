@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::auth::issuer::{Issuer, MAX_ACCESS_TTL, TokenSubject};
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::model::{AuthType, DomainId, RequiredAction, RoleType, State, User, UserId, Versioned};
+use crate::model::{AuthType, DomainId, RoleType, State, User, UserId, Versioned};
 use crate::secrets::PasswordHash;
 use crate::store::{CodeChange, CodePurpose, SignInClaim};
 
@@ -44,16 +44,9 @@ pub async fn run(app: &App, fields: Fields) -> Result<Value, ApiError> {
     let request = parse(fields)?;
     let issuer = issuer(app)?;
     let user = sign_in(app, &request).await?;
-    let restricted = user.required_actions.contains(&RequiredAction::UpdatePassword);
-    let subject = TokenSubject {
-        domain_id: user.domain_id.as_str(),
-        user_id: user.user_id.as_str(),
-        generation: user.token_generation,
-    };
+    let subject = TokenSubject::of(&user);
     let ttl = request.timeout.unwrap_or(issuer.access_ttl);
-    let access_token = issuer
-        .access_token(&subject, RoleType::User, None, restricted, ttl)
-        .await?;
+    let access_token = issuer.access_token(&subject, RoleType::User, None, ttl).await?;
     let refresh_token = issuer.refresh_token(&subject).await?;
     Ok(json!({"access_token": access_token, "refresh_token": refresh_token}))
 }
