@@ -152,7 +152,7 @@ async fn a_batch_of_1000_through_the_queue_makes_each_user_once_and_each_event_o
     let mut users = Vec::new();
     for domain in commands::DOMAINS {
         let domain = DomainId::parse("domain_id", domain.into()).expect("domain");
-        for user in p.api.app.store.list_users(&domain).await.expect("list") {
+        for user in p.api.app.store.list_users(&domain).await.expect("list").iter() {
             users.push(format!("{}/{}", domain.as_str(), user.user_id.as_str()));
         }
     }

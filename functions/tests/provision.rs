@@ -48,7 +48,7 @@ async fn snapshot(api: &TestApi) -> Vec<(String, u64)> {
     let mut all = Vec::new();
     for domain in users_tests::commands::DOMAINS {
         let domain = DomainId::parse("domain_id", domain.into()).unwrap();
-        for user in api.app.store.list_users(&domain).await.unwrap() {
+        for user in api.app.store.list_users(&domain).await.unwrap().iter() {
             let stored = api.app.store.get_user(&domain, &user.user_id).await.unwrap().unwrap();
             all.push((format!("{}/{}", domain.as_str(), user.user_id.as_str()), stored.version));
         }

@@ -59,6 +59,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("The {service} is unavailable; nothing was changed. Retry later.")]
     Unavailable { service: &'static str },
+    #[error(
+        "The domain has more users than this function can hold in memory ({budget_mb} MB); raise the function's MemorySize. (domain_id = {domain_id})"
+    )]
+    DomainTooLarge { domain_id: String, budget_mb: usize },
     #[error("No such path. (path = {path})")]
     NoSuchPath { path: String },
     #[error("This method is not allowed here. (method = {method})")]
@@ -107,7 +111,7 @@ impl ApiError {
             NotUnique { .. } => "ERROR_NOT_UNIQUE",
             Conflict { .. } => "ERROR_CONFLICT",
             PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
-            Unavailable { .. } => "ERROR_UNAVAILABLE",
+            Unavailable { .. } | DomainTooLarge { .. } => "ERROR_UNAVAILABLE",
             MethodNotAllowed { .. } => "ERROR_METHOD_NOT_ALLOWED",
             Unknown { .. } => "ERROR_UNKNOWN",
         }
@@ -121,7 +125,7 @@ impl ApiError {
             NotFound { .. } | NoSuchPath { .. } => StatusCode::NOT_FOUND,
             NotUnique { .. } | Conflict { .. } => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable { .. } | DomainTooLarge { .. } => StatusCode::SERVICE_UNAVAILABLE,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Unknown { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,

@@ -7,7 +7,7 @@ use users_tests::{DOMAIN, TestApi};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_creates_of_one_user_id_make_one_user() {
-    let api = Arc::new(TestApi::new().await);
+    let api = Arc::new(TestApi::for_races().await);
     let mut tasks = Vec::new();
     for i in 0..20 {
         let api = Arc::clone(&api);
@@ -30,7 +30,7 @@ async fn twenty_parallel_creates_of_one_user_id_make_one_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_disables_of_the_last_two_admins_leave_one_enabled() {
     for round in 0..5 {
-        let api = Arc::new(TestApi::new().await);
+        let api = Arc::new(TestApi::for_races().await);
         api.create_admin("a").await;
         api.create_admin("b").await;
         let mut tasks = Vec::new();
@@ -77,7 +77,7 @@ async fn racing_disables_of_the_last_two_admins_leave_one_enabled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_updates_of_different_fields_lose_none() {
-    let api = Arc::new(TestApi::new().await);
+    let api = Arc::new(TestApi::for_races().await);
     api.create_user("alice", json!({})).await;
     let updates = [
         json!({"name": "Alice"}),

@@ -2,6 +2,7 @@
 //! that fail on purpose, DynamoDB request counts per operation, and the agreement of
 //! template.yaml with the table-setup code.
 
+mod domain_copies;
 mod kms;
 mod requests;
 mod ses;

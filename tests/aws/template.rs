@@ -127,9 +127,21 @@ fn the_table_is_the_one_the_code_expects() {
         attributes,
         [
             (schema::PARTITION_KEY.into(), "S".into()),
-            (schema::SORT_KEY.into(), "S".into())
+            (schema::SORT_KEY.into(), "S".into()),
+            (schema::CHANGE_ATTRIBUTE.into(), "N".into())
         ]
     );
+    let local = table["LocalSecondaryIndexes"].as_sequence().expect("the change index");
+    assert_eq!(local.len(), 1);
+    assert_eq!(local[0]["IndexName"], schema::CHANGE_INDEX);
+    assert_eq!(
+        pairs(&local[0]["KeySchema"], "AttributeName", "KeyType"),
+        [
+            (schema::PARTITION_KEY.into(), "HASH".into()),
+            (schema::CHANGE_ATTRIBUTE.into(), "RANGE".into())
+        ]
+    );
+    assert_eq!(local[0]["Projection"]["ProjectionType"], "ALL");
     assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], schema::TTL_ATTRIBUTE);
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
     assert_eq!(
@@ -170,6 +182,32 @@ async fn the_setup_command_creates_the_table_the_template_declares() {
         .map(|m| m.as_str().to_string());
     assert_eq!(billing.as_deref(), Some(text(&declared["BillingMode"]).as_str()));
     assert!(described.global_secondary_indexes().is_empty());
+    type Index = (String, Vec<(String, String)>, Option<String>);
+    let local: Vec<Index> = described
+        .local_secondary_indexes()
+        .iter()
+        .map(|index| {
+            let keys = index
+                .key_schema()
+                .iter()
+                .map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string()))
+                .collect();
+            let projection = index
+                .projection()
+                .and_then(|p| p.projection_type())
+                .map(|p| p.as_str().to_string());
+            (index.index_name().unwrap_or_default().to_string(), keys, projection)
+        })
+        .collect();
+    let declared_local = &declared["LocalSecondaryIndexes"][0];
+    assert_eq!(
+        local,
+        [(
+            text(&declared_local["IndexName"]),
+            pairs(&declared_local["KeySchema"], "AttributeName", "KeyType"),
+            Some(text(&declared_local["Projection"]["ProjectionType"]))
+        )]
+    );
     let ttl = client
         .describe_time_to_live()
         .table_name(&table)

@@ -124,6 +124,17 @@ impl TestApi {
         Self::with_store(dir, store)
     }
 
+    /// [`TestApi::new`] for race tests: on DynamoDB, the moto server that answers one request
+    /// at a time (moto's threaded server undoes writes that commit while a transaction fails,
+    /// a loss DynamoDB never makes).
+    pub async fn for_races() -> Self {
+        if std::env::var("USERS_TEST_STORE").as_deref() != Ok("dynamo") {
+            return Self::new().await;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::with_store(dir, Arc::new(moto::fresh_serial_store().await))
+    }
+
     /// An API over any store, for running the same tests against every adapter.
     pub fn with_store(dir: TempDir, store: Arc<dyn UserStore>) -> Self {
         let key = Arc::new(DevKey::load_or_create(dir.path()).expect("dev key"));

@@ -31,22 +31,42 @@ struct Server {
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
+static SERIAL_SERVER: OnceLock<Server> = OnceLock::new();
 
 /// The endpoint of the moto server for this run, starting one if needed.
 pub fn endpoint() -> &'static str {
-    &SERVER.get_or_init(start).endpoint
+    &SERVER
+        .get_or_init(|| start("MOTO_ENDPOINT", |port| format!("moto_server -H 127.0.0.1 -p {port}")))
+        .endpoint
 }
 
-fn start() -> Server {
-    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
+/// The endpoint of the moto server that answers one request at a time (scripts/moto_serial.py),
+/// for race tests: moto's threaded server undoes concurrent writes when a transaction fails.
+pub fn serial_endpoint() -> &'static str {
+    &SERIAL_SERVER
+        .get_or_init(|| {
+            start("MOTO_SERIAL_ENDPOINT", |port| {
+                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/moto_serial.py");
+                format!("python3 {script} {port}")
+            })
+        })
+        .endpoint
+}
+
+/// The server named by `variable`, or one started now with `command(port)`, stopped when
+/// this process ends (its watchdog's stdin closes).
+fn start(variable: &str, command: impl FnOnce(u16) -> String) -> Server {
+    if let Ok(endpoint) = std::env::var(variable) {
         return Server {
             endpoint,
             _watchdog: None,
         };
     }
     let port = free_port();
-    let script =
-        format!("moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null");
+    let script = format!(
+        "{} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null",
+        command(port)
+    );
     let watchdog = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::piped())
@@ -84,6 +104,14 @@ pub fn credentials() -> Credentials {
 /// A DynamoDB client for the moto server that counts its requests in `counter`.
 pub fn dynamodb(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(dynamodb_config(counter).build())
+}
+
+/// A DynamoDB store on a fresh table of the moto server that answers one request at a time.
+pub async fn fresh_serial_store() -> users::store::dynamo::DynamoStore {
+    let config = dynamodb_config(&RequestCounter::default()).endpoint_url(serial_endpoint());
+    let client = aws_sdk_dynamodb::Client::from_conf(config.build());
+    let table = fresh_table(&client).await;
+    users::store::dynamo::DynamoStore::new(client, table)
 }
 
 fn dynamodb_config(counter: &RequestCounter) -> aws_sdk_dynamodb::config::Builder {

@@ -1,5 +1,6 @@
 //! `users-local serve [--port N]` runs the API on 127.0.0.1; `users-local token …` prints a dev
-//! token, `users-local jwks` the dev key's JWKS; `users-local create-table` sets up DynamoDB;
+//! token, `users-local jwks` the dev key's JWKS; `users-local create-table` sets up DynamoDB
+//! (`upgrade-table` copies a table of the earlier schema into a new one);
 //! `users-local provision FILE` applies a JSON-lines file of provisioning commands.
 
 use std::io::Write;
@@ -51,6 +52,15 @@ enum Command {
         #[arg(long, env = "USERS_TABLE")]
         table: String,
     },
+    /// Copy a table made before the change index (`--from`) into a new table made as
+    /// template.yaml declares it (`--to`, created if missing), stamping every user's change
+    /// (docs/dynamodb.md, "Upgrading a table"). Run it before pointing the functions at `--to`.
+    UpgradeTable {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
     /// Apply a JSON-lines file of provisioning commands (one per line; `-` for stdin) to the
     /// configured store, printing one JSON result line per command and a summary. Exits 1 if
     /// any command failed.
@@ -78,6 +88,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let client = aws_sdk_dynamodb::Client::new(&users::aws::load().await);
             let created = users::store::dynamo::schema::create_table(&client, &table).await?;
             println!("{table}: {}", if created { "created" } else { "already exists" });
+        }
+        Command::UpgradeTable { from, to } => {
+            let client = aws_sdk_dynamodb::Client::new(&users::aws::load().await);
+            let upgrade = users::store::dynamo::upgrade::upgrade_table(&client, &from, &to).await?;
+            println!("{from} -> {to}: {upgrade}");
         }
         Command::Provision { file } => {
             let (keys, _) = config.local_keys()?;

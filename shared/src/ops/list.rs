@@ -37,7 +37,11 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     caller.require_admin(&domain_id)?;
     super::support::check_caller(app, caller, &domain_id).await?;
 
-    let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
+    let users = app
+        .store
+        .list_users(&domain_id)
+        .await
+        .map_err(|e| domain_store_error(e, &domain_id))?;
     off_the_workers(move || {
         let mut query = query.compile()?;
         for condition in shortcuts {
@@ -48,7 +52,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
                 .as_deref()
                 .is_none_or(|w| u.workspace_id.as_ref().is_some_and(|id| id.as_str() == w))
         };
-        let members: Vec<&crate::model::User> = users.iter().filter(|u| in_workspace(u)).collect();
+        let members: Vec<&crate::model::User> = users.iter().map(|u| &**u).filter(|u| in_workspace(u)).collect();
         Ok(query.run(&members))
     })
     .await?

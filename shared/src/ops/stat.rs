@@ -17,7 +17,11 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let query = StatQuery::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
     super::support::check_caller(app, caller, &domain_id).await?;
-    let users = app.store.list_users(&domain_id).await.map_err(domain_store_error)?;
+    let users = app
+        .store
+        .list_users(&domain_id)
+        .await
+        .map_err(|e| domain_store_error(e, &domain_id))?;
     // Compiling the patterns and aggregating a domain are CPU work: off the async workers.
     off_the_workers(move || Ok(query.compile()?.run(&users))).await?
 }

@@ -40,6 +40,7 @@ pub fn store_error(error: StoreError, user_id: &UserId) -> ApiError {
             tracing::error!(%reason, "storage unavailable");
             ApiError::Unavailable { service: "storage" }
         }
+        StoreError::DomainTooLarge { .. } => ApiError::Unavailable { service: "storage" },
     }
 }
 
@@ -55,8 +56,16 @@ pub async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send 
     })
 }
 
-/// For reads of a whole domain, where the only possible failure is the store itself.
-pub fn domain_store_error(error: StoreError) -> ApiError {
+/// For reads of a whole domain, where the only possible failures are the store itself and a
+/// domain too large for this function's memory (a 503 that says so).
+pub fn domain_store_error(error: StoreError, domain: &DomainId) -> ApiError {
+    if let StoreError::DomainTooLarge { budget_mb } = error {
+        tracing::warn!(domain_id = %domain.as_str(), budget_mb, "domain too large for this function's memory");
+        return ApiError::DomainTooLarge {
+            domain_id: domain.as_str().to_owned(),
+            budget_mb,
+        };
+    }
     tracing::error!(%error, "storage failed reading a domain");
     ApiError::Unavailable { service: "storage" }
 }

@@ -38,6 +38,21 @@ impl<T: Doc + ?Sized> Doc for &T {
     }
 }
 
+/// A store's shared users read like the users themselves.
+impl<T: Doc + ?Sized> Doc for std::sync::Arc<T> {
+    fn field(&self, path: &str) -> Option<Cow<'_, Value>> {
+        (**self).field(path)
+    }
+
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+
+    fn text(&self, path: &str) -> Option<&str> {
+        (**self).text(path)
+    }
+}
+
 /// A field read for comparing and grouping: borrowed text where the document has it.
 #[derive(Clone)]
 pub enum Field<'a> {

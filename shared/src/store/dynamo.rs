@@ -14,6 +14,8 @@
 //! TTL deletion is lazy, so expiry is also checked on every read.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -22,30 +24,69 @@ use aws_sdk_dynamodb::types::builders::{DeleteBuilder, PutBuilder, UpdateBuilder
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::{
-    CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, MAX_SIGN_IN_FAILURES, SIGN_IN_WINDOW, SignInClaim,
-    StoreError, StoreResult, UserStore, admin_delta,
+    CodeChange, CodePurpose, CodeRecord, DomainUsers, MAX_CODE_ATTEMPTS, MAX_SIGN_IN_FAILURES, SIGN_IN_WINDOW,
+    SignInClaim, StoreError, StoreResult, UserStore, admin_delta,
 };
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
+mod domain_cache;
+mod domain_read;
+pub mod key_range;
 pub mod schema;
+pub mod upgrade;
+
+pub use domain_read::{OVERLAP_MICROS, TOMBSTONE_LIFETIME_SECONDS, now_micros};
 
 type Item = HashMap<String, AttributeValue>;
 
 const USER_PREFIX: &str = "USER#";
+/// A deleted user's tombstone: its change stamp tells the other functions' copies of the
+/// domain that the user is gone (`domain_read.rs`); it expires after a day.
+const TOMBSTONE_PREFIX: &str = "TOMB#";
 const ADMINS_KEY: &str = "ADMINS";
 
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// The copies of the domains this process lists, shared by every clone of the store.
+    cache: Arc<domain_cache::DomainCache>,
+    /// Set once a catch-up found the table without its change index (a table made before it).
+    change_index_missing: Arc<AtomicBool>,
+    /// How far before the previous catch-up's start the next one reads ([`OVERLAP_MICROS`]).
+    overlap_micros: i64,
 }
+
+/// The byte budget of the domain copies when none is configured: 64 MiB.
+pub const DEFAULT_DOMAIN_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self::with_domain_budget(client, table, DEFAULT_DOMAIN_CACHE_BYTES)
+    }
+
+    /// A store whose domain copies may hold `budget` bytes (by estimate); a domain larger
+    /// than that is refused with [`StoreError::DomainTooLarge`].
+    pub fn with_domain_budget(client: Client, table: impl Into<String>, budget: usize) -> Self {
         Self {
             client,
             table: table.into(),
+            cache: Arc::new(domain_cache::DomainCache::new(budget)),
+            change_index_missing: Arc::new(AtomicBool::new(false)),
+            overlap_micros: OVERLAP_MICROS,
         }
+    }
+
+    /// The same store with another catch-up overlap: tests shorten it to see a warm list
+    /// with nothing changed without waiting a minute. Production keeps [`OVERLAP_MICROS`].
+    pub fn with_change_overlap(mut self, overlap: std::time::Duration) -> Self {
+        self.overlap_micros = i64::try_from(overlap.as_micros()).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// The estimated bytes the domain copies hold now.
+    pub fn domain_copy_bytes(&self) -> usize {
+        self.cache.held_bytes()
     }
 
     /// One more failure in a live window: a conditional `ADD`, so parallel claims each get
@@ -228,7 +269,21 @@ fn user_item(user: &User, version: u64) -> StoreResult<Item> {
     let mut item: Item = serde_dynamo::to_item(user).map_err(unavailable)?;
     item.extend(user_key(&user.domain_id, &user.user_id));
     item.insert("version".into(), n(version));
+    item.insert(schema::CHANGE_ATTRIBUTE.into(), n(now_micros()));
     Ok(item)
+}
+
+/// The tombstone a delete leaves: the user_id and the change stamp, expiring after
+/// [`TOMBSTONE_LIFETIME_SECONDS`].
+fn tombstone_item(domain: &DomainId, user_id: &UserId) -> Item {
+    let stamp = now_micros();
+    let mut item = key(partition(domain), format!("{TOMBSTONE_PREFIX}{}", user_id.as_str()));
+    item.insert(schema::CHANGE_ATTRIBUTE.into(), n(stamp));
+    item.insert(
+        schema::TTL_ATTRIBUTE.into(),
+        n(stamp / 1_000_000 + TOMBSTONE_LIFETIME_SECONDS + 1),
+    );
+    item
 }
 
 fn read_user(item: Item) -> StoreResult<Versioned<User>> {
@@ -701,6 +756,10 @@ impl UserStore for DynamoStore {
         }
         steps.push(self.delete(key(partition(domain), reset_sort(user_id)))?);
         steps.push(self.delete(key(partition(domain), sign_in_sort(user_id)))?);
+        let tombstone = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(tombstone_item(domain, user_id)));
+        steps.push(Step::put(tombstone, StoreError::Conflict)?);
         self.commit(steps).await
     }
 
@@ -824,35 +883,7 @@ impl UserStore for DynamoStore {
         Ok(until.is_some_and(|end| millis(now) < end))
     }
 
-    async fn list_users(&self, domain: &DomainId) -> StoreResult<Vec<User>> {
-        let mut users = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            // One Query per 1 MB page of the domain's item collection; users only, in user_id order.
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :users)")
-                .set_expression_attribute_names(Some(names(&[
-                    ("#pk", schema::PARTITION_KEY),
-                    ("#sk", schema::SORT_KEY),
-                ])))
-                .expression_attribute_values(":pk", s(partition(domain)))
-                .expression_attribute_values(":users", s(USER_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_failure("Query", e))?;
-            users.reserve(page.items.as_ref().map_or(0, Vec::len));
-            for item in page.items.unwrap_or_default() {
-                users.push(read_user(item)?.item);
-            }
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => return Ok(users),
-            }
-        }
+    async fn list_users(&self, domain: &DomainId) -> StoreResult<DomainUsers> {
+        self.domain_users(domain).await
     }
 }

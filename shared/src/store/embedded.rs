@@ -32,7 +32,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHand
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CodeChange, CodePurpose, CodeRecord, SignInClaim, SignInState, StoreError, StoreResult, UserStore, admin_delta,
+    CodeChange, CodePurpose, CodeRecord, DomainUsers, SignInClaim, SignInState, StoreError, StoreResult, UserStore,
+    admin_delta,
 };
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
@@ -572,7 +573,7 @@ impl UserStore for EmbeddedStore {
         .await
     }
 
-    async fn list_users(&self, domain: &DomainId) -> StoreResult<Vec<User>> {
+    async fn list_users(&self, domain: &DomainId) -> StoreResult<DomainUsers> {
         let domain = domain.clone();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
@@ -585,9 +586,9 @@ impl UserStore for EmbeddedStore {
                 if key.value().0 != domain.as_str() {
                     break;
                 }
-                users.push(decode_row(value.value())?.user);
+                users.push(Arc::new(decode_row(value.value())?.user));
             }
-            Ok(users)
+            Ok(Arc::new(users))
         })
         .await
     }
@@ -620,8 +621,8 @@ mod tests {
         }
         let store = EmbeddedStore::open(dir.path()).unwrap();
         assert_eq!(
-            store.list_users(&alice.domain_id).await.unwrap(),
-            vec![alice.clone(), bob]
+            *store.list_users(&alice.domain_id).await.unwrap(),
+            vec![Arc::new(alice.clone()), Arc::new(bob)]
         );
         let got = store.get_user(&alice.domain_id, &alice.user_id).await.unwrap().unwrap();
         assert_eq!((got.item, got.version), (alice, 3));
@@ -816,7 +817,7 @@ mod tests {
             .list_users(&alice.domain_id)
             .await
             .unwrap()
-            .into_iter()
+            .iter()
             .map(|u| u.user_id.to_string())
             .collect();
         assert_eq!(ids, ["alice", "carol"]);

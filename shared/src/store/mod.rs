@@ -91,7 +91,14 @@ pub enum StoreError {
     CodeGone,
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The domain's users do not fit the memory this process may spend on one domain.
+    #[error("the domain's users exceed the {budget_mb} MB this function may hold")]
+    DomainTooLarge { budget_mb: usize },
 }
+
+/// A domain's users in user_id order, shared: the DynamoDB store hands out its cached copy of
+/// the domain without copying the users.
+pub type DomainUsers = std::sync::Arc<Vec<std::sync::Arc<User>>>;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -208,7 +215,7 @@ pub trait UserStore: Send + Sync {
     async fn release_reset_window(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()>;
 
     /// Every user of a domain, in user_id order.
-    async fn list_users(&self, domain: &DomainId) -> StoreResult<Vec<User>>;
+    async fn list_users(&self, domain: &DomainId) -> StoreResult<DomainUsers>;
 
     /// Records that the provisioning message `id` was applied in `domain`, remembered until
     /// `until`. False (and nothing changes) when it is already recorded at `now`.

@@ -4,8 +4,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 pub const PARTITION_KEY: &str = "pk";
@@ -16,17 +16,39 @@ pub const BILLING_MODE: &str = "PAY_PER_REQUEST";
 /// The table's change stream carries each item before and after a change: the event
 /// publisher (`users::events`) works out what changed from the two.
 pub const STREAM_VIEW_TYPE: &str = "NEW_AND_OLD_IMAGES";
-/// The table has no secondary indexes: every access pattern is a key lookup or a Query on
-/// the domain's partition.
+/// The table has no global secondary indexes: every access pattern is a key lookup or a Query
+/// on the domain's partition (a GSI could not be read strongly consistently).
 pub const GLOBAL_SECONDARY_INDEXES: &[&str] = &[];
+/// The local secondary index over a domain's changes: sort key [`CHANGE_ATTRIBUTE`], all
+/// attributes projected. Only users and deletion tombstones carry the attribute (a sparse
+/// index), so one strongly consistent Query returns every user changed since a moment.
+pub const CHANGE_INDEX: &str = "by_change";
+/// The change stamp: microseconds since the epoch, the writer's clock just before it sends.
+pub const CHANGE_ATTRIBUTE: &str = "chg";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SetupError(String);
 
+impl SetupError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
 /// Creates the table (if missing) with its keys, change stream and TTL, and waits until it is active.
 /// Returns whether it created it.
 pub async fn create_table(client: &Client, table: &str) -> Result<bool, SetupError> {
+    create(client, table, true).await
+}
+
+/// Creates a table of the schema before the change index (version 1 of this project's table),
+/// for tests of the upgrade (`users-local upgrade-table`) and of the store on such a table.
+pub async fn create_table_without_change_index(client: &Client, table: &str) -> Result<bool, SetupError> {
+    create(client, table, false).await
+}
+
+async fn create(client: &Client, table: &str, with_change_index: bool) -> Result<bool, SetupError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| SetupError(format!("{what} {table}: {e}"));
     let key = |name: &str, key_type| {
         KeySchemaElement::builder()
@@ -35,25 +57,37 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, SetupErr
             .build()
             .map_err(|e| fail("key schema of", &e))
     };
-    let string_attribute = |name: &str| {
+    let attribute = |name: &str, kind: ScalarAttributeType| {
         AttributeDefinition::builder()
             .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
+            .attribute_type(kind)
             .build()
             .map_err(|e| fail("attributes of", &e))
     };
+    let change_index = LocalSecondaryIndex::builder()
+        .index_name(CHANGE_INDEX)
+        .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
+        .key_schema(key(CHANGE_ATTRIBUTE, KeyType::Range)?)
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .map_err(|e| fail("change index of", &e))?;
     let stream = StreamSpecification::builder()
         .stream_enabled(true)
         .stream_view_type(StreamViewType::from(STREAM_VIEW_TYPE))
         .build()
         .map_err(|e| fail("stream of", &e))?;
-    let created = client
-        .create_table()
+    let mut request = client.create_table();
+    if with_change_index {
+        request = request
+            .attribute_definitions(attribute(CHANGE_ATTRIBUTE, ScalarAttributeType::N)?)
+            .local_secondary_indexes(change_index);
+    }
+    let created = request
         .stream_specification(stream)
         .table_name(table)
         .billing_mode(BillingMode::from(BILLING_MODE))
-        .attribute_definitions(string_attribute(PARTITION_KEY)?)
-        .attribute_definitions(string_attribute(SORT_KEY)?)
+        .attribute_definitions(attribute(PARTITION_KEY, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(SORT_KEY, ScalarAttributeType::S)?)
         .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
         .key_schema(key(SORT_KEY, KeyType::Range)?)
         .send()

@@ -1,0 +1,353 @@
+//! How the DynamoDB store reads a domain's users for list and stat (docs/dynamodb.md, "A
+//! domain's users").
+//!
+//! - **Warm**: the process keeps a copy of the domain (`domain_cache.rs`) and catches up with
+//!   one strongly consistent Query over the change index: every user and tombstone whose
+//!   change stamp is later than the previous catch-up's start, less [`OVERLAP_MICROS`].
+//! - **Cold**: the first page and the last user key are read at once; a domain larger than a
+//!   page is then split into key ranges read concurrently, and a range with more to read is
+//!   split again at its page's end, so the rounds grow with the log of the pages, not with
+//!   the pages.
+//! - A table made before the change index (no `by_change`) is read whole every time, in
+//!   parallel, and nothing is kept: correct, only slower, until `users-local upgrade-table`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::domain_cache::{Change, Copy, apply, cached, footprint};
+use super::key_range::KeySpace;
+use super::{DynamoStore, Item, TOMBSTONE_PREFIX, USER_PREFIX, names, number, partition, read_user, s, schema};
+use crate::model::{DomainId, User, UserId};
+use crate::store::{DomainUsers, StoreError, StoreResult};
+
+/// How far before the previous catch-up's start the next one reads. A write takes its stamp
+/// just before it is sent, and the SDK gives up on an operation after
+/// [`crate::aws::OPERATION_TIMEOUT`] (20 s), so a write acknowledged after a catch-up began
+/// carries a stamp later than that start less 20 s, plus the clock difference between the two
+/// functions (Lambda hosts keep time to within a millisecond). 60 s is three times that.
+pub const OVERLAP_MICROS: i64 = 60_000_000;
+/// How long a tombstone lives (its TTL). A copy not caught up for longer than this, less
+/// twice the overlap, could miss a delete whose tombstone expired, so it is read again whole.
+pub const TOMBSTONE_LIFETIME_SECONDS: i64 = 24 * 3600;
+const MAX_COPY_AGE_MICROS: i64 = TOMBSTONE_LIFETIME_SECONDS * 1_000_000 - 2 * OVERLAP_MICROS;
+/// The key ranges a cold read of a domain larger than one page starts with.
+const FIRST_PARTS: usize = 16;
+/// The most Queries one cold read has in flight.
+const MAX_IN_FLIGHT: usize = 32;
+
+/// The sort keys of users are exactly those from `USER#` up to (not including) `USER$`.
+const USERS_FROM: &str = USER_PREFIX;
+const USERS_TO: &str = "USER$";
+
+/// Now, in microseconds since the epoch: the change stamp of a write, and the start of a read.
+pub fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// One key range of a cold read: `sk BETWEEN lo AND hi`, resumed after `start`.
+#[derive(Clone)]
+struct Part {
+    lo: String,
+    hi: String,
+    start: Option<Item>,
+}
+
+/// One page of a part: its users (as kept), their estimated bytes, and where to resume.
+struct Page {
+    users: Vec<Arc<User>>,
+    bytes: usize,
+    next: Option<Item>,
+}
+
+fn too_large(budget: usize) -> StoreError {
+    StoreError::DomainTooLarge {
+        budget_mb: budget / (1024 * 1024),
+    }
+}
+
+fn missing_index<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().is_some_and(|s| {
+        // DynamoDB: ValidationException "The table does not have the specified index";
+        // moto: ResourceNotFoundException "Invalid index".
+        matches!(s.code(), Some("ValidationException" | "ResourceNotFoundException"))
+            && s.message().is_some_and(|m| m.contains("index"))
+    })
+}
+
+fn sort_key(item: &Item) -> Option<&str> {
+    match item.get(schema::SORT_KEY) {
+        Some(AttributeValue::S(sk)) => Some(sk),
+        _ => None,
+    }
+}
+
+/// A change-index item as a change: a user, or a tombstone (`TOMB#<user_id>`).
+fn change_from(item: Item) -> StoreResult<Option<Change>> {
+    let stamp: i64 = number(&item, schema::CHANGE_ATTRIBUTE)?;
+    let Some(sk) = sort_key(&item) else { return Ok(None) };
+    if sk.starts_with(USER_PREFIX) {
+        let user = read_user(item)?.item;
+        return Ok(Some(Change::Upsert {
+            stamp,
+            user: Box::new(user),
+        }));
+    }
+    if let Some(id) = sk.strip_prefix(TOMBSTONE_PREFIX) {
+        let user_id = UserId::parse("user_id", id.to_owned())
+            .map_err(|_| StoreError::Unavailable("a tombstone with an invalid user_id".into()))?;
+        return Ok(Some(Change::Delete { stamp, user_id }));
+    }
+    Ok(None)
+}
+
+impl DynamoStore {
+    /// The users of `domain`, in user_id order, as they are now (read-your-writes: every
+    /// write acknowledged before this call began is in the answer).
+    pub(super) async fn domain_users(&self, domain: &DomainId) -> StoreResult<DomainUsers> {
+        let partition = partition(domain);
+        if self.change_index_missing.load(Ordering::Relaxed) {
+            return Ok(self.read_whole(&partition, now_micros()).await?.users);
+        }
+        let slot = self.cache.slot(&partition);
+        let mut held = slot.lock().await;
+        let started = now_micros();
+        let result = match held.take() {
+            Some(copy) if started.saturating_sub(copy.synced_from) < MAX_COPY_AGE_MICROS => {
+                match self.catch_up(&partition, copy, started).await.transpose() {
+                    None => {
+                        self.change_index_missing.store(true, Ordering::Relaxed);
+                        tracing::warn!(
+                            table = %self.table,
+                            "the table has no change index (by_change): every list reads the domain whole; \
+                             see docs/dynamodb.md, \"Upgrading a table\""
+                        );
+                        drop(held);
+                        self.cache.forget(&partition);
+                        return Ok(self.read_whole(&partition, started).await?.users);
+                    }
+                    Some(result) => result,
+                }
+            }
+            _ => self.read_whole(&partition, started).await,
+        };
+        match result {
+            Ok(copy) => {
+                let (users, bytes) = (copy.users.clone(), copy.bytes);
+                *held = Some(copy);
+                drop(held);
+                self.cache.settle(&partition, &slot, bytes);
+                Ok(users)
+            }
+            Err(e) => {
+                drop(held);
+                self.cache.forget(&partition);
+                Err(e)
+            }
+        }
+    }
+
+    /// Brings `copy` up to date: one strongly consistent Query over the change index (more
+    /// only if the changes exceed a page). `None` when the table has no change index.
+    async fn catch_up(&self, partition: &str, mut copy: Copy, started: i64) -> StoreResult<Option<Copy>> {
+        let since = copy.synced_from.saturating_sub(self.overlap_micros);
+        let mut changes = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(schema::CHANGE_INDEX)
+                .key_condition_expression("#pk = :pk AND #chg > :since")
+                .set_expression_attribute_names(Some(names(&[
+                    ("#pk", schema::PARTITION_KEY),
+                    ("#chg", schema::CHANGE_ATTRIBUTE),
+                ])))
+                .expression_attribute_values(":pk", s(partition))
+                .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(e) if missing_index(&e) => return Ok(None),
+                Err(e) => return Err(super::sdk_failure("Query", e)),
+            };
+            for item in page.items.unwrap_or_default() {
+                changes.extend(change_from(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => break,
+            }
+        }
+        apply(&mut copy, changes);
+        if copy.bytes > self.cache.budget() {
+            return Err(too_large(self.cache.budget()));
+        }
+        copy.synced_from = started;
+        Ok(Some(copy))
+    }
+
+    /// Reads the domain's users whole: the first page and the last key at once, then the rest
+    /// in concurrent key ranges.
+    async fn read_whole(&self, partition: &str, started: i64) -> StoreResult<Copy> {
+        let budget = self.cache.budget();
+        let first = Part {
+            lo: USERS_FROM.into(),
+            hi: USERS_TO.into(),
+            start: None,
+        };
+        let (first, last) = tokio::join!(self.read_part(partition, first), self.last_user_key(partition));
+        let first = first?;
+        if first.bytes > budget {
+            return Err(too_large(budget));
+        }
+        let mut users = first.users;
+        let mut bytes = first.bytes;
+        let mut pending: VecDeque<Part> = VecDeque::new();
+        let mut space = KeySpace::learn([]);
+        if let Some(next) = first.next {
+            let from = sort_key(&next).unwrap_or(USERS_FROM).to_owned();
+            let last = last?.unwrap_or_else(|| USERS_TO.to_owned());
+            let keys: Vec<String> = users
+                .iter()
+                .map(|u| format!("{USER_PREFIX}{}", u.user_id.as_str()))
+                .collect();
+            space = KeySpace::learn(keys.iter().map(String::as_str).chain([last.as_str()]));
+            // As many parts as the first page suggests there are pages left, up to FIRST_PARTS.
+            let covered = space.covered(keys.first().map_or(USERS_FROM, String::as_str), &from, &last);
+            let pages_left = if covered > 0.0 {
+                (1.0 - covered) / covered
+            } else {
+                f64::MAX
+            };
+            let parts = pages_left.ceil().clamp(1.0, FIRST_PARTS as f64) as usize;
+            let mut bounds = vec![from.clone()];
+            bounds.extend(space.split_points(&from, &last, parts));
+            bounds.push(last);
+            for (i, pair) in bounds.windows(2).enumerate() {
+                pending.push_back(Part {
+                    lo: pair[0].clone(),
+                    hi: pair[1].clone(),
+                    start: (i == 0).then(|| next.clone()),
+                });
+            }
+        }
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            while running.len() < MAX_IN_FLIGHT {
+                let Some(part) = pending.pop_front() else { break };
+                let (store, partition, request) = (self.clone(), partition.to_owned(), part.clone());
+                running.spawn(async move { (part, store.read_part(&partition, request).await) });
+            }
+            let Some(done) = running.join_next().await else { break };
+            let (part, page) = done.map_err(|e| StoreError::Unavailable(format!("a domain read stopped: {e}")))?;
+            let page = page?;
+            bytes += page.bytes;
+            if bytes > budget {
+                running.abort_all();
+                return Err(too_large(budget));
+            }
+            users.extend(page.users);
+            if let Some(next) = page.next {
+                let from = sort_key(&next).unwrap_or(&part.lo).to_owned();
+                match space.split_points(&from, &part.hi, 2).pop() {
+                    Some(mid) => {
+                        pending.push_back(Part {
+                            lo: part.lo,
+                            hi: mid.clone(),
+                            start: Some(next),
+                        });
+                        pending.push_back(Part {
+                            lo: mid,
+                            hi: part.hi,
+                            start: None,
+                        });
+                    }
+                    None => pending.push_back(Part {
+                        start: Some(next),
+                        ..part
+                    }),
+                }
+            }
+        }
+        // Neighbouring ranges share their boundary key.
+        users.sort_unstable_by(|a, b| a.user_id.as_str().cmp(b.user_id.as_str()));
+        users.dedup_by(|a, b| a.user_id == b.user_id);
+        let bytes = users.iter().map(|u| footprint(u)).sum();
+        Ok(Copy {
+            users: Arc::new(users),
+            synced_from: started,
+            bytes,
+        })
+    }
+
+    /// One page of users in `part`, strongly consistent.
+    async fn read_part(&self, partition: &str, part: Part) -> StoreResult<Page> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+            .set_expression_attribute_names(Some(names(&[
+                ("#pk", schema::PARTITION_KEY),
+                ("#sk", schema::SORT_KEY),
+            ])))
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":lo", s(part.lo))
+            .expression_attribute_values(":hi", s(part.hi))
+            .consistent_read(true)
+            .set_exclusive_start_key(part.start)
+            .send()
+            .await
+            .map_err(|e| super::sdk_failure("Query", e))?;
+        let items = output.items.unwrap_or_default();
+        let mut users = Vec::with_capacity(items.len());
+        let mut bytes = 0;
+        for item in items {
+            let user = read_user(item)?.item;
+            bytes += footprint(&user);
+            users.push(cached(user));
+        }
+        let next = output.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok(Page { users, bytes, next })
+    }
+
+    /// The greatest user sort key of the partition (one item, keys only), or `None`.
+    async fn last_user_key(&self, partition: &str) -> StoreResult<Option<String>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+            .set_expression_attribute_names(Some(names(&[
+                ("#pk", schema::PARTITION_KEY),
+                ("#sk", schema::SORT_KEY),
+            ])))
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":lo", s(USERS_FROM))
+            .expression_attribute_values(":hi", s(USERS_TO))
+            .projection_expression("#pk, #sk")
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| super::sdk_failure("Query", e))?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .first()
+            .and_then(sort_key)
+            .map(str::to_owned))
+    }
+}

@@ -1,0 +1,141 @@
+//! The upgrade of a table made before the change index (`users-local upgrade-table`).
+//!
+//! DynamoDB cannot add a local secondary index to an existing table, so the upgrade copies:
+//! it creates the new table exactly as `create-table` does (with `by_change`), then reads the
+//! old one with a parallel Scan and writes every item to the new one, giving each user a
+//! change stamp. It runs once, by the operator, before the functions are pointed at the new
+//! table (docs/dynamodb.md, "Upgrading a table"); nothing rewrites a table at request time.
+//! Running it again copies again (the same items, written again).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+
+use super::schema::{self, SetupError};
+use super::{USER_PREFIX, now_micros};
+
+/// The Scan segments read at once.
+const SEGMENTS: i32 = 4;
+/// BatchWriteItem takes at most 25 items.
+const BATCH: usize = 25;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// What an upgrade did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Upgrade {
+    /// Whether the new table was created now (else it existed).
+    pub created: bool,
+    /// Items copied.
+    pub items: usize,
+    /// Of them, users given a change stamp.
+    pub users: usize,
+}
+
+impl std::fmt::Display for Upgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} items copied ({} users stamped){}",
+            self.items,
+            self.users,
+            if self.created { ", new table created" } else { "" }
+        )
+    }
+}
+
+/// Copies every item of `from` into `to` (created if missing, with the change index).
+pub async fn upgrade_table(client: &Client, from: &str, to: &str) -> Result<Upgrade, SetupError> {
+    if from == to {
+        return Err(SetupError::new(format!(
+            "upgrade-table copies into a new table: --to must differ from --from ({from})"
+        )));
+    }
+    let created = schema::create_table(client, to).await?;
+    let segments = (0..SEGMENTS).map(|segment| copy_segment(client, from, to, segment));
+    let mut upgrade = Upgrade {
+        created,
+        ..Upgrade::default()
+    };
+    for result in futures_util::future::join_all(segments).await {
+        let (items, users) = result?;
+        upgrade.items += items;
+        upgrade.users += users;
+    }
+    Ok(upgrade)
+}
+
+/// Copies one Scan segment of `from`, page by page. Returns (items, users stamped).
+async fn copy_segment(client: &Client, from: &str, to: &str, segment: i32) -> Result<(usize, usize), SetupError> {
+    let (mut items, mut users) = (0, 0);
+    let mut start: Option<Item> = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(from)
+            .segment(segment)
+            .total_segments(SEGMENTS)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| SetupError::new(format!("cannot scan {from}: {}", DisplayErrorContext(e))))?;
+        let mut batch = Vec::with_capacity(BATCH);
+        for mut item in page.items.unwrap_or_default() {
+            let is_user =
+                matches!(item.get(schema::SORT_KEY), Some(AttributeValue::S(sk)) if sk.starts_with(USER_PREFIX));
+            if is_user && !item.contains_key(schema::CHANGE_ATTRIBUTE) {
+                item.insert(
+                    schema::CHANGE_ATTRIBUTE.into(),
+                    AttributeValue::N(now_micros().to_string()),
+                );
+                users += 1;
+            }
+            batch.push(item);
+            if batch.len() == BATCH {
+                items += write_batch(client, to, std::mem::take(&mut batch)).await?;
+            }
+        }
+        if !batch.is_empty() {
+            items += write_batch(client, to, batch).await?;
+        }
+        match page.last_evaluated_key {
+            Some(next) if !next.is_empty() => start = Some(next),
+            _ => return Ok((items, users)),
+        }
+    }
+}
+
+/// Writes up to 25 items, sending again whatever DynamoDB left unprocessed (with back-off).
+async fn write_batch(client: &Client, table: &str, items: Vec<Item>) -> Result<usize, SetupError> {
+    let count = items.len();
+    let mut requests: Vec<WriteRequest> = Vec::with_capacity(count);
+    for item in items {
+        let put = PutRequest::builder()
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| SetupError::new(format!("an item of {table}: {e}")))?;
+        requests.push(WriteRequest::builder().put_request(put).build());
+    }
+    let mut delay = Duration::from_millis(50);
+    for _ in 0..10 {
+        let output = client
+            .batch_write_item()
+            .request_items(table, requests)
+            .send()
+            .await
+            .map_err(|e| SetupError::new(format!("cannot write to {table}: {}", DisplayErrorContext(e))))?;
+        match output.unprocessed_items.and_then(|mut left| left.remove(table)) {
+            Some(left) if !left.is_empty() => requests = left,
+            _ => return Ok(count),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+    Err(SetupError::new(format!(
+        "{table} kept refusing writes (throttled); run upgrade-table again"
+    )))
+}
