@@ -64,6 +64,36 @@ pub struct Config {
     /// The provisioning queue the reset-password function hands its work to (AWS only).
     pub provision_queue_url: Option<String>,
     pub tokens: TokenSettings,
+    /// The bytes the DynamoDB store may spend on its copies of domains (list and stat).
+    pub domain_copy_budget: usize,
+}
+
+/// The bytes a process may spend on domain copies: `DOMAIN_COPY_MB` if set; on Lambda, what
+/// the function's memory leaves (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`); else 256 MB.
+///
+/// A cold read of a domain peaks at 1.8 times the copy's estimated size (decoded pages in
+/// flight, then the copy laid out in order; `benches/domain_list.rs` measured 143 MB above the
+/// start for a copy estimated at 80 MB), and the process itself takes about 40 MB. The budget
+/// keeps that within 85% of the function's memory: 1024 MB gives 461 MB, about 570,000 users
+/// of the benchmark's shape (docs/dynamodb.md, "Memory").
+pub fn domain_copy_budget(configured_mb: Option<&str>, lambda_memory_mb: Option<&str>) -> Result<usize, ConfigError> {
+    const MB: usize = 1024 * 1024;
+    if let Some(text) = configured_mb {
+        return text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|mb| (1..=1_000_000).contains(mb))
+            .map(|mb| mb * MB)
+            .ok_or(ConfigError::Invalid {
+                name: "DOMAIN_COPY_MB",
+                reason: "must be a number of megabytes from 1 to 1000000".into(),
+            });
+    }
+    match lambda_memory_mb.and_then(|m| m.trim().parse::<usize>().ok()) {
+        Some(memory) => Ok((memory * 85 / 100).saturating_sub(40) * MB * 10 / 18),
+        None => Ok(256 * MB),
+    }
 }
 
 /// How this project's Token API signs (SPEC sections 7 and 9).
@@ -166,6 +196,10 @@ impl Config {
             event_bus: non_empty("EVENT_BUS_NAME"),
             provision_queue_url: non_empty("PROVISION_QUEUE_URL"),
             tokens,
+            domain_copy_budget: domain_copy_budget(
+                non_empty("DOMAIN_COPY_MB").as_deref(),
+                non_empty("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").as_deref(),
+            )?,
         })
     }
 
@@ -259,7 +293,11 @@ impl Config {
         };
         let aws_config_ms = started.elapsed().as_secs_f64() * 1000.0;
         let store: Arc<dyn UserStore> = match (&self.users_table, &aws) {
-            (Some(table), Some(aws)) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
+            (Some(table), Some(aws)) => Arc::new(DynamoStore::with_domain_budget(
+                aws_sdk_dynamodb::Client::new(aws),
+                table,
+                self.domain_copy_budget,
+            )),
             _ => Arc::new(
                 EmbeddedStore::open(&self.data_dir.join("db")).map_err(|e| ConfigError::Startup(e.to_string()))?,
             ),
@@ -368,6 +406,21 @@ mod tests {
         let error = config(&[("DATA_DIR", file.path().to_str().unwrap())]).unwrap_err();
         assert!(error.to_string().contains("DATA_DIR"), "{error}");
         assert!(error.to_string().contains("is not a folder"), "{error}");
+    }
+
+    #[test]
+    fn the_domain_copy_budget_follows_the_functions_memory() {
+        const MB: usize = 1024 * 1024;
+        assert_eq!(config(&[]).unwrap().domain_copy_budget, 256 * MB);
+        let lambda = config(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")]).unwrap();
+        // 85% of 1024 MB is 870 MB; less 40 MB for the process, over a peak of 1.8 copies.
+        assert_eq!(lambda.domain_copy_budget, 830 * MB * 10 / 18);
+        let configured = config(&[("DOMAIN_COPY_MB", "64"), ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")]).unwrap();
+        assert_eq!(configured.domain_copy_budget, 64 * MB);
+        for bad in ["0", "lots", "-3"] {
+            let error = config(&[("DOMAIN_COPY_MB", bad)]).unwrap_err();
+            assert!(error.to_string().contains("DOMAIN_COPY_MB"), "{error}");
+        }
     }
 
     #[test]

@@ -134,14 +134,14 @@ async fn an_old_table_keeps_working_and_upgrades_into_a_new_one() {
             .await
             .expect("create");
     }
-    // Items as the earlier version wrote them: no change stamp.
+    // Items as the earlier version wrote them: no change stamp, no list blob.
     for id in ["alice", "bob", "carol"] {
         client
             .update_item()
             .table_name(&old)
             .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("DOMAIN#d1".into()))
             .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{id}")))
-            .update_expression("REMOVE chg")
+            .update_expression("REMOVE chg, u")
             .send()
             .await
             .expect("remove the stamp");

@@ -249,7 +249,9 @@ async fn a_warm_list_reads_only_what_changed() {
     assert_eq!(cold["total_count"], 150);
     assert_eq!(cold_requests.get("GetItem"), Some(&1), "{cold_requests:?}");
     let cold_queries = cold_requests.get("Query").copied().unwrap_or(0);
-    assert!((3..=6).contains(&cold_queries), "{cold_requests:?}");
+    // The first page and the last key at once, then the rest in ranges; a range is cut in two
+    // where a page suggests more than one page is left, which can cost a few small Queries.
+    assert!((3..=8).contains(&cold_queries), "{cold_requests:?}");
     let warm = BTreeMap::from([("GetItem".to_string(), 1), ("Query".to_string(), 1)]);
     // Within the overlap the 150 new users are read again (three pages); after it, nothing is.
     tokio::time::sleep(overlap * 2).await;

@@ -476,3 +476,17 @@ fn the_event_plumbing_is_declared_as_the_code_expects() {
         assert!(source.exists(), "{binary} has no source");
     }
 }
+
+/// list and stat keep copies of domains: their functions have the memory docs/dynamodb.md
+/// states, and that memory gives a copy budget of a 570,000-user domain of the bench's shape
+/// (about 840 bytes per user by the store's estimate).
+#[test]
+fn list_and_stat_have_the_memory_their_domain_copies_need() {
+    let template = template();
+    for name in ["ListFunction", "StatFunction"] {
+        let memory = number(&template["Resources"][name]["Properties"]["MemorySize"]);
+        assert_eq!(memory, 1024, "{name}");
+        let budget = users::app::domain_copy_budget(None, Some(&memory.to_string())).expect("budget");
+        assert!(budget / 840 >= 570_000, "{name}: {budget} bytes");
+    }
+}

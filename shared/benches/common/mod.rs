@@ -130,3 +130,4 @@ pub async fn time_answer(app: &App, request: lambda_http::Request, status: u16) 
     assert_eq!(response.status(), status);
     took
 }
+pub mod latency_dynamo;

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::support::{domain_store_error, off_the_workers};
+use super::support::off_the_workers;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -35,13 +35,8 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     // compiled only once the caller may run it.
     let query = Query::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
-    super::support::check_caller(app, caller, &domain_id).await?;
 
-    let users = app
-        .store
-        .list_users(&domain_id)
-        .await
-        .map_err(|e| domain_store_error(e, &domain_id))?;
+    let users = super::support::domain_users_for(app, caller, &domain_id).await?;
     off_the_workers(move || {
         let mut query = query.compile()?;
         for condition in shortcuts {
@@ -52,7 +47,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
                 .as_deref()
                 .is_none_or(|w| u.workspace_id.as_ref().is_some_and(|id| id.as_str() == w))
         };
-        let members: Vec<&crate::model::User> = users.iter().map(|u| &**u).filter(|u| in_workspace(u)).collect();
+        let members: Vec<&crate::model::User> = users.iter().filter(|u| in_workspace(u)).collect();
         Ok(query.run(&members))
     })
     .await?

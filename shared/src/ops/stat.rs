@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::support::{domain_store_error, off_the_workers};
+use super::support::off_the_workers;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -16,12 +16,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     f.finish()?;
     let query = StatQuery::parse(raw_query, app.clock.now())?;
     caller.require_admin(&domain_id)?;
-    super::support::check_caller(app, caller, &domain_id).await?;
-    let users = app
-        .store
-        .list_users(&domain_id)
-        .await
-        .map_err(|e| domain_store_error(e, &domain_id))?;
+    let users = super::support::domain_users_for(app, caller, &domain_id).await?;
     // Compiling the patterns and aggregating a domain are CPU work: off the async workers.
     off_the_workers(move || Ok(query.compile()?.run(&users))).await?
 }

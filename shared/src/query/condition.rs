@@ -355,6 +355,11 @@ impl Condition {
     }
 
     pub fn matches<D: Doc + ?Sized>(&self, doc: &D) -> bool {
+        // A text field is compared as it is: building its JSON value first cost an allocation
+        // per user and condition, a third of a filter over a large domain.
+        if let Some(answer) = doc.text(&self.key).and_then(|text| self.matches_text(text)) {
+            return answer;
+        }
         let field = doc.field(&self.key);
         let value = field.as_deref().filter(|v| !v.is_null());
         match &self.operator {
@@ -378,6 +383,25 @@ impl Condition {
                     .is_some_and(|t| bound.holds(t.cmp(when)))
             }),
         }
+    }
+}
+
+impl Condition {
+    /// [`Condition::matches`] on a text field, for the operators that read it as a plain
+    /// string (the answers are those of the general path on `Value::String(text)`); `None`
+    /// for the others.
+    fn matches_text(&self, text: &str) -> Option<bool> {
+        let is = |v: &Value| v.as_str() == Some(text);
+        Some(match &self.operator {
+            Operator::Eq(expected) => is(expected),
+            Operator::Not(expected) => !is(expected),
+            Operator::In(options) => options.iter().any(is),
+            Operator::NotIn(options) => !options.iter().any(is),
+            Operator::Exists(wanted) => *wanted,
+            Operator::Regex(re) => re.is_match(text),
+            Operator::RegexIn(res) => res.iter().any(|re| re.is_match(text)),
+            _ => return None,
+        })
     }
 }
 

@@ -106,6 +106,19 @@ proptest! {
     }
 
     #[test]
+    fn a_short_page_of_many_rows_is_the_head_of_the_whole_order(
+        docs in prop::collection::vec(doc_strategy(), 0..400),
+        n in 1usize..6,
+        desc in any::<bool>(),
+    ) {
+        // n * 64 < rows takes the one-pass path of first_in_order; the whole order does not.
+        let keys = [super::SortKey { key: "name".into(), desc }];
+        let head = super::first_in_order(&docs, &keys, n);
+        let whole = super::sorted_order(&docs, &keys);
+        prop_assert_eq!(&head[..], &whole[..n.min(whole.len())]);
+    }
+
+    #[test]
     fn pages_partition_the_result(docs in prop::collection::vec(doc_strategy(), 0..60), size in 1usize..11, desc in any::<bool>()) {
         let mut seen_ids = std::collections::HashSet::new();
         let docs: Vec<Value> = docs.into_iter().filter(|d| seen_ids.insert(d["user_id"].clone())).collect();

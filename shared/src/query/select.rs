@@ -172,11 +172,26 @@ pub fn first_in_order<D: Doc>(docs: &[D], keys: &[SortKey], n: usize) -> Vec<usi
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
     };
+    if n == 0 {
+        return Vec::new();
+    }
+    if n.saturating_mul(64) < docs.len() {
+        // A page of a large domain: one pass keeping the best n. Most rows lose to the worst
+        // kept one after a single comparison, where a selection over all rows compares each
+        // several times, each time reading two sort values from scattered memory.
+        let mut best: Vec<usize> = Vec::with_capacity(n + 1);
+        for i in 0..docs.len() {
+            if best.len() == n && best.last().is_some_and(|worst| compare(&i, worst).is_ge()) {
+                continue;
+            }
+            let at = best.partition_point(|b| compare(b, &i).is_lt());
+            best.insert(at, i);
+            best.truncate(n);
+        }
+        return best;
+    }
     let mut order: Vec<usize> = (0..docs.len()).collect();
     if n < order.len() {
-        if n == 0 {
-            return Vec::new();
-        }
         order.select_nth_unstable_by(n - 1, compare);
         order.truncate(n);
     }

@@ -586,7 +586,7 @@ impl UserStore for EmbeddedStore {
                 if key.value().0 != domain.as_str() {
                     break;
                 }
-                users.push(Arc::new(decode_row(value.value())?.user));
+                users.push(decode_row(value.value())?.user);
             }
             Ok(Arc::new(users))
         })
@@ -622,7 +622,7 @@ mod tests {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         assert_eq!(
             *store.list_users(&alice.domain_id).await.unwrap(),
-            vec![Arc::new(alice.clone()), Arc::new(bob)]
+            vec![alice.clone(), bob]
         );
         let got = store.get_user(&alice.domain_id, &alice.user_id).await.unwrap().unwrap();
         assert_eq!((got.item, got.version), (alice, 3));

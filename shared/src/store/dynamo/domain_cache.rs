@@ -45,13 +45,13 @@ impl Change {
     }
 }
 
-/// The bytes a cached user takes, estimated from its parts: the struct, its `Arc`, its slot in
-/// the copy, every string it owns and the tags. An allocation's bookkeeping is counted as 16
+/// The bytes a cached user takes, estimated from its parts: the struct (its slot in the copy),
+/// every string it owns and the tags. An allocation's bookkeeping is counted as 16
 /// bytes. `benches/domain_list.rs` compares the estimate with what the allocator saw.
 pub fn footprint(user: &User) -> usize {
     const PER_ALLOCATION: usize = 16;
     let text = |s: &str| if s.is_empty() { 0 } else { s.len() + PER_ALLOCATION };
-    let mut bytes = size_of::<User>() + 2 * size_of::<usize>() + size_of::<Arc<User>>() + PER_ALLOCATION;
+    let mut bytes = size_of::<User>();
     bytes += text(user.domain_id.as_str()) + text(user.user_id.as_str()) + text(user.name.as_str());
     bytes += user.email.as_ref().map_or(0, |e| text(e.as_str()));
     bytes += user.mfa.email.as_ref().map_or(0, |e| text(e.as_str()));
@@ -78,9 +78,9 @@ fn tags_footprint(tags: &serde_json::Map<String, serde_json::Value>) -> usize {
 
 /// A user as the copy keeps it: no password hash (list and stat never read it, and a secret
 /// kept in memory for hours is one more place it could leak from).
-pub fn cached(mut user: User) -> Arc<User> {
+pub fn cached(mut user: User) -> User {
     user.password_hash = None;
-    Arc::new(user)
+    user
 }
 
 /// Applies the changes one catch-up read found to `copy`, in place when nobody else holds its
@@ -223,8 +223,8 @@ mod tests {
     }
 
     fn copy_of(ids: &[&str]) -> Copy {
-        let users: Vec<Arc<User>> = ids.iter().map(|id| cached(user(id, "old"))).collect();
-        let bytes = users.iter().map(|u| footprint(u)).sum();
+        let users: Vec<User> = ids.iter().map(|id| cached(user(id, "old"))).collect();
+        let bytes = users.iter().map(footprint).sum();
         Copy {
             users: Arc::new(users),
             synced_from: 0,
@@ -261,7 +261,7 @@ mod tests {
         );
         assert_eq!(ids(&copy), ["a", "b", "c"]);
         assert_eq!(copy.users[2].name.as_str(), "new");
-        let expected: usize = copy.users.iter().map(|u| footprint(u)).sum();
+        let expected: usize = copy.users.iter().map(footprint).sum();
         assert_eq!(copy.bytes, expected);
     }
 

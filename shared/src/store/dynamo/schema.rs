@@ -25,6 +25,8 @@ pub const GLOBAL_SECONDARY_INDEXES: &[&str] = &[];
 pub const CHANGE_INDEX: &str = "by_change";
 /// The change stamp: microseconds since the epoch, the writer's clock just before it sends.
 pub const CHANGE_ATTRIBUTE: &str = "chg";
+/// The user as list and stat read it, in one binary attribute (docs/dynamodb.md).
+pub const LIST_BLOB_ATTRIBUTE: &str = "u";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -3,7 +3,7 @@
 //! DynamoDB cannot add a local secondary index to an existing table, so the upgrade copies:
 //! it creates the new table exactly as `create-table` does (with `by_change`), then reads the
 //! old one with a parallel Scan and writes every item to the new one, giving each user a
-//! change stamp. It runs once, by the operator, before the functions are pointed at the new
+//! change stamp and its list blob. It runs once, by the operator, before the functions are pointed at the new
 //! table (docs/dynamodb.md, "Upgrading a table"); nothing rewrites a table at request time.
 //! Running it again copies again (the same items, written again).
 
@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 use super::schema::{self, SetupError};
-use super::{USER_PREFIX, now_micros};
+use super::{USER_PREFIX, list_blob, now_micros, read_user};
 
 /// The Scan segments read at once.
 const SEGMENTS: i32 = 4;
@@ -31,7 +31,7 @@ pub struct Upgrade {
     pub created: bool,
     /// Items copied.
     pub items: usize,
-    /// Of them, users given a change stamp.
+    /// Of them, users given a change stamp and a list blob.
     pub users: usize,
 }
 
@@ -39,7 +39,7 @@ impl std::fmt::Display for Upgrade {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} items copied ({} users stamped){}",
+            "{} items copied ({} users given a change stamp and list blob){}",
             self.items,
             self.users,
             if self.created { ", new table created" } else { "" }
@@ -87,11 +87,7 @@ async fn copy_segment(client: &Client, from: &str, to: &str, segment: i32) -> Re
         for mut item in page.items.unwrap_or_default() {
             let is_user =
                 matches!(item.get(schema::SORT_KEY), Some(AttributeValue::S(sk)) if sk.starts_with(USER_PREFIX));
-            if is_user && !item.contains_key(schema::CHANGE_ATTRIBUTE) {
-                item.insert(
-                    schema::CHANGE_ATTRIBUTE.into(),
-                    AttributeValue::N(now_micros().to_string()),
-                );
+            if is_user && prepare_user(&mut item)? {
                 users += 1;
             }
             batch.push(item);
@@ -107,6 +103,26 @@ async fn copy_segment(client: &Client, from: &str, to: &str, segment: i32) -> Re
             _ => return Ok((items, users)),
         }
     }
+}
+
+/// Gives a user item what this version's reads need: a change stamp and the list blob.
+/// Returns whether it lacked either.
+fn prepare_user(item: &mut Item) -> Result<bool, SetupError> {
+    let mut changed = false;
+    if !item.contains_key(schema::LIST_BLOB_ATTRIBUTE) {
+        let user = read_user(item.clone()).map_err(|e| SetupError::new(format!("a user item: {e}")))?;
+        let blob = list_blob(&user.item).map_err(|e| SetupError::new(format!("a user item: {e}")))?;
+        item.insert(schema::LIST_BLOB_ATTRIBUTE.into(), blob);
+        changed = true;
+    }
+    if !item.contains_key(schema::CHANGE_ATTRIBUTE) {
+        item.insert(
+            schema::CHANGE_ATTRIBUTE.into(),
+            AttributeValue::N(now_micros().to_string()),
+        );
+        changed = true;
+    }
+    Ok(changed)
 }
 
 /// Writes up to 25 items, sending again whatever DynamoDB left unprocessed (with back-off).
