@@ -294,7 +294,7 @@ impl Config {
         let aws_config_ms = started.elapsed().as_secs_f64() * 1000.0;
         let store: Arc<dyn UserStore> = match (&self.users_table, &aws) {
             (Some(table), Some(aws)) => Arc::new(DynamoStore::with_domain_budget(
-                aws_sdk_dynamodb::Client::new(aws),
+                crate::aws::dynamodb_client(aws),
                 table,
                 self.domain_copy_budget,
             )),

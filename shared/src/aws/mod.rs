@@ -105,13 +105,32 @@ fn from_lambda_environment(
     Some(builder.build())
 }
 
+/// The longest a DynamoDB operation may take, its attempts and back-off included; after it the
+/// SDK gives up. It bounds how long after its change stamp a write can commit, which the domain
+/// copies' overlap relies on (docs/dynamodb.md, "A domain's users").
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A DynamoDB client on `aws`, with [`OPERATION_TIMEOUT`] added to its timeouts.
+pub fn dynamodb_client(aws: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let timeouts = aws
+        .timeout_config()
+        .map(TimeoutConfig::to_builder)
+        .unwrap_or_default()
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let config = aws_sdk_dynamodb::config::Builder::from(aws)
+        .timeout_config(timeouts)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
 fn https_client(native_roots: bool) -> SharedHttpClient {
     let trust = if native_roots {
         TrustStore::default()
     } else {
         TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
     };
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(trust).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         // Cannot happen with a valid bundled PEM; the SDK's own default is the safe fallback.
@@ -183,5 +202,22 @@ mod tests {
         let client = aws_sdk_dynamodb::Client::from_conf(config);
         let result = client.list_tables().send().await;
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn dynamodb_operations_give_up_after_the_operation_timeout() {
+        let aws = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_millis(3100))
+                    .build(),
+            )
+            .build();
+        let client = dynamodb_client(&aws);
+        let timeouts = client.config().timeout_config().expect("timeouts");
+        assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+        assert_eq!(timeouts.connect_timeout(), Some(std::time::Duration::from_millis(3100)));
     }
 }
