@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use users::App;
 use users::auth::{DevKey, TokenRequest};
 use users::model::UserId;
-use users::model::{AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User};
+use users::model::{AuthType, DomainId, Name, RoleType, User};
 use users::store::UserStore;
 use users::store::dynamo::{DynamoStore, now_micros};
 
@@ -69,37 +69,11 @@ static ALLOCATOR: Counting = Counting;
 const DOMAIN: &str = "domain-bench";
 const TABLE: &str = "users-bench";
 
+/// User `i` of the bench's domain: EXTERNAL (no password hash), as in the measurement.
 fn synthetic_user(i: usize) -> User {
-    let teams = ["core", "edge", "data", "infra", "web"];
-    let mut tags = serde_json::Map::new();
-    tags.insert("team".into(), Value::from(teams[i % teams.len()]));
-    tags.insert("level".into(), Value::from((i % 7) as i64));
-    User {
-        domain_id: DomainId::parse("domain_id", DOMAIN.into()).unwrap(),
-        user_id: UserId::parse("user_id", format!("user-{i:06}")).unwrap(),
-        name: Name::parse("name", &format!("Person {}", (i * 7919) % 100_000)).unwrap(),
-        state: if i.is_multiple_of(10) {
-            State::Disabled
-        } else {
-            State::Enabled
-        },
-        email: Some(Email::parse("email", &format!("user{i}@example.com")).unwrap()),
-        email_verified: i.is_multiple_of(3),
-        auth_type: AuthType::External,
-        role_type: RoleType::User,
-        role_binding: None,
-        workspace_id: None,
-        mfa: Mfa::default(),
-        language: Language::parse("language", ["en", "ko", "ja"][i % 3]).unwrap(),
-        timezone: Timezone::default(),
-        required_actions: vec![],
-        tags: Tags::parse("tags", tags).unwrap(),
-        created_at: Timestamp::new(Utc::now()),
-        last_accessed_at: None,
-        password_hash: None,
-        token_generation: 0,
-        tokens_revoked_at: None,
-    }
+    let mut user = common::synthetic_user(DOMAIN, i);
+    user.auth_type = AuthType::External;
+    user
 }
 
 /// The item the store writes for a user (`DynamoStore::user_item`: its fields, keys, version,

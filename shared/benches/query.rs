@@ -15,50 +15,11 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use users::App;
 use users::auth::{DevKey, TokenRequest};
-use users::model::{
-    AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
-};
+use users::model::{DomainId, RoleType};
 use users::query::Query;
 use users::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
-
-fn synthetic_user(i: usize) -> User {
-    let teams = ["core", "edge", "data", "infra", "web"];
-    let mut tags = serde_json::Map::new();
-    tags.insert("team".into(), Value::from(teams[i % teams.len()]));
-    tags.insert("level".into(), Value::from((i % 7) as i64));
-    User {
-        domain_id: DomainId::parse("domain_id", DOMAIN.into()).unwrap(),
-        user_id: UserId::parse("user_id", format!("user-{i:06}")).unwrap(),
-        name: Name::parse("name", &format!("Person {}", (i * 7919) % 100_000)).unwrap(),
-        state: if i.is_multiple_of(10) {
-            State::Disabled
-        } else {
-            State::Enabled
-        },
-        email: Some(Email::parse("email", &format!("user{i}@example.com")).unwrap()),
-        email_verified: i.is_multiple_of(3),
-        auth_type: if i.is_multiple_of(4) {
-            AuthType::External
-        } else {
-            AuthType::Local
-        },
-        role_type: RoleType::User,
-        role_binding: None,
-        workspace_id: None,
-        mfa: Mfa::default(),
-        language: Language::parse("language", ["en", "ko", "ja"][i % 3]).unwrap(),
-        timezone: Timezone::default(),
-        required_actions: vec![],
-        tags: Tags::parse("tags", tags).unwrap(),
-        created_at: Timestamp::new(Utc::now()),
-        last_accessed_at: None,
-        password_hash: None,
-        token_generation: 0,
-        tokens_revoked_at: None,
-    }
-}
 
 struct Domain {
     app: App,
@@ -72,7 +33,7 @@ fn domain(runtime: &tokio::runtime::Runtime, size: usize) -> Domain {
     runtime.block_on(async {
         for chunk in (0..size).collect::<Vec<_>>().chunks(10_000) {
             store
-                .create_many(chunk.iter().map(|i| synthetic_user(*i)).collect())
+                .create_many(chunk.iter().map(|i| common::synthetic_user(DOMAIN, *i)).collect())
                 .await
                 .unwrap();
         }

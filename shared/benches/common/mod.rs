@@ -130,4 +130,44 @@ pub async fn time_answer(app: &App, request: lambda_http::Request, status: u16) 
     assert_eq!(response.status(), status);
     took
 }
+
+/// User `i` of a synthetic domain: names, states, auth types, languages and two tags vary
+/// with `i`, as a real domain's would.
+pub fn synthetic_user(domain: &str, i: usize) -> User {
+    let teams = ["core", "edge", "data", "infra", "web"];
+    let mut tags = serde_json::Map::new();
+    tags.insert("team".into(), Value::from(teams[i % teams.len()]));
+    tags.insert("level".into(), Value::from((i % 7) as i64));
+    User {
+        domain_id: DomainId::parse("domain_id", domain.into()).unwrap(),
+        user_id: UserId::parse("user_id", format!("user-{i:06}")).unwrap(),
+        name: Name::parse("name", &format!("Person {}", (i * 7919) % 100_000)).unwrap(),
+        state: if i.is_multiple_of(10) {
+            State::Disabled
+        } else {
+            State::Enabled
+        },
+        email: Some(Email::parse("email", &format!("user{i}@example.com")).unwrap()),
+        email_verified: i.is_multiple_of(3),
+        auth_type: if i.is_multiple_of(4) {
+            AuthType::External
+        } else {
+            AuthType::Local
+        },
+        role_type: RoleType::User,
+        role_binding: None,
+        workspace_id: None,
+        mfa: Mfa::default(),
+        language: Language::parse("language", ["en", "ko", "ja"][i % 3]).unwrap(),
+        timezone: Timezone::default(),
+        required_actions: vec![],
+        tags: Tags::parse("tags", tags).unwrap(),
+        created_at: Timestamp::new(chrono::Utc::now()),
+        last_accessed_at: None,
+        password_hash: None,
+        token_generation: 0,
+        tokens_revoked_at: None,
+    }
+}
+
 pub mod latency_dynamo;
