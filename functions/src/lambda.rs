@@ -8,24 +8,40 @@
 use aws_lambda_events::event::dynamodb::Event as StreamBatch;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{LambdaEvent, service_fn};
+use users::app::MailerOnAws;
 use users::auth::{Keyring, TokenVerifier};
 use users::ops::Operation;
 use users::{App, Config};
 
-/// Runs the function for `op` until the Lambda runtime stops it.
+/// Runs the function for `op`, an operation that sends no mail, until the Lambda runtime stops
+/// it. Its binary links no SES client.
 pub async fn run(op: Operation) -> Result<(), lambda_http::Error> {
     // JSON or text, as the function's LoggingConfig asks (AWS_LAMBDA_LOG_FORMAT).
     lambda_http::tracing::init_default_subscriber();
     // Work handed over must not run after the answer here (Lambda freezes the environment).
     if op.hands_over_work() {
-        return Err(format!(
-            "the {} function hands work over: start it with run_handing_over",
-            op.name()
-        )
-        .into());
+        return Err(wrong_start(op, "hands work over", "run_handing_over"));
+    }
+    if op.sends_mail() {
+        return Err(wrong_start(op, "sends mail", "run_mailing"));
     }
     let config = Config::from_env()?;
-    serve(op, build(op, &config).await?).await
+    serve(op, build(&config, None).await?).await
+}
+
+/// Runs the function of an operation that sends mail: the only start that builds (and so
+/// links) the SES client.
+pub async fn run_mailing(op: Operation) -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    if !op.sends_mail() {
+        return Err(wrong_start(op, "sends no mail", "run"));
+    }
+    let config = Config::from_env()?;
+    serve(op, build(&config, Some(users::app::ses_mailer)).await?).await
+}
+
+fn wrong_start(op: Operation, what: &str, start: &str) -> lambda_http::Error {
+    format!("the {} function {what}: start it with {start}", op.name()).into()
 }
 
 /// Runs a function that serves several operations, routed by path (the key publication:
@@ -33,7 +49,7 @@ pub async fn run(op: Operation) -> Result<(), lambda_http::Error> {
 pub async fn run_routes(ops: &'static [Operation]) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let app: &'static App = Box::leak(Box::new(build(ops[0], &config).await?));
+    let app: &'static App = Box::leak(Box::new(build(&config, None).await?));
     lambda_http::run(lambda_http::service_fn(
         move |request: lambda_http::Request| async move {
             Ok::<_, std::convert::Infallible>(users::http::route_among(app, Some(ops), request).await)
@@ -47,7 +63,7 @@ pub async fn run_routes(ops: &'static [Operation]) -> Result<(), lambda_http::Er
 pub async fn run_handing_over(op: Operation) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let mut app = build(op, &config).await?;
+    let mut app = build(&config, None).await?;
     app.deferred = std::sync::Arc::new(config.provision_queue().await?);
     serve(op, app).await
 }
@@ -60,7 +76,7 @@ async fn serve(op: Operation, app: App) -> Result<(), lambda_http::Error> {
     .await
 }
 
-async fn build(op: Operation, config: &Config) -> Result<App, lambda_http::Error> {
+async fn build(config: &Config, mail: Option<MailerOnAws>) -> Result<App, lambda_http::Error> {
     let started = std::time::Instant::now();
     // A dev key would be made afresh in each execution environment's /tmp: tokens could not
     // be verified across them. On Lambda the keys come from the identity service (a JWKS)
@@ -71,10 +87,7 @@ async fn build(op: Operation, config: &Config) -> Result<App, lambda_http::Error
         return Err("IDENTITY_JWKS, IDENTITY_JWKS_FILE or TOKEN_SIGNING_KEY must be set for a Lambda function".into());
     }
     let keys_ms = started.elapsed().as_secs_f64() * 1000.0;
-    // Only the functions that mail build a mail client (and only they may use SES).
-    let app = config
-        .build_for(Keyring::new(configured, issuer), op.sends_mail())
-        .await?;
+    let app = config.build_on_aws(Keyring::new(configured, issuer), mail).await?;
     let init_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(keys_ms, init_ms, "function initialised");
     Ok(app)
@@ -87,7 +100,10 @@ pub async fn provision() -> Result<(), lambda_http::Error> {
     // Authority comes from the queue's IAM policy: this function takes no tokens.
     let app: &'static App = Box::leak(Box::new(
         config
-            .build(Keyring::new(TokenVerifier::trusting_no_key(), None))
+            .build_on_aws(
+                Keyring::new(TokenVerifier::trusting_no_key(), None),
+                Some(users::app::ses_mailer),
+            )
             .await?,
     ));
     tracing::info!("provisioning function initialised");

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aws_config::SdkConfig;
+
 use crate::auth::kms::KmsSigner;
 use crate::auth::{DevKey, Issuer, Keyring, TokenSigner, TokenVerifier};
 use crate::clock::{Clock, SystemClock};
@@ -15,6 +17,15 @@ use crate::mail::{MailComposer, Mailer, NoMail};
 use crate::store::UserStore;
 use crate::store::dynamo::DynamoStore;
 use crate::store::embedded::EmbeddedStore;
+
+/// Makes a Lambda function's mailer from the SDK configuration: [`ses_mailer`] for the
+/// functions that mail. A function pointer, so that only the binaries that pass it link SES.
+pub type MailerOnAws = fn(&SdkConfig) -> Arc<dyn Mailer>;
+
+/// The SES mailer of a Lambda function that sends mail.
+pub fn ses_mailer(aws: &SdkConfig) -> Arc<dyn Mailer> {
+    Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(aws)))
+}
 
 pub struct App {
     pub store: Arc<dyn UserStore>,
@@ -273,18 +284,11 @@ impl Config {
         Ok(EventBus::new(aws_sdk_eventbridge::Client::new(&aws), name))
     }
 
-    /// Builds the store and mailer this configuration names. The AWS SDK configuration is
-    /// loaded only when an AWS part is used, once per process.
+    /// Builds the store and mailer this configuration names (the local server and tools; a
+    /// Lambda function uses [`Config::build_on_aws`]). The AWS SDK configuration is loaded only
+    /// when an AWS part is used, once per process.
     pub async fn build(&self, tokens: Keyring) -> Result<App, ConfigError> {
-        self.build_for(tokens, true).await
-    }
-
-    /// [`Config::build`] for a process that never sends mail when `sends_mail` is false (a
-    /// Lambda function whose operation does not mail): no mail client is made, and a send
-    /// would fail with a transport error.
-    pub async fn build_for(&self, tokens: Keyring, sends_mail: bool) -> Result<App, ConfigError> {
-        let transport = if sends_mail { Some(&self.transport) } else { None };
-        let needs_aws = self.users_table.is_some() || transport == Some(&MailTransport::Ses);
+        let needs_aws = self.users_table.is_some() || self.transport == MailTransport::Ses;
         let started = std::time::Instant::now();
         let aws = if needs_aws {
             Some(crate::aws::load().await)
@@ -293,28 +297,64 @@ impl Config {
         };
         let aws_config_ms = started.elapsed().as_secs_f64() * 1000.0;
         let store: Arc<dyn UserStore> = match (&self.users_table, &aws) {
-            (Some(table), Some(aws)) => Arc::new(DynamoStore::with_domain_budget(
-                crate::aws::dynamodb_client(aws),
-                table,
-                self.domain_copy_budget,
-            )),
+            (Some(table), Some(aws)) => self.dynamo_store(aws, table),
             _ => Arc::new(
                 EmbeddedStore::open(&self.data_dir.join("db")).map_err(|e| ConfigError::Startup(e.to_string()))?,
             ),
         };
-        let mailer: Arc<dyn Mailer> = match (transport, &aws) {
-            (None, _) => Arc::new(NoMail),
-            (Some(MailTransport::Ses), Some(aws)) => Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(aws))),
-            (Some(MailTransport::Outbox(dir)), _) => Arc::new(
+        let mailer: Arc<dyn Mailer> = match (&self.transport, &aws) {
+            (MailTransport::Ses, Some(aws)) => ses_mailer(aws),
+            (MailTransport::Outbox(dir), _) => Arc::new(
                 OutboxMailer::new(dir).map_err(|e| ConfigError::Startup(format!("outbox {}: {e}", dir.display())))?,
             ),
-            (Some(MailTransport::Ses), None) => {
+            (MailTransport::Ses, None) => {
                 return Err(ConfigError::Startup("no AWS configuration for SES".into()));
             }
         };
         let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - aws_config_ms;
         tracing::debug!(aws_config_ms, clients_ms, "store and mail ready");
-        Ok(App {
+        Ok(self.app(store, mailer, tokens))
+    }
+
+    /// A Lambda function's parts: the DynamoDB store (USERS_TABLE is required) and, when the
+    /// function mails, SES through `mail` (MAIL_TRANSPORT must be ses). The embedded store and
+    /// the outbox are not reachable from here, nor is the SES client unless the caller names
+    /// it, so a release build leaves them out of the binaries that start this way (issue 14:
+    /// the embedded store alone was 438 KB of every function).
+    pub async fn build_on_aws(&self, tokens: Keyring, mail: Option<MailerOnAws>) -> Result<App, ConfigError> {
+        let table = self.users_table.as_ref().ok_or(ConfigError::Invalid {
+            name: "USERS_TABLE",
+            reason: "required for a Lambda function (its store is DynamoDB)".into(),
+        })?;
+        if mail.is_some() && self.transport != MailTransport::Ses {
+            return Err(ConfigError::Invalid {
+                name: "MAIL_TRANSPORT",
+                reason: "must be ses for a Lambda function that sends mail".into(),
+            });
+        }
+        let started = std::time::Instant::now();
+        let aws = crate::aws::load().await;
+        let aws_config_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let store = self.dynamo_store(&aws, table);
+        let mailer = match mail {
+            Some(mailer_on) => mailer_on(&aws),
+            None => Arc::new(NoMail),
+        };
+        let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - aws_config_ms;
+        tracing::debug!(aws_config_ms, clients_ms, "store and mail ready");
+        Ok(self.app(store, mailer, tokens))
+    }
+
+    fn dynamo_store(&self, aws: &SdkConfig, table: &str) -> Arc<dyn UserStore> {
+        Arc::new(DynamoStore::with_domain_budget(
+            crate::aws::dynamodb_client(aws),
+            table,
+            self.domain_copy_budget,
+        ))
+    }
+
+    fn app(&self, store: Arc<dyn UserStore>, mailer: Arc<dyn Mailer>, tokens: Keyring) -> App {
+        App {
             store,
             mailer,
             composer: MailComposer {
@@ -324,7 +364,7 @@ impl Config {
             tokens,
             clock: Arc::new(SystemClock),
             deferred: Arc::new(Background::default()),
-        })
+        }
     }
 
     /// The provisioning queue (PROVISION_QUEUE_URL) as the place to hand work over, for the
@@ -450,5 +490,17 @@ mod tests {
             let error = config(&[("ACCESS_TOKEN_TTL", bad)]).unwrap_err();
             assert!(error.to_string().starts_with("ACCESS_TOKEN_TTL"), "{error}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_lambda_function_needs_dynamodb_and_ses_where_it_mails() {
+        let keys = || Keyring::new(TokenVerifier::trusting_no_key(), None);
+        let on_aws = |vars: &[(&str, &str)]| config(vars).unwrap();
+        let no_table = on_aws(&[("MAIL_TRANSPORT", "ses"), ("MAIL_FROM", "a@example.com")]);
+        let error = no_table.build_on_aws(keys(), None).await.err().unwrap();
+        assert!(error.to_string().starts_with("USERS_TABLE"), "{error}");
+        let outbox = on_aws(&[("USERS_TABLE", "users")]);
+        let error = outbox.build_on_aws(keys(), Some(ses_mailer)).await.err().unwrap();
+        assert!(error.to_string().starts_with("MAIL_TRANSPORT"), "{error}");
     }
 }
