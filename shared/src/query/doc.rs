@@ -74,8 +74,8 @@ impl<'a> Field<'a> {
     /// Appends the identity string used to group and de-duplicate (equal for equal values).
     pub fn identity(&self, out: &mut String) {
         match self {
-            Field::Text(text) => super::aggregate::text_identity(text, out),
-            Field::Value(value) => super::aggregate::identity(value, out),
+            Field::Text(text) => super::value::text_identity(text, out),
+            Field::Value(value) => super::value::identity(value, out),
         }
     }
 }

@@ -68,11 +68,60 @@ pub(crate) fn insert_path(out: &mut Value, path: &str, value: Value) {
     }
 }
 
+/// A string that is equal for values the query language calls equal (numbers by value), used
+/// to find a row's group and to de-duplicate add_to_set without comparing against every member.
+pub(crate) fn identity(value: &Value, out: &mut String) {
+    if let Value::String(s) = value {
+        return text_identity(s, out);
+    }
+    use std::fmt::Write;
+    let _ = match value {
+        Value::Null => write!(out, "z"),
+        Value::Bool(b) => write!(out, "b{b}"),
+        Value::Number(n) => write!(out, "n{}", n.as_f64().unwrap_or(0.0)),
+        other => write!(out, "j{other}"),
+    };
+    out.push('\u{0}');
+}
+
+/// [`identity`] of a text: its length, so that no text's identity is a prefix of another's,
+/// then the text. Written without the formatting machinery: it runs once per row and key.
+pub(crate) fn text_identity(text: &str, out: &mut String) {
+    out.push('s');
+    push_decimal(text.len(), out);
+    out.push(':');
+    out.push_str(text);
+    out.push('\u{0}');
+}
+
+fn push_decimal(n: usize, out: &mut String) {
+    if n >= 10 {
+        push_decimal(n / 10, out);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn text_identities_carry_the_length_so_keys_cannot_run_together() {
+        let of = |texts: &[&str]| {
+            let mut out = String::new();
+            texts.iter().for_each(|t| text_identity(t, &mut out));
+            out
+        };
+        assert_eq!(of(&[""]), "s0:\u{0}");
+        assert_eq!(of(&[&"x".repeat(1203)]), format!("s1203:{}\u{0}", "x".repeat(1203)));
+        assert_ne!(of(&["a", "b"]), of(&["ab", ""]));
+        assert_ne!(of(&["a\u{0}s1:b"]), of(&["a", "b"]));
+        let mut as_value = String::new();
+        identity(&json!("café"), &mut as_value);
+        assert_eq!(as_value, of(&["café"]));
+    }
 
     #[test]
     fn lookup_follows_objects_only() {
