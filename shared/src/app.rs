@@ -15,7 +15,7 @@ use crate::mail::outbox::OutboxMailer;
 use crate::mail::ses::SesMailer;
 use crate::mail::{MailComposer, Mailer, NoMail};
 use crate::store::UserStore;
-use crate::store::dynamo::DynamoStore;
+use crate::store::dynamo::{DEFAULT_DOMAIN_COPY_BYTES, DynamoStore};
 use crate::store::embedded::EmbeddedStore;
 
 /// Makes a Lambda function's mailer from the SDK configuration: [`ses_mailer`] for the
@@ -80,7 +80,8 @@ pub struct Config {
 }
 
 /// The bytes a process may spend on domain copies: `DOMAIN_COPY_MB` if set; on Lambda, what
-/// the function's memory leaves (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`); else 256 MB.
+/// the function's memory leaves (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`); else
+/// [`DEFAULT_DOMAIN_COPY_BYTES`] (256 MB).
 ///
 /// A cold read of a domain peaks at 1.8 times the copy's estimated size (decoded pages in
 /// flight, then the copy laid out in order; `benches/domain_list.rs` measured 143 MB above the
@@ -103,7 +104,7 @@ pub fn domain_copy_budget(configured_mb: Option<&str>, lambda_memory_mb: Option<
     }
     match lambda_memory_mb.and_then(|m| m.trim().parse::<usize>().ok()) {
         Some(memory) => Ok((memory * 85 / 100).saturating_sub(40) * MB * 10 / 18),
-        None => Ok(256 * MB),
+        None => Ok(DEFAULT_DOMAIN_COPY_BYTES),
     }
 }
 

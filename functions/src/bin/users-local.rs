@@ -85,12 +85,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{}", config.dev_key()?.jwks_json());
         }
         Command::CreateTable { table } => {
-            let client = aws_sdk_dynamodb::Client::new(&users::aws::load().await);
+            let client = users::aws::dynamodb_client(&users::aws::load().await);
             let created = users::store::dynamo::schema::create_table(&client, &table).await?;
             println!("{table}: {}", if created { "created" } else { "already exists" });
         }
         Command::UpgradeTable { from, to } => {
-            let client = aws_sdk_dynamodb::Client::new(&users::aws::load().await);
+            let client = users::aws::dynamodb_client(&users::aws::load().await);
             let upgrade = users::store::dynamo::upgrade::upgrade_table(&client, &from, &to).await?;
             println!("{from} -> {to}: {upgrade}");
         }

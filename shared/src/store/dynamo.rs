@@ -58,12 +58,13 @@ pub struct DynamoStore {
     overlap_micros: i64,
 }
 
-/// The byte budget of the domain copies when none is configured: 64 MiB.
-pub const DEFAULT_DOMAIN_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// The byte budget of the domain copies when none is configured and the process is not a
+/// Lambda function (`crate::app::domain_copy_budget`): 256 MB.
+pub const DEFAULT_DOMAIN_COPY_BYTES: usize = 256 * 1024 * 1024;
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self::with_domain_budget(client, table, DEFAULT_DOMAIN_CACHE_BYTES)
+        Self::with_domain_budget(client, table, DEFAULT_DOMAIN_COPY_BYTES)
     }
 
     /// A store whose domain copies may hold `budget` bytes (by estimate); a domain larger

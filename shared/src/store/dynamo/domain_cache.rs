@@ -15,7 +15,7 @@ use crate::store::DomainUsers;
 
 /// One domain's copy.
 #[derive(Clone)]
-pub struct Copy {
+pub struct DomainCopy {
     pub users: DomainUsers,
     /// When (microseconds, this process's clock) the read that produced this copy began.
     pub synced_from: i64,
@@ -86,7 +86,7 @@ pub fn cached(mut user: User) -> User {
 /// Applies the changes one catch-up read found to `copy`, in place when nobody else holds its
 /// users. For each user the change with the latest stamp wins, and a user beats its own
 /// tombstone of the same stamp: a Query returns a user only if it exists when read.
-pub fn apply(copy: &mut Copy, mut changes: Vec<Change>) {
+pub fn apply(copy: &mut DomainCopy, mut changes: Vec<Change>) {
     if changes.is_empty() {
         return;
     }
@@ -130,7 +130,7 @@ pub fn apply(copy: &mut Copy, mut changes: Vec<Change>) {
 
 /// One domain's place in the cache. Its own async lock makes concurrent lists of the domain
 /// wait for one catch-up instead of each reading the changes.
-pub type Slot = Arc<tokio::sync::Mutex<Option<Copy>>>;
+pub type Slot = Arc<tokio::sync::Mutex<Option<DomainCopy>>>;
 
 struct Held {
     slot: Slot,
@@ -160,30 +160,15 @@ impl DomainCache {
     /// The slot of `partition`, made if missing, marked as just used.
     pub fn slot(&self, partition: &str) -> Slot {
         let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (map, clock) = &mut *held;
-        *clock += 1;
-        let entry = map.entry(partition.to_owned()).or_insert_with(|| Held {
-            slot: Slot::default(),
-            bytes: 0,
-            last_used: 0,
-        });
-        entry.last_used = *clock;
-        entry.slot.clone()
+        used(&mut held, partition, Slot::default).slot.clone()
     }
 
     /// Records the size of `partition`'s copy and lets go of the least recently used other
     /// copies until all fit the budget. A copy in use elsewhere is freed when its user drops it.
     pub fn settle(&self, partition: &str, slot: &Slot, bytes: usize) {
         let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (map, clock) = &mut *held;
-        *clock += 1;
-        let entry = map.entry(partition.to_owned()).or_insert_with(|| Held {
-            slot: slot.clone(),
-            bytes: 0,
-            last_used: 0,
-        });
-        entry.bytes = bytes;
-        entry.last_used = *clock;
+        used(&mut held, partition, || slot.clone()).bytes = bytes;
+        let map = &mut held.0;
         let mut total: usize = map.values().map(|h| h.bytes).sum();
         while total > self.budget {
             let oldest = map
@@ -212,6 +197,23 @@ impl DomainCache {
     }
 }
 
+/// `partition`'s entry, made with `make_slot` if missing, marked as just used.
+fn used<'a>(
+    held: &'a mut (HashMap<String, Held>, u64),
+    partition: &str,
+    make_slot: impl FnOnce() -> Slot,
+) -> &'a mut Held {
+    let (map, clock) = held;
+    *clock += 1;
+    let entry = map.entry(partition.to_owned()).or_insert_with(|| Held {
+        slot: make_slot(),
+        bytes: 0,
+        last_used: 0,
+    });
+    entry.last_used = *clock;
+    entry
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,17 +224,17 @@ mod tests {
         user
     }
 
-    fn copy_of(ids: &[&str]) -> Copy {
+    fn copy_of(ids: &[&str]) -> DomainCopy {
         let users: Vec<User> = ids.iter().map(|id| cached(user(id, "old"))).collect();
         let bytes = users.iter().map(footprint).sum();
-        Copy {
+        DomainCopy {
             users: Arc::new(users),
             synced_from: 0,
             bytes,
         }
     }
 
-    fn ids(copy: &Copy) -> Vec<String> {
+    fn ids(copy: &DomainCopy) -> Vec<String> {
         copy.users.iter().map(|u| u.user_id.as_str().to_owned()).collect()
     }
 

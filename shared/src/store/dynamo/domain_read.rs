@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::domain_cache::{Change, Copy, apply, cached, footprint};
+use super::domain_cache::{Change, DomainCopy, apply, cached, footprint};
 use super::key_range::KeySpace;
 use super::{
     DynamoStore, Item, TOMBSTONE_PREFIX, USER_PREFIX, names, number, partition, read_user, s, schema,
@@ -225,7 +225,7 @@ impl DynamoStore {
 
     /// Brings `copy` up to date: one strongly consistent Query over the change index (more
     /// only if the changes exceed a page). `None` when the table has no change index.
-    async fn catch_up(&self, partition: &str, mut copy: Copy, started: i64) -> StoreResult<Option<Copy>> {
+    async fn catch_up(&self, partition: &str, mut copy: DomainCopy, started: i64) -> StoreResult<Option<DomainCopy>> {
         let since = copy.synced_from.saturating_sub(self.overlap_micros);
         let mut changes = Vec::new();
         let mut start: Option<Item> = None;
@@ -277,7 +277,7 @@ impl DynamoStore {
     /// Reads the domain's users whole: the first page and the last key at once, then the rest
     /// in concurrent key ranges. `None` when compact items were asked for and a user has no
     /// list blob (a table from before the upgrade).
-    async fn read_whole(&self, partition: &str, started: i64, items: Items) -> StoreResult<Option<Copy>> {
+    async fn read_whole(&self, partition: &str, started: i64, items: Items) -> StoreResult<Option<DomainCopy>> {
         let budget = self.cache.budget();
         let first = Part {
             lo: USERS_FROM.into(),
@@ -348,7 +348,7 @@ impl DynamoStore {
         users.dedup_by(|a, b| a.user_id == b.user_id);
         let users = laid_out_in_order(users);
         let bytes = users.iter().map(footprint).sum();
-        Ok(Some(Copy {
+        Ok(Some(DomainCopy {
             users: Arc::new(users),
             synced_from: started,
             bytes,
