@@ -24,9 +24,9 @@ use chrono::Utc;
 use common::latency_dynamo::LatencyDynamo;
 use serde_json::{Value, json};
 use users::App;
-use users::auth::{DevKey, TokenRequest};
+use users::auth::DevKey;
 use users::model::UserId;
-use users::model::{AuthType, DomainId, Name, RoleType, User};
+use users::model::{AuthType, DomainId, Name, User};
 use users::store::UserStore;
 use users::store::dynamo::{DynamoStore, now_micros};
 
@@ -176,14 +176,7 @@ async fn run(size: usize) {
     fake.load((0..size).map(|i| item(&synthetic_user(i))));
     let dir = tempfile::tempdir().unwrap();
     let key = DevKey::load_or_create(dir.path()).unwrap();
-    let token = key
-        .sign(&TokenRequest {
-            domain_id: DOMAIN,
-            user_id: "root",
-            role: RoleType::DomainAdmin,
-            ttl_seconds: 3600,
-        })
-        .unwrap();
+    let token = common::admin_token(&key, DOMAIN);
     let bench = Bench { fake, dir, key, token };
     let (list, stat) = (list_body(), stat_body());
     let cold_runs = if size >= 100_000 { 5 } else { 10 };

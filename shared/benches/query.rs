@@ -14,8 +14,8 @@ use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use users::App;
-use users::auth::{DevKey, TokenRequest};
-use users::model::{DomainId, RoleType};
+use users::auth::DevKey;
+use users::model::DomainId;
 use users::query::Query;
 use users::store::embedded::EmbeddedStore;
 
@@ -39,14 +39,7 @@ fn domain(runtime: &tokio::runtime::Runtime, size: usize) -> Domain {
         }
     });
     let key = DevKey::load_or_create(dir.path()).unwrap();
-    let token = key
-        .sign(&TokenRequest {
-            domain_id: DOMAIN,
-            user_id: "root",
-            role: RoleType::DomainAdmin,
-            ttl_seconds: 3600,
-        })
-        .unwrap();
+    let token = common::admin_token(&key, DOMAIN);
     let app = common::app(Arc::new(store), dir.path(), key.verifier().unwrap());
     Domain { app, token, _dir: dir }
 }

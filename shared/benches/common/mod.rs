@@ -20,6 +20,17 @@ use users::model::{
 };
 use users::store::UserStore;
 
+/// A token `key` signs for `root`, an admin of `domain`, valid for an hour.
+pub fn admin_token(key: &users::auth::DevKey, domain: &str) -> String {
+    let request = users::auth::TokenRequest {
+        domain_id: domain,
+        user_id: "root",
+        role: RoleType::DomainAdmin,
+        ttl_seconds: 3600,
+    };
+    key.sign(&request).expect("the bench's admin token")
+}
+
 /// An App over `store`, mailing to `dir/outbox`, verifying tokens with `tokens`, its
 /// handed-over work queued in the background (started by the bench if it wants it run).
 pub fn app(store: Arc<dyn UserStore>, dir: &Path, tokens: TokenVerifier) -> App {
