@@ -10,12 +10,13 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{LambdaEvent, service_fn};
 use users::app::MailerOnAws;
 use users::auth::{Keyring, TokenVerifier};
-use users::ops::Operation;
+use users::ops::Served;
 use users::{App, Config};
 
 /// Runs the function for `op`, an operation that sends no mail, until the Lambda runtime stops
 /// it. Its binary links no SES client.
-pub async fn run(op: Operation) -> Result<(), lambda_http::Error> {
+pub async fn run(served: Served) -> Result<(), lambda_http::Error> {
+    let op = served.op;
     // JSON or text, as the function's LoggingConfig asks (AWS_LAMBDA_LOG_FORMAT).
     lambda_http::tracing::init_default_subscriber();
     // Work handed over must not run after the answer here (Lambda freezes the environment).
@@ -26,27 +27,28 @@ pub async fn run(op: Operation) -> Result<(), lambda_http::Error> {
         return Err(wrong_start(op, "sends mail", "run_mailing"));
     }
     let config = Config::from_env()?;
-    serve(op, build(&config, None).await?).await
+    serve(served, build(&config, None).await?).await
 }
 
 /// Runs the function of an operation that sends mail: the only start that builds (and so
 /// links) the SES client.
-pub async fn run_mailing(op: Operation) -> Result<(), lambda_http::Error> {
+pub async fn run_mailing(served: Served) -> Result<(), lambda_http::Error> {
+    let op = served.op;
     lambda_http::tracing::init_default_subscriber();
     if !op.sends_mail() {
         return Err(wrong_start(op, "sends no mail", "run"));
     }
     let config = Config::from_env()?;
-    serve(op, build(&config, Some(users::app::ses_mailer)).await?).await
+    serve(served, build(&config, Some(users::app::ses_mailer)).await?).await
 }
 
-fn wrong_start(op: Operation, what: &str, start: &str) -> lambda_http::Error {
+fn wrong_start(op: users::ops::Operation, what: &str, start: &str) -> lambda_http::Error {
     format!("the {} function {what}: start it with {start}", op.name()).into()
 }
 
 /// Runs a function that serves several operations, routed by path (the key publication:
 /// `token-keys` serves the JWKS and `domain/get-public-key`). Other paths are 404.
-pub async fn run_routes(ops: &'static [Operation]) -> Result<(), lambda_http::Error> {
+pub async fn run_routes(ops: &'static [Served]) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let app: &'static App = Box::leak(Box::new(build(&config, None).await?));
@@ -60,18 +62,18 @@ pub async fn run_routes(ops: &'static [Operation]) -> Result<(), lambda_http::Er
 
 /// Runs the function of an operation that hands work over (reset_password): the work goes to
 /// the provisioning queue. A function of its own, so that only this binary links the SQS client.
-pub async fn run_handing_over(op: Operation) -> Result<(), lambda_http::Error> {
+pub async fn run_handing_over(served: Served) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let mut app = build(&config, None).await?;
     app.deferred = std::sync::Arc::new(config.provision_queue().await?);
-    serve(op, app).await
+    serve(served, app).await
 }
 
-async fn serve(op: Operation, app: App) -> Result<(), lambda_http::Error> {
+async fn serve(served: Served, app: App) -> Result<(), lambda_http::Error> {
     let app: &'static App = Box::leak(Box::new(app));
     lambda_http::run(lambda_http::service_fn(move |request| async move {
-        Ok::<_, std::convert::Infallible>(users::http::handle(app, op, request).await)
+        Ok::<_, std::convert::Infallible>(users::http::handle(app, served, request).await)
     }))
     .await
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::ops::{self, Operation};
+use crate::ops::{Operation, Served};
 
 /// The largest accepted body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -27,12 +27,13 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Serves a request addressed to `op`. A panic while handling it is a bug, but never a dropped
 /// connection: it is caught here (for the local server and every Lambda binary alike), logged
 /// with the request id, and answered 500 ERROR_UNKNOWN naming that id.
-pub async fn handle(app: &App, op: Operation, request: Request) -> Response<Body> {
+pub async fn handle(app: &App, served: Served, request: Request) -> Response<Body> {
+    let op = served.op;
     let started = Instant::now();
     let request_id = request_id(&request);
     // Nothing the request shares with others is left half-changed by an unwind: the store's
     // writes are transactions and the App holds no locks across awaits.
-    let outcome = AssertUnwindSafe(respond(app, op, &request))
+    let outcome = AssertUnwindSafe(respond(app, served, &request))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| {
@@ -59,10 +60,13 @@ pub async fn route(app: &App, request: Request) -> Response<Body> {
 
 /// [`route`] for a function that serves only `ops` (`None`: every operation): any other path
 /// is 404 ERROR_NOT_FOUND.
-pub async fn route_among(app: &App, ops: Option<&[Operation]>, request: Request) -> Response<Body> {
-    let op = Operation::from_path(request.uri().path()).filter(|op| ops.is_none_or(|ops| ops.contains(op)));
-    match op {
-        Some(op) => handle(app, op, request).await,
+pub async fn route_among(app: &App, ops: Option<&[Served]>, request: Request) -> Response<Body> {
+    let served = Operation::from_path(request.uri().path()).and_then(|op| match ops {
+        Some(ops) => ops.iter().find(|s| s.op == op).copied(),
+        None => Some(Served::of(op)),
+    });
+    match served {
+        Some(served) => handle(app, served, request).await,
         None => {
             let started = Instant::now();
             let error = ApiError::NoSuchPath {
@@ -78,7 +82,8 @@ pub fn payload_too_large() -> Response<Body> {
     error_response(&ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES })
 }
 
-async fn respond(app: &App, op: Operation, request: &Request) -> Result<Value, ApiError> {
+async fn respond(app: &App, served: Served, request: &Request) -> Result<Value, ApiError> {
+    let op = served.op;
     if request.method().as_str() != op.http_method() {
         return Err(ApiError::MethodNotAllowed {
             method: request.method().as_str().chars().take(20).collect(),
@@ -104,11 +109,11 @@ async fn respond(app: &App, op: Operation, request: &Request) -> Result<Value, A
         None
     };
     if request.method() == Method::GET {
-        return ops::run(app, op, None, Fields::from_map(Default::default())).await;
+        return (served.code)(app, None, Fields::from_map(Default::default())).await;
     }
     check_content_type(request)?;
     let fields = Fields::from_json(body)?.in_proto_names(crate::proto3::request_message(op))?;
-    ops::run(app, op, caller.as_ref(), fields).await
+    (served.code)(app, caller.as_ref(), fields).await
 }
 
 /// JSON only. A missing Content-Type is taken as JSON (some clients omit it); anything else

@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run(users::ops::Operation::TokenGrant).await
+    functions::lambda::run(users::ops::Served::TOKEN_GRANT).await
 }

@@ -25,6 +25,9 @@ mod token_issue;
 mod update;
 mod verify_email;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use serde_json::Value;
 
 pub use support::store_error;
@@ -180,44 +183,127 @@ impl Operation {
     }
 }
 
-/// Runs one operation on a parsed body. `caller` is the verified token's caller; the HTTP
-/// adapter supplies it for every operation that needs one.
-pub async fn run(app: &App, op: Operation, caller: Option<&Caller>, fields: Fields) -> Result<Value, ApiError> {
-    match op {
-        Operation::ResetPassword => return reset_password::run(app, fields).await,
-        Operation::TokenIssue => return token_issue::run(app, fields).await,
-        Operation::TokenGrant => return token_grant::run(app, fields).await,
-        Operation::PublicKey => return public_key::run(app, fields).await,
-        Operation::Jwks => return public_key::jwks(app).await,
-        _ => {}
-    }
-    let caller = caller.ok_or(ApiError::AuthenticateFailure {
-        reason: "missing Authorization header",
-    })?;
-    match op {
-        Operation::Create => create::run(app, caller, fields).await,
-        Operation::Update => update::run(app, caller, fields).await,
-        Operation::VerifyEmail => verify_email::run(app, caller, fields).await,
-        Operation::ConfirmEmail => confirm_email::run(app, caller, fields).await,
-        Operation::SetRequiredActions => set_required_actions::run(app, caller, fields).await,
-        Operation::EnableMfa => enable_mfa::run(app, caller, fields).await,
-        Operation::DisableMfa => disable_mfa::run(app, caller, fields).await,
-        Operation::ConfirmMfa => confirm_mfa::run(app, caller, fields).await,
-        Operation::Enable => enable::run(app, caller, fields).await,
-        Operation::Disable => disable::run(app, caller, fields).await,
-        Operation::Delete => delete::run(app, caller, fields).await,
-        Operation::Get => get::run(app, caller, fields).await,
-        Operation::List => list::run(app, caller, fields).await,
-        Operation::Stat => stat::run(app, caller, fields).await,
-        Operation::ResetPassword
-        | Operation::TokenIssue
-        | Operation::TokenGrant
-        | Operation::PublicKey
-        | Operation::Jwks => Err(ApiError::Unknown {
-            request_id: String::new(),
-        }),
+/// What an operation's code returns.
+pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send + 'a>>;
+
+/// The code of one operation on a parsed body, as a plain function. `caller` is the verified
+/// token's caller; the HTTP adapter supplies it for every operation that needs one.
+pub type Code = for<'a> fn(&'a App, Option<&'a Caller>, Fields) -> Reply<'a>;
+
+/// An operation with its code: what a Lambda function serves. A function's `main` names its
+/// constant ([`Served::GET`], …), so its binary links that operation's code and no other's
+/// (issue 14: a `match` over every operation made each function carry all fifteen, with the
+/// query engine, the password hashing and the mail templates).
+#[derive(Clone, Copy)]
+pub struct Served {
+    pub op: Operation,
+    pub code: Code,
+}
+
+impl std::fmt::Debug for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Served").field(&self.op).finish()
     }
 }
+
+/// Runs one operation, whichever it is: the local server and the provisioning work, which
+/// serve them all.
+pub async fn run(app: &App, op: Operation, caller: Option<&Caller>, fields: Fields) -> Result<Value, ApiError> {
+    (Served::of(op).code)(app, caller, fields).await
+}
+
+/// Each operation's code: the operations of SPEC section 4 need the caller, the Token API's and
+/// reset_password do not.
+mod code {
+    use super::*;
+
+    fn signed_in(caller: Option<&Caller>) -> Result<&Caller, ApiError> {
+        caller.ok_or(ApiError::AuthenticateFailure {
+            reason: "missing Authorization header",
+        })
+    }
+
+    macro_rules! with_caller {
+        ($($name:ident),* $(,)?) => {$(
+            pub fn $name<'a>(app: &'a App, caller: Option<&'a Caller>, fields: Fields) -> Reply<'a> {
+                Box::pin(async move { super::$name::run(app, signed_in(caller)?, fields).await })
+            }
+        )*};
+    }
+
+    macro_rules! without_caller {
+        ($($name:ident => $run:expr),* $(,)?) => {$(
+            pub fn $name<'a>(app: &'a App, _caller: Option<&'a Caller>, fields: Fields) -> Reply<'a> {
+                Box::pin($run(app, fields))
+            }
+        )*};
+    }
+
+    with_caller!(
+        create,
+        update,
+        verify_email,
+        confirm_email,
+        set_required_actions,
+        enable_mfa,
+        disable_mfa,
+        confirm_mfa,
+        enable,
+        disable,
+        delete,
+        get,
+        list,
+        stat,
+    );
+
+    without_caller!(
+        reset_password => super::reset_password::run,
+        token_issue => super::token_issue::run,
+        token_grant => super::token_grant::run,
+        public_key => super::public_key::run,
+        jwks => |app, _fields| super::public_key::jwks(app),
+    );
+}
+
+/// One list makes both the constants and [`Served::of`], so an operation and its code cannot
+/// be paired wrongly.
+macro_rules! served {
+    ($($constant:ident = $variant:ident => $code:ident),* $(,)?) => {
+        impl Served {
+            $(pub const $constant: Served = Served { op: Operation::$variant, code: code::$code };)*
+
+            /// Any operation with its code. A Lambda function names its constant instead: this
+            /// links every operation's code.
+            pub fn of(op: Operation) -> Served {
+                match op {
+                    $(Operation::$variant => Served::$constant,)*
+                }
+            }
+        }
+    };
+}
+
+served!(
+    CREATE = Create => create,
+    UPDATE = Update => update,
+    VERIFY_EMAIL = VerifyEmail => verify_email,
+    CONFIRM_EMAIL = ConfirmEmail => confirm_email,
+    RESET_PASSWORD = ResetPassword => reset_password,
+    SET_REQUIRED_ACTIONS = SetRequiredActions => set_required_actions,
+    ENABLE_MFA = EnableMfa => enable_mfa,
+    DISABLE_MFA = DisableMfa => disable_mfa,
+    CONFIRM_MFA = ConfirmMfa => confirm_mfa,
+    ENABLE = Enable => enable,
+    DISABLE = Disable => disable,
+    DELETE = Delete => delete,
+    GET = Get => get,
+    LIST = List => list,
+    STAT = Stat => stat,
+    TOKEN_ISSUE = TokenIssue => token_issue,
+    TOKEN_GRANT = TokenGrant => token_grant,
+    PUBLIC_KEY = PublicKey => public_key,
+    JWKS = Jwks => jwks,
+);
 
 #[cfg(test)]
 mod tests {
