@@ -116,6 +116,7 @@ pub async fn fresh_serial_store() -> users::store::dynamo::DynamoStore {
 
 fn dynamodb_config(counter: &RequestCounter) -> aws_sdk_dynamodb::config::Builder {
     aws_sdk_dynamodb::Config::builder()
+        .http_client(users::aws::http_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint())
@@ -166,6 +167,7 @@ impl Intercept for LoseFirstAnswer {
 /// A KMS client for the moto server that counts its requests in `counter`.
 pub fn kms(counter: &RequestCounter) -> aws_sdk_kms::Client {
     let config = aws_sdk_kms::Config::builder()
+        .http_client(users::aws::http_client())
         .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
         .region(aws_sdk_kms::config::Region::new(REGION))
         .endpoint_url(endpoint())
@@ -191,6 +193,7 @@ pub async fn signing_key(client: &aws_sdk_kms::Client, spec: &str) -> String {
 /// quickly so failure tests stay fast.
 pub fn sesv2(endpoint: &str) -> aws_sdk_sesv2::Client {
     let config = aws_sdk_sesv2::Config::builder()
+        .http_client(users::aws::http_client())
         .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
         .region(aws_sdk_sesv2::config::Region::new(REGION))
         .endpoint_url(endpoint)

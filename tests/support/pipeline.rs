@@ -22,6 +22,7 @@ fn suffix() -> String {
 
 pub fn sqs() -> aws_sdk_sqs::Client {
     let config = aws_sdk_sqs::Config::builder()
+        .http_client(users::aws::http_client())
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(aws_sdk_sqs::config::Region::new(REGION))
         .endpoint_url(moto::endpoint())
@@ -32,6 +33,7 @@ pub fn sqs() -> aws_sdk_sqs::Client {
 
 pub fn eventbridge() -> aws_sdk_eventbridge::Client {
     let config = aws_sdk_eventbridge::Config::builder()
+        .http_client(users::aws::http_client())
         .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
         .region(aws_sdk_eventbridge::config::Region::new(REGION))
         .endpoint_url(moto::endpoint())

@@ -124,6 +124,16 @@ pub fn dynamodb_client(aws: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+/// The HTTP client of every SDK client this project makes: rustls on ring, trusting the
+/// bundled Amazon roots (or the system's, with `native_roots`); plain HTTP to a local endpoint
+/// works too. Tests and benches build their own SDK clients with it rather than with the SDK's
+/// `default-https-client` feature: in a workspace build, one member enabling that feature turns
+/// on rustls's aws-lc backend for every binary built with it, the Lambda functions included
+/// (issue 14: about 1 MB of aws-lc in each).
+pub fn http_client() -> SharedHttpClient {
+    https_client(false)
+}
+
 fn https_client(native_roots: bool) -> SharedHttpClient {
     let trust = if native_roots {
         TrustStore::default()
