@@ -1,6 +1,6 @@
 //! Start-up of a Lambda function: configuration, keys, store and mail client are built once per
 //! execution environment (before the first request, during Lambda's init phase), then every
-//! invocation runs `users::http::handle` for the function's one operation. The two
+//! invocation runs `users::http::handle` for the function's one operation (its `Served`). The two
 //! event-driven functions start the same way: [`provision`] applies SQS batches of commands
 //! (`crate::queue`), [`publish_events`] turns change-stream batches into events
 //! (`crate::stream`).
@@ -13,7 +13,7 @@ use users::auth::{Keyring, TokenVerifier};
 use users::ops::Served;
 use users::{App, Config};
 
-/// Runs the function for `op`, an operation that sends no mail, until the Lambda runtime stops
+/// Runs the function of `served`, an operation that sends no mail, until the Lambda runtime stops
 /// it. Its binary links no SES client.
 pub async fn run(served: Served) -> Result<(), lambda_http::Error> {
     let op = served.op;
