@@ -215,6 +215,20 @@ mod tests {
     }
 
     #[test]
+    fn no_workspace_member_brings_aws_lc() {
+        // Cargo unifies features across the members a build selects, and `sam build` selects
+        // them all: one member enabling an SDK's default-https-client would put rustls's
+        // aws-lc backend into every function (issue 14). Use `http_client` instead.
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).expect("Cargo.lock");
+        for crate_name in ["aws-lc-rs", "aws-lc-sys"] {
+            assert!(
+                !lock.contains(&format!("name = \"{crate_name}\"")),
+                "{crate_name} is in Cargo.lock: some member enables it (cargo tree --workspace -i {crate_name})"
+            );
+        }
+    }
+
+    #[test]
     fn dynamodb_operations_give_up_after_the_operation_timeout() {
         let aws = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
