@@ -54,7 +54,7 @@ pub async fn run_routes(ops: &'static [Served]) -> Result<(), lambda_http::Error
     let app: &'static App = Box::leak(Box::new(build(&config, None).await?));
     lambda_http::run(lambda_http::service_fn(
         move |request: lambda_http::Request| async move {
-            Ok::<_, std::convert::Infallible>(users::http::route_among(app, Some(ops), request).await)
+            Ok::<_, std::convert::Infallible>(users::http::route_among(app, ops, request).await)
         },
     ))
     .await

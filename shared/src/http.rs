@@ -53,18 +53,20 @@ pub async fn handle(app: &App, served: Served, request: Request) -> Response<Bod
     response
 }
 
-/// Serves a request by its path; unknown paths are 404 ERROR_NOT_FOUND.
+/// Serves a request by its path, any operation; unknown paths are 404 ERROR_NOT_FOUND.
 pub async fn route(app: &App, request: Request) -> Response<Body> {
-    route_among(app, None, request).await
+    let served = Operation::from_path(request.uri().path()).map(Served::of);
+    handle_or_404(app, served, request).await
 }
 
-/// [`route`] for a function that serves only `ops` (`None`: every operation): any other path
-/// is 404 ERROR_NOT_FOUND.
-pub async fn route_among(app: &App, ops: Option<&[Served]>, request: Request) -> Response<Body> {
-    let served = Operation::from_path(request.uri().path()).and_then(|op| match ops {
-        Some(ops) => ops.iter().find(|s| s.op == op).copied(),
-        None => Some(Served::of(op)),
-    });
+/// [`route`] for a function that serves only `ops`: any other path is 404 ERROR_NOT_FOUND.
+/// It never reaches [`Served::of`], so such a function links only the code of `ops`.
+pub async fn route_among(app: &App, ops: &[Served], request: Request) -> Response<Body> {
+    let served = Operation::from_path(request.uri().path()).and_then(|op| ops.iter().find(|s| s.op == op).copied());
+    handle_or_404(app, served, request).await
+}
+
+async fn handle_or_404(app: &App, served: Option<Served>, request: Request) -> Response<Body> {
     match served {
         Some(served) => handle(app, served, request).await,
         None => {
