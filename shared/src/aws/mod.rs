@@ -124,9 +124,8 @@ pub fn dynamodb_client(aws: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// The HTTP client of every SDK client this project makes: rustls on ring, trusting the
-/// bundled Amazon roots (or the system's, with `native_roots`); plain HTTP to a local endpoint
-/// works too. Tests and benches build their own SDK clients with it rather than with the SDK's
+/// The HTTP client of the project's SDK clients: rustls on ring, trusting the bundled Amazon
+/// roots; plain HTTP to a local endpoint works too. Tests and benches build their own SDK clients with it rather than with the SDK's
 /// `default-https-client` feature: in a workspace build, one member enabling that feature turns
 /// on rustls's aws-lc backend for every binary built with it, the Lambda functions included
 /// (issue 14: about 1 MB of aws-lc in each).

@@ -17,13 +17,13 @@ use super::select::{
     Compile, Page, Selection, SortKey, Uncompiled, default_order, parse_sort, sort_docs, sorted_order,
 };
 use super::value::{compare, equal, lookup};
+use crate::error::ApiError;
+use crate::input::Fields;
 
 /// Identity strings to what they index. foldhash, seeded per process like std's SipHash
 /// (so a domain's values cannot be chosen to collide), at a fraction of its cost per row:
 /// a stat over 100,000 users looks up two identities per user (issue 14).
 type FastMap<V> = std::collections::HashMap<String, V, foldhash::fast::RandomState>;
-use crate::error::ApiError;
-use crate::input::Fields;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Accumulator {
