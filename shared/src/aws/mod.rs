@@ -15,7 +15,9 @@ use aws_smithy_async::rt::sleep::default_async_sleep;
 use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
@@ -140,10 +142,34 @@ fn https_client(native_roots: bool) -> SharedHttpClient {
         TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
     };
     let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
-    match TlsContext::builder().with_trust_store(trust).build() {
+    let client = match TlsContext::builder().with_trust_store(trust).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         // Cannot happen with a valid bundled PEM; the SDK's own default is the safe fallback.
         Err(_) => builder.build_https(),
+    };
+    if native_roots {
+        client
+    } else {
+        SharedHttpClient::new(NoTlsSetupAtValidation(client))
+    }
+}
+
+/// The HTTPS client with compiled-in roots, minus the TLS setup the SDK does and discards in
+/// every `Client::from_conf`: the SDK's hyper client builds a whole connector (the trust store
+/// parsed, a rustls configuration made) when a client's configuration is validated, so that
+/// the operating system's certificates are read during init, then drops it; the first request
+/// builds and caches its own either way. With the roots compiled in there is nothing to read
+/// early, so that was init time spent for nothing (docs/performance.md, "Cold start").
+#[derive(Debug)]
+struct NoTlsSetupAtValidation<C>(C);
+
+impl<C: HttpClient> HttpClient for NoTlsSetupAtValidation<C> {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
     }
 }
 
@@ -211,6 +237,38 @@ mod tests {
         let client = aws_sdk_dynamodb::Client::from_conf(config);
         let result = client.list_tables().send().await;
         assert!(result.is_err());
+    }
+
+    /// An HTTP client that fails validation, as a stand-in for the SDK's hyper client whose
+    /// validation builds a TLS connector.
+    #[derive(Debug)]
+    struct SetsUpTlsWhenValidated;
+
+    impl HttpClient for SetsUpTlsWhenValidated {
+        fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+            unreachable!("not called by validation")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder,
+            _: &aws_smithy_types::config_bag::ConfigBag,
+        ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+            Err("a TLS connector built at validation".into())
+        }
+    }
+
+    #[test]
+    fn a_client_with_bundled_roots_sets_up_no_tls_at_validation() {
+        let wrapped = NoTlsSetupAtValidation(SetsUpTlsWhenValidated);
+        let components = aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder::new("test");
+        let cfg = aws_smithy_types::config_bag::ConfigBag::base();
+        assert!(
+            SetsUpTlsWhenValidated
+                .validate_base_client_config(&components, &cfg)
+                .is_err()
+        );
+        assert!(wrapped.validate_base_client_config(&components, &cfg).is_ok());
     }
 
     #[test]
