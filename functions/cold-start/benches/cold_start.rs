@@ -37,6 +37,7 @@ fn function_env(jwks: &str) -> Vec<(String, String)> {
 
 /// One cold start: exec, then wait for the first poll of the Runtime API.
 async fn cold_start(binary: &str, env: &[(String, String)], log: &Path) -> Duration {
+    evict_cpu_caches();
     let mut runtime = RuntimeApi::start().await;
     let started = std::time::Instant::now();
     let mut child = runtime.spawn(Path::new(binary), "bench", env, log);
@@ -50,6 +51,19 @@ async fn cold_start(binary: &str, env: &[(String, String)], log: &Path) -> Durat
             std::fs::read_to_string(log).unwrap_or_default()
         ),
     }
+}
+
+/// Writes 64 MB, more than this machine's caches hold, so that each start begins with cold CPU
+/// caches whichever binary ran before it (an execution environment does not start on a core
+/// that just ran the same binary).
+fn evict_cpu_caches() {
+    static BUFFER: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+    let mut buffer = BUFFER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    buffer.resize(64 << 20, 0);
+    for line in buffer.chunks_mut(64) {
+        line[0] = line[0].wrapping_add(1);
+    }
+    std::hint::black_box(&*buffer);
 }
 
 fn bench(c: &mut Criterion) {
@@ -82,14 +96,21 @@ fn bench(c: &mut Criterion) {
 
 /// Cold starts of the two binaries taken in alternation, so both see the same machine: on a
 /// shared machine the load drifts between criterion's two benchmarks, which run one after the
-/// other, and their ratio moved by ±20% from run to run. Prints both medians and the median of
-/// the per-pair ratios, the figure docs/performance.md reports.
+/// other, and their ratio moved by ±20% from run to run. Which binary goes first alternates
+/// from pair to pair, so neither always follows the other. Prints both medians and the median
+/// of the per-pair ratios, the figure docs/performance.md reports.
 async fn paired(env: &[(String, String)], log: &Path) {
-    const PAIRS: usize = 300;
+    const PAIRS: usize = 600;
     let (mut hello, mut user_get, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..PAIRS {
-        let h = cold_start(HELLO, &[], log).await.as_secs_f64() * 1000.0;
-        let u = cold_start(USER_GET, env, log).await.as_secs_f64() * 1000.0;
+    for pair in 0..PAIRS {
+        let (h, u) = if pair % 2 == 0 {
+            let h = cold_start(HELLO, &[], log).await;
+            (h, cold_start(USER_GET, env, log).await)
+        } else {
+            let u = cold_start(USER_GET, env, log).await;
+            (cold_start(HELLO, &[], log).await, u)
+        };
+        let (h, u) = (h.as_secs_f64() * 1000.0, u.as_secs_f64() * 1000.0);
         hello.push(h);
         user_get.push(u);
         ratios.push(u / h);
