@@ -127,10 +127,10 @@ pub fn dynamodb_client(aws: &SdkConfig) -> aws_sdk_dynamodb::Client {
 }
 
 /// The HTTP client of the project's SDK clients: rustls on ring, trusting the bundled Amazon
-/// roots; plain HTTP to a local endpoint works too. Tests and benches build their own SDK clients with it rather than with the SDK's
-/// `default-https-client` feature: in a workspace build, one member enabling that feature turns
-/// on rustls's aws-lc backend for every binary built with it, the Lambda functions included
-/// (issue 14: about 1 MB of aws-lc in each).
+/// roots; plain HTTP to a local endpoint works too. Tests and benches build their own SDK
+/// clients with it rather than with the SDK's `default-https-client` feature: in a workspace
+/// build, one member enabling that feature turns on rustls's aws-lc backend for every binary
+/// built with it, the Lambda functions included (issue 14: about 1 MB of aws-lc in each).
 pub fn http_client() -> SharedHttpClient {
     https_client(false)
 }
@@ -166,6 +166,15 @@ struct NoTlsSetupAtValidation<C>(C);
 impl<C: HttpClient> HttpClient for NoTlsSetupAtValidation<C> {
     fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
         self.0.http_connector(settings, components)
+    }
+
+    // Only the base-config validation is left out; the final one is the inner client's.
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.validate_final_config(components, cfg)
     }
 
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
