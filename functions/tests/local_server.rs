@@ -326,6 +326,47 @@ fn a_413_tells_a_keep_alive_client_that_the_connection_closes() {
 }
 
 #[test]
+fn headers_over_the_limit_get_431_with_the_error_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    // Issue 21's finding: a 1 MB Authorization header.
+    let head = format!(
+        "POST /identity/v2/user/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        let _ = writer.write_all(head.as_bytes());
+    });
+    let (answer, _) = read_until_closed(&mut stream);
+    let _ = sending.join();
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("connection: close"), "{answer}");
+    assert!(lower.contains("content-type: application/json"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let body: serde_json::Value = serde_json::from_str(body).expect("the error body");
+    assert_eq!(body["detail"]["code"], "ERROR_INVALID_PARAMETER", "{body}");
+    assert!(
+        body["detail"]["message"].as_str().unwrap().contains("headers"),
+        "{body}"
+    );
+    // Headers of 16 KiB are served.
+    let tags = "t".repeat(16 * 1024);
+    let request = format!(
+        "POST /identity/v2/user/list HTTP/1.1\r\nHost: x\r\nX-Padding: {tags}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 29\r\nConnection: close\r\n\r\n{{\"domain_id\": \"domain-local\"}}",
+        server.token
+    );
+    let mut stream = connect_and_send(&server.addr, request.as_bytes());
+    let (answer, _) = read_until_closed(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_serves(&server);
+}
+
+#[test]
 fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path());

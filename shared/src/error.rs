@@ -132,9 +132,75 @@ impl ApiError {
         }
     }
 
-    /// The body every error answers with: `{"detail": {"code", "message"}}`.
+    /// The body every error answers with: `{"detail": {"code", "message"}}`. The message
+    /// quotes at most [`MAX_QUOTED_CHARS`] characters of any key or value (SPEC section 1),
+    /// whatever the request held.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({"detail": {"code": self.code(), "message": self.to_string()}})
+        serde_json::json!({"detail": {"code": self.code(), "message": self.bounded().to_string()}})
+    }
+
+    /// The same error with every text it carries cut: keys and values to
+    /// [`MAX_QUOTED_CHARS`], reasons (this project's sentence around a quoted value) to
+    /// [`MAX_REASON_CHARS`].
+    pub fn bounded(&self) -> Self {
+        use ApiError::*;
+        let quote = |text: &String| cut(text, MAX_QUOTED_CHARS);
+        let reason = |text: &String| cut(text, MAX_REASON_CHARS);
+        let mut error = self.clone();
+        match &mut error {
+            RequiredParameter { key } | IncorrectEmailFormat { key } => *key = quote(key),
+            InvalidParameter { key, reason: why } => {
+                *key = quote(key);
+                *why = reason(why);
+            }
+            UnableToResetPasswordInExternalAuth { user_id }
+            | UnableToResetPasswordWithoutEmail { user_id }
+            | VerificationUnavailable { user_id }
+            | InvalidVerifyCode { user_id }
+            | MfaAlreadyEnabled { user_id }
+            | MfaAlreadyDisabled { user_id }
+            | MfaNotEnabled { user_id }
+            | LastAdminCannotDisabledDeleted { user_id }
+            | NotFound { user_id }
+            | NotUnique { user_id }
+            | Conflict { user_id } => *user_id = quote(user_id),
+            NotAllowedActions {
+                action,
+                auth_type,
+                user_id,
+            } => {
+                *action = quote(action);
+                *auth_type = quote(auth_type);
+                *user_id = quote(user_id);
+            }
+            NotSupportedMfaType { mfa_type } => *mfa_type = quote(mfa_type),
+            InvalidRole { reason: why } | DbQuery { reason: why } => *why = reason(why),
+            MfaRequired { to } => *to = quote(to),
+            DomainTooLarge { domain_id, .. } => *domain_id = quote(domain_id),
+            NoSuchPath { path } => *path = quote(path),
+            MethodNotAllowed { method } => *method = quote(method),
+            Unknown { request_id } => *request_id = quote(request_id),
+            IncorrectPasswordFormat { .. }
+            | PasswordNotChanged
+            | AuthenticateFailure { .. }
+            | PermissionDenied { .. }
+            | PayloadTooLarge { .. }
+            | Unavailable { .. } => {}
+        }
+        error
+    }
+}
+
+/// The most characters of a client's key or value an error message quotes (then `…`).
+pub const MAX_QUOTED_CHARS: usize = 128;
+/// The most characters of a reason: a sentence of this project's around one quoted value.
+pub const MAX_REASON_CHARS: usize = 2 * MAX_QUOTED_CHARS + 128;
+
+/// `text`, or its first `max` characters and `…`.
+pub fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
     }
 }
 
@@ -152,6 +218,22 @@ mod tests {
             "Resource cannot be found or access is denied. (user_id = alice)"
         );
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn messages_quote_at_most_128_characters_of_what_the_client_sent() {
+        let key = "k".repeat(200_000);
+        let body = ApiError::invalid(key.clone(), "unknown field").body();
+        let message = body["detail"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("key = {}…,", "k".repeat(128))), "{message}");
+        assert!(message.len() < 300, "{} bytes", message.len());
+        let body = ApiError::DbQuery {
+            reason: format!("query.{key} is not a known field"),
+        }
+        .body();
+        assert!(body["detail"]["message"].as_str().unwrap().chars().count() < MAX_REASON_CHARS + 32);
+        assert_eq!(cut("héllo", 2), "hé…");
+        assert_eq!(cut("héllo", 5), "héllo");
     }
 
     #[test]

@@ -25,13 +25,20 @@ pub struct Fields {
 }
 
 impl Fields {
-    /// Parses a body that must be one JSON object.
+    /// Parses a body that must be one JSON object in which no object, at any depth, names a
+    /// key twice (SPEC section 1: two parsers that pick different copies are how a check is
+    /// smuggled past). Every body of every binary is read here.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-            ApiError::invalid(
+        let twice = std::cell::RefCell::new(None);
+        let mut reader = serde_json::Deserializer::from_slice(bytes);
+        let parsed = serde::de::DeserializeSeed::deserialize(Unique { twice: &twice }, &mut reader)
+            .and_then(|value| reader.end().map(|()| value));
+        let value = parsed.map_err(|e| match twice.take() {
+            Some(key) => ApiError::invalid(key, "is named twice in one object"),
+            None => ApiError::invalid(
                 "body",
                 format!("not valid JSON (line {}, column {})", e.line(), e.column()),
-            )
+            ),
         })?;
         match value {
             Value::Object(map) => Ok(Self::from_map(map)),
@@ -59,7 +66,10 @@ impl Fields {
         match self.scope {
             Scope::Body => ApiError::invalid(key, reason.to_string()),
             Scope::Query(name) => ApiError::DbQuery {
-                reason: format!("{name}.{key} {reason}"),
+                reason: format!(
+                    "{name}.{} {reason}",
+                    crate::error::cut(key, crate::error::MAX_QUOTED_CHARS)
+                ),
             },
         }
     }
@@ -155,6 +165,79 @@ impl Fields {
     }
 }
 
+/// Reads any JSON value as `serde_json::Value` does, but fails on an object that names a key
+/// twice, leaving that key in `twice`. serde_json's recursion limit (128 levels) still holds.
+#[derive(Clone, Copy)]
+struct Unique<'a> {
+    twice: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Unique<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Unique<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if map.contains_key(&key) {
+                let error = serde::de::Error::custom("a key is named twice");
+                *self.twice.borrow_mut() = Some(key);
+                return Err(error);
+            }
+            let value = entries.next_value_seed(self)?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
 fn type_name(got: &Value) -> &'static str {
     match got {
         Value::Null => "null",
@@ -210,6 +293,28 @@ mod tests {
         let err = f.finish().unwrap_err();
         assert_eq!(err.code(), "ERROR_DB_QUERY");
         assert!(err.to_string().contains("query.x is not a known field"), "{err}");
+    }
+
+    #[test]
+    fn a_key_named_twice_at_any_depth_is_refused_naming_it() {
+        for body in [
+            r#"{"domain_id": "a", "domain_id": "b"}"#,
+            r#"{"tags": {"team": "a", "team": "b"}}"#,
+            r#"{"query": {"filter": [{"k": "x", "v": 1, "o": "eq", "v": 2}]}}"#,
+        ] {
+            let err = Fields::from_json(body.as_bytes()).err().unwrap();
+            assert_eq!(err.code(), "ERROR_INVALID_PARAMETER", "{body}");
+            assert!(err.to_string().contains("named twice"), "{err}");
+        }
+        let err = Fields::from_json(br#"{"a": {"deep": 1, "deep": 2}}"#).err().unwrap();
+        assert!(err.to_string().contains("key = deep"), "{err}");
+        // The same key in two objects is fine, and values read as serde_json reads them.
+        let f = fields(r#"{"a": {"k": 1.5}, "b": {"k": [true, null, -3, 18446744073709551615, "s"]}}"#);
+        assert_eq!(
+            Value::Object(f.map),
+            serde_json::json!({"a": {"k": 1.5}, "b": {"k": [true, null, -3, 18446744073709551615u64, "s"]}})
+        );
+        assert!(Fields::from_json(br#"{"a": 1} x"#).is_err(), "trailing characters");
     }
 
     #[test]

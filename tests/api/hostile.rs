@@ -162,3 +162,202 @@ async fn a_panic_is_a_500_naming_the_request_never_a_dropped_answer() {
         .await
         .err("ERROR_NOT_FOUND", 404);
 }
+
+/// A raw body (a string, so it can say what `serde_json::Value` cannot: a key twice).
+async fn post_raw(api: &TestApi, method: &str, token: Option<&str>, body: String) -> users_tests::Reply {
+    let mut builder = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("/identity/v2/user/{method}"))
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    api.send(builder.body(lambda_http::Body::from(body)).unwrap()).await
+}
+
+#[tokio::test]
+async fn a_key_named_twice_is_refused_at_any_depth() {
+    let api = TestApi::new().await;
+    api.create_user("alice", json!({})).await;
+    let admin = api.admin();
+    // Issue 21's finding: a 250 KiB body of repeated domain_id, the last copy winning.
+    let repeated = format!(
+        "{{\"user_id\": \"alice\", {} \"domain_id\": \"{DOMAIN}\"}}",
+        "\"domain_id\": \"other\",".repeat(10_000)
+    );
+    assert!(repeated.len() > 200 * 1024);
+    let message = post_raw(&api, "get", Some(&admin), repeated)
+        .await
+        .err("ERROR_INVALID_PARAMETER", 400);
+    assert!(message.contains("key = domain_id"), "{message}");
+    for (method, body, key) in [
+        (
+            "get",
+            format!(r#"{{"user_id": "alice", "user_id": "bob", "domain_id": "{DOMAIN}"}}"#),
+            "user_id",
+        ),
+        (
+            "update",
+            format!(r#"{{"user_id": "alice", "domain_id": "{DOMAIN}", "tags": {{"team": "a", "team": "b"}}}}"#),
+            "team",
+        ),
+        (
+            "list",
+            format!(r#"{{"domain_id": "{DOMAIN}", "query": {{"filter": [{{"k": "name", "v": "a", "v": "b"}}]}}}}"#),
+            "v",
+        ),
+        // proto3's other spelling of the same field is the proto3 rule's business, not this one's.
+        (
+            "create",
+            format!(r#"{{"user_id": "x", "user_id": "y", "domain_id": "{DOMAIN}"}}"#),
+            "user_id",
+        ),
+    ] {
+        let message = post_raw(&api, method, Some(&admin), body)
+            .await
+            .err("ERROR_INVALID_PARAMETER", 400);
+        assert!(message.contains(&format!("key = {key}")), "{method}: {message}");
+    }
+    // Nothing changed, and the Token API reads its bodies the same way.
+    assert_eq!(api.get("alice").await["tags"], json!({}));
+    let sign_in = format!(
+        r#"{{"credentials": {{"user_id": "alice", "password": "x", "password": "{}"}}, "domain_id": "{DOMAIN}"}}"#,
+        users_tests::PASSWORD
+    );
+    let request = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/identity/v2/token/issue")
+        .header("content-type", "application/json")
+        .body(lambda_http::Body::from(sign_in))
+        .unwrap();
+    api.send(request).await.err("ERROR_INVALID_PARAMETER", 400);
+}
+
+#[tokio::test]
+async fn error_messages_quote_at_most_128_characters_of_a_key_or_value() {
+    let api = TestApi::new().await;
+    let long = "k".repeat(200_000);
+    let mut body = json!({"user_id": "alice", "domain_id": DOMAIN});
+    body[&long] = json!(1);
+    let reply = api.admin_call("get", body).await;
+    let message = reply.err("ERROR_INVALID_PARAMETER", 400);
+    assert!(
+        message.contains(&format!("{}…", "k".repeat(128))),
+        "{}",
+        &message[..200.min(message.len())]
+    );
+    assert!(
+        reply.body.to_string().len() < 1024,
+        "{} bytes",
+        reply.body.to_string().len()
+    );
+    // In a query, and as a value.
+    let query = list(json!({"filter": [{"k": "name", "v": "x", "o": "eq", &long: 1}]}));
+    let reply = api.admin_call("list", query).await;
+    reply.err("ERROR_DB_QUERY", 400);
+    assert!(
+        reply.body.to_string().len() < 1024,
+        "{} bytes",
+        reply.body.to_string().len()
+    );
+    let reply = api
+        .admin_call("list", list(json!({"filter": [{"k": "name", "v": "x", "o": long}]})))
+        .await;
+    reply.err("ERROR_DB_QUERY", 400);
+    assert!(
+        reply.body.to_string().len() < 1024,
+        "{} bytes",
+        reply.body.to_string().len()
+    );
+    let reply = api
+        .admin_call("get", json!({"user_id": long, "domain_id": DOMAIN}))
+        .await;
+    reply.err("ERROR_INVALID_PARAMETER", 400);
+    assert!(
+        reply.body.to_string().len() < 1024,
+        "{} bytes",
+        reply.body.to_string().len()
+    );
+}
+
+#[tokio::test]
+async fn ordinary_patterns_compile() {
+    let api = TestApi::new().await;
+    api.create_user(
+        "kim.jane",
+        json!({"email": "kim.jane@example.com", "name": "Kimberlynne Jane"}),
+    )
+    .await;
+    api.create_user("bo", json!({"email": "bo@other.org"})).await;
+    for (key, pattern, expected) in [
+        ("name", r"\w{10}", vec!["kim.jane"]),
+        ("email", r"^[a-z0-9._%+-]+@example\.com$", vec!["kim.jane"]),
+        ("user_id", r"(?i)^kim", vec!["kim.jane"]),
+        ("user_id", r"^\w{2}$", vec!["bo"]),
+        ("email", r"\w+@\w+\.\w{2,}", vec!["bo", "kim.jane"]),
+    ] {
+        let answer = api
+            .admin_call(
+                "list",
+                list(json!({"filter": [{"k": key, "v": pattern, "o": "regex"}], "sort": {"key": "user_id"}})),
+            )
+            .await
+            .ok();
+        let ids: Vec<&str> = answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["user_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, expected, "{pattern}");
+    }
+    // 100 of them in one request, each at 1 KiB, still within the bounds.
+    let many: Vec<String> = (0..100)
+        .map(|i| format!("{i:03}\\w{{10}}{}", "z".repeat(1024 - 10)))
+        .collect();
+    api.admin_call(
+        "list",
+        list(json!({"filter": [{"k": "name", "v": many, "o": "regex_in"}]})),
+    )
+    .await
+    .ok();
+}
+
+#[tokio::test]
+async fn every_email_field_takes_one_plain_address() {
+    let api = TestApi::new().await;
+    api.create_user("alice", json!({})).await;
+    let alice = api.user("alice");
+    for bad in [
+        "Victim <attacker@evil.com>",
+        "x,y@z.com",
+        "a b@c.de",
+        "a;b@c.de",
+        "\"a\"@c.de",
+    ] {
+        let create = json!({"user_id": "mallory", "auth_type": "LOCAL", "password": users_tests::PASSWORD,
+            "permission_group": "DOMAIN", "domain_id": DOMAIN, "email": bad});
+        api.admin_call("create", create)
+            .await
+            .err("ERROR_INCORRECT_EMAIL_FORMAT", 400);
+        let target = json!({"user_id": "alice", "domain_id": DOMAIN, "email": bad});
+        api.admin_call("update", target.clone())
+            .await
+            .err("ERROR_INCORRECT_EMAIL_FORMAT", 400);
+        api.call("verify-email", &alice, target.clone())
+            .await
+            .err("ERROR_INCORRECT_EMAIL_FORMAT", 400);
+        let mut forced = target;
+        forced["force"] = json!(true);
+        api.admin_call("verify-email", forced)
+            .await
+            .err("ERROR_INCORRECT_EMAIL_FORMAT", 400);
+        let mfa = json!({"user_id": "alice", "domain_id": DOMAIN, "mfa_type": "EMAIL", "options": {"email": bad}});
+        api.call("enable-mfa", &alice, mfa)
+            .await
+            .err("ERROR_INCORRECT_EMAIL_FORMAT", 400);
+    }
+    // Nothing was stored, no mail went out.
+    assert_eq!(api.get("alice").await["email"], "");
+    assert!(api.mails().is_empty(), "{:?}", api.mails());
+}

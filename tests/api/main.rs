@@ -4,6 +4,7 @@
 mod auth;
 mod concurrency;
 mod create;
+mod deletion;
 mod email;
 mod fixture;
 mod hostile;

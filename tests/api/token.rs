@@ -81,14 +81,17 @@ async fn issue_signs_in_with_the_reference_claims_and_records_the_access() {
         assert_eq!(c[claim], value, "{claim}");
     }
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 1800);
-    assert_eq!(c["gen"], 0);
+    // The generation starts at the account's creation, in microseconds (SPEC section 5).
+    let generation = c["gen"].as_i64().expect("gen");
+    let micros = chrono::Utc::now().timestamp_micros();
+    assert!((micros - 60_000_000..=micros).contains(&generation), "{generation}");
     assert!(c["jti"].as_str().is_some_and(|j| j.len() >= 16));
     assert!(c.get("permissions").is_none());
     assert_eq!(header(&access)["alg"], "ES256");
     let r = claims(&refresh);
     assert_eq!(
         (r["typ"].as_str(), r["aud"].as_str(), r["gen"].as_i64()),
-        (Some("REFRESH_TOKEN"), Some("alice"), Some(0))
+        (Some("REFRESH_TOKEN"), Some("alice"), Some(generation))
     );
     assert_eq!(r["exp"].as_i64().unwrap() - r["iat"].as_i64().unwrap(), 10800);
     // The access token works on the User API; the refresh token does not.
@@ -466,7 +469,8 @@ async fn disabling_a_user_revokes_its_tokens_even_after_it_is_enabled_again() {
         .await
         .err("ERROR_AUTHENTICATE_FAILURE", 401);
     let (fresh, _) = sign_in(&api, "alice", PASSWORD).await;
-    assert_eq!(claims(&fresh)["gen"], 1);
+    let before = claims(&access)["gen"].as_u64().expect("gen");
+    assert!(claims(&fresh)["gen"].as_u64().expect("gen") > before);
     get_as(&api, &fresh, "alice").await.ok();
 }
 
@@ -532,11 +536,13 @@ async fn a_password_reset_revokes_tokens_too() {
 async fn tokens_of_other_issuers_are_revoked_by_the_second_of_the_change() {
     let api = TestApi::new().await;
     api.create_user("alice", json!({})).await;
-    // A token of another issuer (no gen), issued five seconds ago.
-    let mut claims = users_tests::tokens::claims(DOMAIN, "alice", "USER");
-    claims["iat"] = json!(chrono::Utc::now().timestamp() - 5);
+    // A token of another issuer (no gen), issued after alice's creation second and before the
+    // change's.
+    users_tests::next_second().await;
+    let claims = users_tests::tokens::claims(DOMAIN, "alice", "USER");
     let old = users_tests::tokens::sign_es256(&api.dev_key_pem(), Some(users_tests::tokens::DEV_KID), &claims);
     get_as(&api, &old, "alice").await.ok();
+    users_tests::next_second().await;
     api.admin_call("disable", json!({"user_id": "alice", "domain_id": DOMAIN}))
         .await
         .ok();

@@ -183,6 +183,9 @@ async fn an_old_table_keeps_working_and_upgrades_into_a_new_one() {
     );
     let (reader, writer) = two_functions(&client, &new);
     assert_eq!(listed(&reader, "d1").await, names(&["alice", "carol", "dave"]));
+    // bob's tombstone came along: revocation survives the upgrade (SPEC section 5).
+    let bob_now = writer.get_record(&domain("d1"), &uid("bob")).await.expect("read");
+    assert!(matches!(bob_now, users::store::Record::Tombstone(_)), "{bob_now:?}");
     let carol = writer
         .get_user(&domain("d1"), &uid("carol"))
         .await

@@ -276,6 +276,61 @@ pub async fn delete_takes_codes_and_the_reset_window_with_it(store: &dyn UserSto
     );
 }
 
+/// SPEC section 5: a delete leaves a tombstone in the user's key, read by the same read as a
+/// user (alone or in a pair), never listed; a create replaces it.
+pub async fn a_delete_leaves_a_tombstone_that_a_create_replaces(store: &dyn UserStore) {
+    use users::store::Record;
+    let d = domain("d1");
+    let alice = created(store, "d1", "alice", RoleType::User).await;
+    let bob = created(store, "d1", "bob", RoleType::DomainAdmin).await;
+    assert!(matches!(
+        store.get_record(&d, &uid("nobody")).await.expect("read"),
+        Record::Absent
+    ));
+    let before = Utc::now() - TimeDelta::seconds(1);
+    store.delete_user(&alice).await.expect("delete");
+    let Record::Tombstone(tombstone) = store.get_record(&d, &uid("alice")).await.expect("read") else {
+        panic!("no tombstone");
+    };
+    assert!(tombstone.deleted_at.at() > before && tombstone.deleted_at.at() <= Utc::now());
+    assert_eq!(store.get_user(&d, &uid("alice")).await.expect("read"), None);
+    let (one, two) = store
+        .get_record_pair(&d, &uid("bob"), &uid("alice"))
+        .await
+        .expect("read");
+    assert_eq!(one, Record::User(bob.clone()));
+    assert_eq!(two, Record::Tombstone(tombstone));
+    let (one, two) = store
+        .get_record_pair(&d, &uid("alice"), &uid("alice"))
+        .await
+        .expect("read");
+    assert_eq!((one, two), (Record::Tombstone(tombstone), Record::Tombstone(tombstone)));
+    // Another domain's user of the same id is not tombstoned.
+    assert!(matches!(
+        store.get_record(&domain("d2"), &uid("alice")).await.expect("read"),
+        Record::Absent
+    ));
+    let users = store.list_users(&d).await.expect("list");
+    assert_eq!(users.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(), ["bob"]);
+    // A save of the deleted version conflicts; a create replaces the tombstone.
+    let mut renamed = alice.item.clone();
+    renamed.name = users::model::Name::parse("name", "x").expect("name");
+    assert_eq!(
+        store.save_user(&alice, &renamed, CodeChange::None).await,
+        Err(StoreError::Conflict)
+    );
+    let again = created(store, "d1", "alice", RoleType::User).await;
+    assert_eq!(
+        store.get_record(&d, &uid("alice")).await.expect("read"),
+        Record::User(again)
+    );
+    let users = store.list_users(&d).await.expect("list");
+    assert_eq!(
+        users.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(),
+        ["alice", "bob"]
+    );
+}
+
 pub async fn a_pair_of_users_is_read_together(store: &dyn UserStore) {
     let alice = created(store, "d1", "alice", RoleType::DomainAdmin).await;
     let bob = created(store, "d1", "bob", RoleType::User).await;
@@ -402,6 +457,7 @@ macro_rules! conformance_suite {
             delete_takes_codes_and_the_reset_window_with_it,
             the_reset_window_opens_once_until_it_ends,
             a_pair_of_users_is_read_together,
+            a_delete_leaves_a_tombstone_that_a_create_replaces,
             sign_in_attempts_are_counted_atomically_and_lock,
             a_message_is_recorded_once_until_it_is_forgotten,
             list_returns_one_domain_in_user_id_order,

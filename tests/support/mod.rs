@@ -334,6 +334,14 @@ pub fn merge(body: &mut Value, extra: Value) {
     }
 }
 
+/// Waits until the clock has moved into the next whole second, so that a token issued before
+/// this call has an `iat` before the second of whatever happens after it (JWT times are whole
+/// seconds, and revocation compares seconds).
+pub async fn next_second() {
+    let into = chrono::Utc::now().timestamp_subsec_millis();
+    tokio::time::sleep(std::time::Duration::from_millis(u64::from(1000 - into.min(999)) + 20)).await;
+}
+
 /// A wrong code that differs from `code`.
 pub fn wrong(code: &str) -> String {
     let n: u32 = code.parse().unwrap_or(0);

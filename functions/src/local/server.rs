@@ -48,7 +48,9 @@ pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAdd
     app.start_background();
     let connections = GracefulShutdown::new();
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(options.read_timeout);
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.read_timeout)
+        .max_buf_size(MAX_HEADER_BYTES);
     let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
@@ -69,7 +71,8 @@ pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAdd
             let app = Arc::clone(&app);
             async move { Ok::<_, std::convert::Infallible>(answer(&app, request, read_timeout).await) }
         });
-        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(HeadersTooLargeAnswer::new(stream));
+        let connection = connections.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection closed with an error");
@@ -91,6 +94,98 @@ pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAdd
         ),
     }
     Ok(())
+}
+
+/// The most bytes of request headers hyper buffers before it refuses them (its default, about
+/// 408 KiB; SPEC section 1 asks for a limit between 16 KiB and 1 MiB).
+pub const MAX_HEADER_BYTES: usize = 8192 + 4096 * 100;
+
+/// A connection whose 431 answer carries the error body (SPEC section 1). hyper answers request
+/// headers over its buffer itself, before any service runs, with a bare
+/// `431 Request Header Fields Too Large` and no body, then closes; it has no hook for that
+/// answer. This adapter passes everything through, except that answer, which it replaces with
+/// the same status, the SPEC's error body and `Connection: close`. The service never answers
+/// 431 itself, so that status line can only be hyper's. Writes are not vectored, so hyper hands
+/// each flush over as one buffer and a response's head always starts a write.
+struct HeadersTooLargeAnswer<S> {
+    inner: S,
+    /// The replacement still to be written, and the length of hyper's answer it stands for;
+    /// `None` before (and after) it.
+    replacing: Option<(Vec<u8>, usize)>,
+}
+
+impl<S> HeadersTooLargeAnswer<S> {
+    fn new(inner: S) -> Self {
+        Self { inner, replacing: None }
+    }
+
+    fn answer() -> Vec<u8> {
+        let error = users::ApiError::invalid(
+            "headers",
+            format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        );
+        let body = error.body().to_string();
+        let head = format!(
+            "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        [head.into_bytes(), body.into_bytes()].concat()
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for HeadersTooLargeAnswer<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for HeadersTooLargeAnswer<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.replacing.is_none() && buf.starts_with(b"HTTP/1.1 431 ") {
+            this.replacing = Some((Self::answer(), buf.len()));
+        }
+        let Some((pending, stands_for)) = this.replacing.as_mut() else {
+            return std::pin::Pin::new(&mut this.inner).poll_write(cx, buf);
+        };
+        // hyper calls again with the same buffer until this answers Ready.
+        while !pending.is_empty() {
+            match std::pin::Pin::new(&mut this.inner).poll_write(cx, pending) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    pending.drain(..n);
+                }
+                other => return other,
+            }
+        }
+        let written = (*stands_for).min(buf.len());
+        this.replacing = None;
+        Poll::Ready(Ok(written))
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

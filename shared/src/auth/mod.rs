@@ -14,6 +14,7 @@ pub use verify::{ConfigError, RefreshToken, TokenType, TokenVerifier, USER_PERMI
 
 use crate::error::ApiError;
 use crate::model::{DomainId, RoleType, State, User, UserId};
+use crate::store::{Record, Tombstone};
 
 /// What a token says about when it was issued, for revocation (SPEC section 5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,14 +26,30 @@ pub struct TokenStamp {
 }
 
 impl TokenStamp {
-    /// Whether the user's last disable, password change or reset came after this token: a
-    /// `gen` below the user's, or (without `gen`) an `iat` before the second of that event.
+    /// Whether the user's creation, last disable, password change or reset came after this
+    /// token: a `gen` below the user's, or (without `gen`) an `iat` before the second of that
+    /// event. A user created by this version starts with its creation as such an event (its
+    /// generation is its creation time in microseconds, [`User::start_tokens`]), so the tokens
+    /// of an earlier account with the same user_id are refused, whatever their `gen`.
     pub fn is_revoked_for(&self, user: &User) -> bool {
         match (self.generation, user.tokens_revoked_at) {
             (Some(generation), _) => generation < user.token_generation,
             (None, None) => false,
-            (None, Some(at)) => self.issued_at.is_none_or(|iat| iat < at.at().timestamp()),
+            (None, Some(at)) => self.before_the_second_of(at),
         }
+    }
+
+    /// Whether the token was issued before the second of `at` (or says not when it was).
+    fn before_the_second_of(&self, at: crate::model::Timestamp) -> bool {
+        self.issued_at.is_none_or(|iat| iat < at.at().timestamp())
+    }
+
+    /// Whether a token of a user that is not there (deleted, or never created) is refused
+    /// (SPEC section 5): one carrying `gen` always (this API issues tokens only to users that
+    /// exist); one without `gen` when the user was deleted after it was issued. Another
+    /// issuer's token of a user that never was (the bootstrap admin) stands.
+    pub fn is_revoked_without_user(&self, tombstone: Option<&Tombstone>) -> bool {
+        self.generation.is_some() || tombstone.is_some_and(|t| self.before_the_second_of(t.deleted_at))
     }
 }
 
@@ -73,24 +90,47 @@ impl Caller {
         }
     }
 
-    /// A token of `user_id`, if that user exists (`record`), must still stand: the user is
-    /// not DISABLED and has not revoked its tokens since. A caller that is no user (an admin
-    /// bootstrapping a domain, a provisioner) has nothing to check.
-    pub fn check_standing(&self, record: Option<&User>) -> Result<(), ApiError> {
-        let Some(user) = record else { return Ok(()) };
+    /// The caller's token must still stand against what its user's key holds (`record`, SPEC
+    /// section 5): a user that is not DISABLED and has not revoked its tokens since; no user,
+    /// only for a token that [`TokenStamp::is_revoked_without_user`] lets in (an admin
+    /// bootstrapping a domain). The one place the User API and `token/grant` check this.
+    pub fn check_standing(&self, record: &Record) -> Result<(), ApiError> {
+        self.stamp.check_standing(record)
+    }
+}
+
+impl TokenStamp {
+    /// [`Caller::check_standing`], for any token with this stamp (a refresh token too).
+    pub fn check_standing(&self, record: &Record) -> Result<(), ApiError> {
+        let user = match record {
+            Record::User(user) => &user.item,
+            Record::Tombstone(tombstone) if self.is_revoked_without_user(Some(tombstone)) => {
+                return Err(ApiError::AuthenticateFailure {
+                    reason: "the token's user was deleted",
+                });
+            }
+            Record::Absent if self.is_revoked_without_user(None) => {
+                return Err(ApiError::AuthenticateFailure {
+                    reason: "the token's user does not exist",
+                });
+            }
+            Record::Tombstone(_) | Record::Absent => return Ok(()),
+        };
         if user.state == State::Disabled {
             return Err(ApiError::AuthenticateFailure {
                 reason: "the token's user is disabled",
             });
         }
-        if self.stamp.is_revoked_for(user) {
+        if self.is_revoked_for(user) {
             return Err(ApiError::AuthenticateFailure {
                 reason: "the token was revoked",
             });
         }
         Ok(())
     }
+}
 
+impl Caller {
     /// The caller's own user id, when it can be one (the provisioner's cannot).
     pub fn own_user_id(&self) -> Option<UserId> {
         UserId::parse("aud", self.user_id.clone()).ok()
@@ -210,8 +250,11 @@ mod tests {
         user.tokens_revoked_at = Some(crate::model::Timestamp::new(
             at(200).at() + chrono::TimeDelta::milliseconds(700),
         ));
+        // The generation moved to the event's time in microseconds.
+        assert_eq!(user.token_generation, 200_000_000);
         assert!(stamp(Some(0), Some(300)).is_revoked_for(&user));
-        assert!(!stamp(Some(1), Some(100)).is_revoked_for(&user));
+        assert!(stamp(Some(199_999_999), Some(300)).is_revoked_for(&user));
+        assert!(!stamp(Some(200_000_000), Some(100)).is_revoked_for(&user));
         assert!(stamp(None, Some(199)).is_revoked_for(&user));
         assert!(
             !stamp(None, Some(200)).is_revoked_for(&user),
@@ -220,8 +263,53 @@ mod tests {
         assert!(stamp(None, None).is_revoked_for(&user));
         let caller = caller(RoleType::User, "alice");
         user.state = State::Disabled;
-        assert!(caller.check_standing(Some(&user)).is_err());
-        assert!(caller.check_standing(None).is_ok());
+        let record = Record::User(crate::model::Versioned { item: user, version: 1 });
+        assert!(caller.check_standing(&record).is_err());
+        assert!(caller.check_standing(&Record::Absent).is_ok());
+    }
+
+    #[test]
+    fn a_user_that_is_not_there() {
+        let at = |s: i64| crate::model::Timestamp::new(chrono::DateTime::from_timestamp(s, 0).unwrap());
+        let stamp = |generation, issued_at| TokenStamp { generation, issued_at };
+        let deleted = Record::Tombstone(Tombstone { deleted_at: at(200) });
+        // Another issuer's token (no `gen`): refused if issued before the deletion's second.
+        assert!(stamp(None, Some(199)).check_standing(&deleted).is_err());
+        assert!(stamp(None, None).check_standing(&deleted).is_err());
+        assert!(stamp(None, Some(200)).check_standing(&deleted).is_ok());
+        // The bootstrap rule: a user that never was.
+        assert!(stamp(None, Some(100)).check_standing(&Record::Absent).is_ok());
+        // This API's tokens (`gen`) need their user.
+        assert!(stamp(Some(5), Some(300)).check_standing(&deleted).is_err());
+        assert!(stamp(Some(5), Some(300)).check_standing(&Record::Absent).is_err());
+    }
+
+    #[test]
+    fn a_new_account_refuses_its_predecessors_tokens() {
+        let at = |s: i64| crate::model::Timestamp::new(chrono::DateTime::from_timestamp(s, 0).unwrap());
+        let mut old = crate::model::sample_user("bob");
+        old.start_tokens(at(100));
+        for _ in 0..3 {
+            old.revoke_tokens(at(150));
+        }
+        let old_token = TokenStamp {
+            generation: Some(old.token_generation),
+            issued_at: Some(160),
+        };
+        assert!(!old_token.is_revoked_for(&old));
+        let mut new = crate::model::sample_user("bob");
+        new.start_tokens(at(170));
+        assert!(old_token.is_revoked_for(&new), "gen of the old account");
+        let other_issuer = TokenStamp {
+            generation: None,
+            issued_at: Some(169),
+        };
+        assert!(other_issuer.is_revoked_for(&new), "iat before the creation second");
+        let fresh = TokenStamp {
+            generation: Some(new.token_generation),
+            issued_at: Some(170),
+        };
+        assert!(!fresh.is_revoked_for(&new), "the creation second itself is accepted");
     }
 
     #[test]

@@ -93,6 +93,16 @@ static EMAIL_FORMAT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(EMAIL_PATTERN).expect("constant email pattern compiles")
 });
 
+/// One plain address (SPEC section 2): no white space or control character, and none of the
+/// characters with which a mail provider reads a display name, a list, a route or a quoted
+/// part (`Name <a@b.c>`, `a,b@c.d`), so SES sends to exactly the address the console shows.
+fn is_one_plain_address(text: &str) -> bool {
+    const SPECIALS: &[char] = &['<', '>', ',', ';', ':', '"', '(', ')', '[', ']', '\\'];
+    !text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || SPECIALS.contains(&c))
+}
+
 impl Email {
     /// Parses a non-empty address. An empty (after trimming) value is the caller's business:
     /// see [`Email::parse_optional`].
@@ -104,7 +114,7 @@ impl Email {
         if text.chars().count() > MAX_EMAIL {
             return Err(ApiError::invalid(key, format!("longer than {MAX_EMAIL} characters")));
         }
-        if !EMAIL_FORMAT.is_match(text) || text.chars().any(char::is_control) {
+        if !EMAIL_FORMAT.is_match(text) || !is_one_plain_address(text) {
             return Err(ApiError::IncorrectEmailFormat { key: key.to_string() });
         }
         Ok(Self(text.to_string()))
@@ -299,7 +309,23 @@ mod tests {
     #[test]
     fn email_is_trimmed_and_checked() {
         assert_eq!(Email::parse("email", "  a@b.co ").unwrap().as_str(), "a@b.co");
-        for bad in ["a@b", "@b.co", "a@@b.co", "a@b.", "ab.co"] {
+        for bad in [
+            "a@b",
+            "@b.co",
+            "a@@b.co",
+            "a@b.",
+            "ab.co",
+            "Victim <attacker@evil.com>",
+            "x,y@z.com",
+            "a b@c.de",
+            "a;b@c.de",
+            "\"a\"@c.de",
+            "a(c)@b.de",
+            "a@[1.2.3.4].de",
+            "a\\b@c.de",
+            "a:b@c.de",
+            "a\u{a0}b@c.de",
+        ] {
             assert_eq!(
                 code(Email::parse("email", bad)),
                 "ERROR_INCORRECT_EMAIL_FORMAT",

@@ -129,14 +129,21 @@ pub struct User {
     pub last_accessed_at: Option<Timestamp>,
     #[serde(default)]
     pub password_hash: Option<PasswordHash>,
-    /// The token generation (SPEC section 5): moved by disable, password change and reset;
-    /// tokens of this project's Token API carry it as `gen`. Never returned.
+    /// The token generation (SPEC section 5): starts at the account's creation time in
+    /// microseconds ([`User::start_tokens`]) and moves by disable, password change and reset
+    /// ([`User::revoke_tokens`]); tokens of this project's Token API carry it as `gen`. Never
+    /// returned.
     #[serde(default)]
     pub token_generation: u64,
     /// When the generation last moved: tokens of other issuers (no `gen`) issued before this
     /// second are refused. Never returned.
     #[serde(default)]
     pub tokens_revoked_at: Option<Timestamp>,
+}
+
+/// A token generation for an event at `at`: its time in microseconds since the epoch.
+fn generation_at(at: Timestamp) -> u64 {
+    u64::try_from(at.at().timestamp_micros()).unwrap_or(0)
 }
 
 impl User {
@@ -155,9 +162,22 @@ impl User {
         (self.state == State::Disabled && before.state != State::Disabled) || self.password_hash != before.password_hash
     }
 
-    /// Moves the token generation (see [`User::revokes_tokens_since`]).
+    /// Moves the token generation (see [`User::revokes_tokens_since`]): one more, and never
+    /// below `now` in microseconds, so a generation is never ahead of the clock by more than
+    /// the events of one microsecond.
     pub fn revoke_tokens(&mut self, now: Timestamp) {
-        self.token_generation = self.token_generation.saturating_add(1);
+        self.token_generation = self.token_generation.saturating_add(1).max(generation_at(now));
+        self.tokens_revoked_at = Some(now);
+    }
+
+    /// A new account's tokens (SPEC section 5, "a new account is not its predecessor"): its
+    /// creation at `now` (real time) is its first revocation event. The generation starts at
+    /// `now` in microseconds, above any generation an earlier account of the same user_id
+    /// could have reached ([`User::revoke_tokens`] keeps those at most at their own time), so
+    /// that account's `gen` tokens are refused; and tokens without `gen` issued before this
+    /// second are refused by `tokens_revoked_at`.
+    pub fn start_tokens(&mut self, now: Timestamp) {
+        self.token_generation = generation_at(now);
         self.tokens_revoked_at = Some(now);
     }
 

@@ -10,7 +10,7 @@ use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{
     AuthType, Email, Language, Mfa, Name, PermissionGroup, RequiredAction, RoleBinding, RoleType, State, Tags,
-    Timezone, User, UserId, WorkspaceId,
+    Timestamp, Timezone, User, UserId, WorkspaceId,
 };
 use crate::secrets::Password;
 
@@ -78,7 +78,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         Credential::Given(p) => (Some(p.hash().await?), None),
         Credential::Temporary(p) => (Some(p.hash().await?), Some(p)),
     };
-    let user = User {
+    let mut user = User {
         domain_id,
         user_id,
         name,
@@ -104,6 +104,8 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         token_generation: 0,
         tokens_revoked_at: None,
     };
+    // Real time, whatever the App's clock says: it is compared with tokens' `iat`.
+    user.start_tokens(Timestamp::new(chrono::Utc::now()));
 
     if let (Some(password), Some(to)) = (&temporary, &user.email) {
         // Refuse a duplicate before mailing a password that would never work; the conditional

@@ -14,7 +14,7 @@ use crate::mail::Mail;
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 use crate::secrets::PlainCode;
 use crate::store::DomainUsers;
-use crate::store::{CodeChange, CodePurpose, CodeRecord, StoreError};
+use crate::store::{CodeChange, CodePurpose, CodeRecord, Record, StoreError};
 
 /// How often a read-modify-write is retried after losing a race before answering ERROR_CONFLICT.
 const WRITE_ATTEMPTS: u32 = 8;
@@ -72,9 +72,10 @@ pub fn domain_store_error(error: StoreError, domain: &DomainId) -> ApiError {
 }
 
 /// Reads the target of a request `caller` makes, refusing (401) a caller whose own token no
-/// longer stands (SPEC section 5: DISABLED, or revoked). The caller's record comes with the
-/// target in one read: the same item when it acts on itself, one BatchGetItem (one read
-/// transaction) when an admin acts on another user.
+/// longer stands (SPEC section 5: DISABLED, revoked, deleted, or a `gen` token of no user).
+/// The caller's record comes with the target in one read: the same item when it acts on
+/// itself, one BatchGetItem (one read transaction) when an admin acts on another user. The
+/// records include tombstones, so revocation after a delete costs nothing more.
 pub async fn load_for(
     app: &App,
     caller: &Caller,
@@ -83,30 +84,37 @@ pub async fn load_for(
 ) -> Result<Versioned<User>, ApiError> {
     let target = match caller.own_user_id() {
         Some(own) if &own == user_id => {
-            let target = read(app, domain, user_id).await?;
-            caller.check_standing(target.as_ref().map(|t| &t.item))?;
+            let target = read_record(app, domain, user_id).await?;
+            caller.check_standing(&target)?;
             target
         }
         Some(own) => {
             let (me, target) = app
                 .store
-                .get_user_pair(domain, &own, user_id)
+                .get_record_pair(domain, &own, user_id)
                 .await
                 .map_err(|e| store_error(e, user_id))?;
-            caller.check_standing(me.as_ref().map(|m| &m.item))?;
+            caller.check_standing(&me)?;
             target
         }
-        None => read(app, domain, user_id).await?,
+        None => read_record(app, domain, user_id).await?,
     };
-    target.ok_or_else(|| not_found(user_id))
+    target.into_user().ok_or_else(|| not_found(user_id))
 }
 
 /// For requests without an existing target (create, list, stat): the caller's own token
 /// must still stand.
 pub async fn check_caller(app: &App, caller: &Caller, domain: &DomainId) -> Result<(), ApiError> {
     let Some(own) = caller.own_user_id() else { return Ok(()) };
-    let me = read(app, domain, &own).await?;
-    caller.check_standing(me.as_ref().map(|m| &m.item))
+    caller.check_standing(&read_record(app, domain, &own).await?)
+}
+
+/// What the user's key holds, tombstone included (for revocation).
+pub async fn read_record(app: &App, domain: &DomainId, user_id: &UserId) -> Result<Record, ApiError> {
+    app.store
+        .get_record(domain, user_id)
+        .await
+        .map_err(|e| store_error(e, user_id))
 }
 
 /// The users of `domain` for a list or stat by `caller`. The caller's standing (one GetItem)

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::support::read;
+use super::support::read_record;
 use super::token_issue::{issuer, read_timeout};
 use crate::app::App;
 use crate::auth::issuer::TokenSubject;
@@ -73,14 +73,14 @@ async fn standing_user(app: &App, refresh: &crate::auth::RefreshToken) -> Result
     let Ok(user_id) = UserId::parse("aud", refresh.user_id.clone()) else {
         return Err(gone);
     };
-    let user = read(app, &refresh.domain_id, &user_id)
-        .await?
-        .ok_or_else(|| gone.clone())?
-        .item;
-    if user.state != State::Enabled || refresh.stamp.is_revoked_for(&user) {
-        return Err(gone);
+    // The same standing check as every User API call (deleted users, `gen` without a user,
+    // the creation second), then: the user must be there and ENABLED.
+    let record = read_record(app, &refresh.domain_id, &user_id).await?;
+    refresh.stamp.check_standing(&record).map_err(|_| gone.clone())?;
+    match record.into_user() {
+        Some(user) if user.item.state == State::Enabled => Ok(user.item),
+        _ => Err(gone),
     }
-    Ok(user)
 }
 
 /// The role a scope gives this user, or 403.

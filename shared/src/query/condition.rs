@@ -14,11 +14,17 @@ use super::value::{compare, equal};
 
 /// The longest regex pattern accepted (bytes), how many one request may hold (every `regex`
 /// value and `regex_in` element, wherever they stand), and the compiled-size ceiling of each.
-/// Together they bound what compiling can cost (100 × 256 KiB), and the `regex` crate matches
+/// Together they bound what compiling can cost (100 × 1 MiB), and the `regex` crate matches
 /// in linear time, so no query can hang the engine (SPEC 4.14).
 pub const MAX_PATTERN_BYTES: usize = 1024;
 pub const MAX_PATTERNS: usize = 100;
-const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+/// The compiled size one pattern may reach: `\w{20}` (Unicode word characters, case-insensitive)
+/// needs 0.95 MiB, `\w{10}` half that. 100 patterns at this limit cost at most ~100 MiB
+/// (measured: `cargo bench -p users-shared --bench regex_memory`, docs/performance.md).
+const REGEX_SIZE_LIMIT: usize = 1024 * 1024;
+/// The lazy DFA's cache per pattern; a pattern whose DFA needs more falls back to a slower engine
+/// that is still linear in time.
+const REGEX_DFA_SIZE_LIMIT: usize = 256 * 1024;
 
 /// What parsing one request's query needs besides its JSON: the time `timediff_*` counts from,
 /// and the regex budget every condition of the request draws from.
@@ -262,7 +268,7 @@ fn compile(pattern: &str, at: &str) -> Result<Regex, QueryError> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
         .build()
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(_) => QueryError::new(format!("{at}: regex is too complex")),

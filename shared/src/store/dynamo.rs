@@ -2,7 +2,9 @@
 //! and the request each access pattern costs).
 //!
 //! Every item of a domain lives in one item collection, partition key `DOMAIN#<domain_id>`:
-//! - `USER#<user_id>`: the user, its fields as top-level attributes, plus `version`;
+//! - `USER#<user_id>`: the user, its fields as top-level attributes, plus `version`; or, for
+//!   8 days after a delete, the user's tombstone (`deleted_ms`, the change stamp, a TTL), so
+//!   the one read revocation does finds it (SPEC section 5);
 //! - `CODE#<purpose>#<user_id>`: a pending verification code, with a TTL;
 //! - `RESET#<user_id>`: the reset-mail window, with a TTL;
 //! - `SIGNIN#<user_id>`: the failed sign-in count and its window (the lock), with a TTL;
@@ -24,8 +26,8 @@ use aws_sdk_dynamodb::types::builders::{DeleteBuilder, PutBuilder, UpdateBuilder
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::{
-    CodeChange, CodePurpose, CodeRecord, DomainUsers, MAX_CODE_ATTEMPTS, MAX_SIGN_IN_FAILURES, SIGN_IN_WINDOW,
-    SignInClaim, StoreError, StoreResult, UserStore, admin_delta,
+    CodeChange, CodePurpose, CodeRecord, DomainUsers, MAX_CODE_ATTEMPTS, MAX_SIGN_IN_FAILURES, Record, SIGN_IN_WINDOW,
+    SignInClaim, StoreError, StoreResult, Tombstone, UserStore, admin_delta,
 };
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
@@ -40,8 +42,9 @@ pub use domain_read::{OVERLAP_MICROS, TOMBSTONE_LIFETIME_SECONDS, now_micros};
 type Item = HashMap<String, AttributeValue>;
 
 const USER_PREFIX: &str = "USER#";
-/// A deleted user's tombstone: its change stamp tells the other functions' copies of the
-/// domain that the user is gone (`domain_read.rs`); it expires after a day.
+/// The separate tombstone items of earlier versions (`TOMB#<user_id>`, one day). This version
+/// writes the tombstone in the user's own key; the change index still reads these as deletes
+/// until they expire.
 const TOMBSTONE_PREFIX: &str = "TOMB#";
 const ADMINS_KEY: &str = "ADMINS";
 
@@ -306,17 +309,39 @@ fn user_from_list_blob(item: &Item) -> StoreResult<Option<User>> {
     }
 }
 
-/// The tombstone a delete leaves: the user_id and the change stamp, expiring after
-/// [`TOMBSTONE_LIFETIME_SECONDS`].
+/// The tombstone a delete leaves in the user's own key (SPEC section 5): when it was deleted
+/// and the change stamp (so other functions' copies of the domain learn of the delete,
+/// `domain_read.rs`), expiring after [`TOMBSTONE_LIFETIME_SECONDS`].
 fn tombstone_item(domain: &DomainId, user_id: &UserId) -> Item {
     let stamp = now_micros();
-    let mut item = key(partition(domain), format!("{TOMBSTONE_PREFIX}{}", user_id.as_str()));
+    let mut item = user_key(domain, user_id);
+    item.insert(schema::DELETED_ATTRIBUTE.into(), n(stamp / 1000));
     item.insert(schema::CHANGE_ATTRIBUTE.into(), n(stamp));
     item.insert(
         schema::TTL_ATTRIBUTE.into(),
         n(stamp / 1_000_000 + TOMBSTONE_LIFETIME_SECONDS + 1),
     );
     item
+}
+
+/// Whether a `USER#` item is a tombstone.
+fn is_tombstone(item: &Item) -> bool {
+    item.contains_key(schema::DELETED_ATTRIBUTE)
+}
+
+/// A `USER#` item as what it is: the user, or a live tombstone (an expired one that TTL has
+/// not removed yet reads as nothing).
+fn read_record(item: Item) -> StoreResult<Record> {
+    if !is_tombstone(&item) {
+        return read_user(item).map(Record::User);
+    }
+    let deleted_ms: i64 = number(&item, schema::DELETED_ATTRIBUTE)?;
+    let deleted_at = chrono::DateTime::from_timestamp_millis(deleted_ms)
+        .ok_or_else(|| StoreError::Unavailable("a tombstone with an invalid time".into()))?;
+    let tombstone = Tombstone {
+        deleted_at: Timestamp::new(deleted_at),
+    };
+    Ok(Record::Tombstone(tombstone).live_at(Timestamp::new(chrono::Utc::now())))
 }
 
 fn read_user(item: Item) -> StoreResult<Versioned<User>> {
@@ -337,7 +362,7 @@ fn retry_safe_create(step: &mut Step) {
     let Some(put) = step.write.put.as_mut() else { return };
     let token = crate::secrets::random_hex(16);
     put.item.insert(CREATE_TOKEN.into(), s(token.clone()));
-    put.condition_expression = Some("attribute_not_exists(#sk) OR #t = :t".into());
+    put.condition_expression = Some(format!("{ABSENT_OR_TOMBSTONE} OR #t = :t"));
     put.expression_attribute_names
         .get_or_insert_with(Default::default)
         .insert("#t".into(), CREATE_TOKEN.into());
@@ -349,12 +374,19 @@ fn retry_safe_create(step: &mut Step) {
 /// The attribute a create writes for [`retry_safe_create`].
 const CREATE_TOKEN: &str = "create_token";
 
+/// The condition of a create: no user at the key (nothing, or a tombstone the create replaces).
+/// Names `#sk` and `#del`.
+const ABSENT_OR_TOMBSTONE: &str = "(attribute_not_exists(#sk) OR attribute_exists(#del))";
+
 /// The user in an item image of the table's change stream (`NewImage`/`OldImage`): `None`
 /// when the image is absent (the item did not exist on that side of the change) or the item
-/// is not a user (a code, a message record, the admin counter).
+/// is not a user (a tombstone, a code, a message record, the admin counter). So a delete, which
+/// replaces the user with its tombstone, reads as a user going away, a create over a tombstone
+/// as a user appearing, and a tombstone's expiry as nothing.
 pub fn user_from_image(image: serde_dynamo::Item) -> StoreResult<Option<Versioned<User>>> {
     let item: Item = image.into();
-    let is_user = matches!(item.get(schema::SORT_KEY), Some(AttributeValue::S(sk)) if sk.starts_with(USER_PREFIX));
+    let is_user = !is_tombstone(&item)
+        && matches!(item.get(schema::SORT_KEY), Some(AttributeValue::S(sk)) if sk.starts_with(USER_PREFIX));
     if !is_user {
         return Ok(None);
     }
@@ -451,8 +483,11 @@ impl DynamoStore {
         let on_condition_failure = match condition {
             UserCondition::Absent => {
                 put = put
-                    .condition_expression("attribute_not_exists(#sk)")
-                    .set_expression_attribute_names(Some(names(&[("#sk", schema::SORT_KEY)])));
+                    .condition_expression(ABSENT_OR_TOMBSTONE)
+                    .set_expression_attribute_names(Some(names(&[
+                        ("#sk", schema::SORT_KEY),
+                        ("#del", schema::DELETED_ATTRIBUTE),
+                    ])));
                 StoreError::NotUnique
             }
             UserCondition::AtVersion(v) => {
@@ -646,7 +681,7 @@ fn next_version(condition: UserCondition) -> u64 {
 
 #[async_trait]
 impl UserStore for DynamoStore {
-    async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>> {
+    async fn get_record(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Record> {
         let output = self
             .client
             .get_item()
@@ -656,19 +691,19 @@ impl UserStore for DynamoStore {
             .send()
             .await
             .map_err(|e| sdk_failure("GetItem", e))?;
-        output.item.map(read_user).transpose()
+        output.item.map_or(Ok(Record::Absent), read_record)
     }
 
-    async fn get_user_pair(
+    async fn get_record_pair(
         &self,
         domain: &DomainId,
         first: &UserId,
         second: &UserId,
-    ) -> StoreResult<(Option<Versioned<User>>, Option<Versioned<User>>)> {
+    ) -> StoreResult<(Record, Record)> {
         // A batch may not name one key twice.
         if first == second {
-            let user = self.get_user(domain, first).await?;
-            return Ok((user.clone(), user));
+            let record = self.get_record(domain, first).await?;
+            return Ok((record.clone(), record));
         }
         let wanted = [user_key(domain, first), user_key(domain, second)];
         let mut keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
@@ -676,7 +711,7 @@ impl UserStore for DynamoStore {
             .set_keys(Some(wanted.to_vec()))
             .build()
             .map_err(unavailable)?;
-        let mut found: Vec<Versioned<User>> = Vec::with_capacity(2);
+        let mut found: Vec<(String, Record)> = Vec::with_capacity(2);
         // BatchGetItem may leave keys unprocessed under throttling; ask again for those only.
         for _ in 0..4 {
             let output = self
@@ -691,16 +726,21 @@ impl UserStore for DynamoStore {
                 .and_then(|mut r| r.remove(&self.table))
                 .unwrap_or_default()
             {
-                found.push(read_user(item)?);
+                let sk = match item.get(schema::SORT_KEY) {
+                    Some(AttributeValue::S(sk)) => sk.clone(),
+                    _ => return Err(StoreError::Unavailable("an item without its sort key".into())),
+                };
+                found.push((sk, read_record(item)?));
             }
             match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
                 Some(rest) if !rest.keys.is_empty() => keys = rest,
                 _ => {
                     let mut take = |id: &UserId| {
+                        let sk = user_sort(id);
                         found
                             .iter()
-                            .position(|u| &u.item.user_id == id)
-                            .map(|i| found.swap_remove(i))
+                            .position(|(key, _)| key == &sk)
+                            .map_or(Record::Absent, |i| found.swap_remove(i).1)
                     };
                     let one = take(first);
                     return Ok((one, take(second)));
@@ -773,13 +813,14 @@ impl UserStore for DynamoStore {
     async fn delete_user(&self, before: &Versioned<User>) -> StoreResult<()> {
         let user = &before.item;
         let (domain, user_id) = (&user.domain_id, &user.user_id);
-        let remove_user = Delete::builder()
+        // The user's item becomes its tombstone, if the user is still at the version read.
+        let tombstone = Put::builder()
             .table_name(&self.table)
-            .set_key(Some(user_key(domain, user_id)))
+            .set_item(Some(tombstone_item(domain, user_id)))
             .condition_expression("#v = :v")
             .set_expression_attribute_names(Some(names(&[("#v", "version")])))
             .expression_attribute_values(":v", n(before.version));
-        let mut steps = vec![Step::delete(remove_user, StoreError::Conflict)?];
+        let mut steps = vec![Step::put(tombstone, StoreError::Conflict)?];
         let delta = admin_delta(Some(user), None);
         if delta != 0 {
             steps.push(self.admin_count(domain, delta)?);
@@ -789,10 +830,6 @@ impl UserStore for DynamoStore {
         }
         steps.push(self.delete(key(partition(domain), reset_sort(user_id)))?);
         steps.push(self.delete(key(partition(domain), sign_in_sort(user_id)))?);
-        let tombstone = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(tombstone_item(domain, user_id)));
-        steps.push(Step::put(tombstone, StoreError::Conflict)?);
         self.commit(steps).await
     }
 
@@ -918,5 +955,43 @@ impl UserStore for DynamoStore {
 
     async fn list_users(&self, domain: &DomainId) -> StoreResult<DomainUsers> {
         self.domain_users(domain).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(item: Item) -> serde_dynamo::Item {
+        let item: HashMap<String, serde_dynamo::AttributeValue> =
+            item.into_iter().map(|(k, v)| (k, v.into())).collect();
+        item.into()
+    }
+
+    #[test]
+    fn a_tombstone_in_the_users_key_reads_as_a_tombstone_and_never_as_a_user() {
+        let user = crate::model::sample_user("alice");
+        let tombstone = tombstone_item(&user.domain_id, &user.user_id);
+        assert_eq!(tombstone.get(schema::SORT_KEY), Some(&s("USER#alice")));
+        let ttl: i64 = number(&tombstone, schema::TTL_ATTRIBUTE).unwrap();
+        let deleted_ms: i64 = number(&tombstone, schema::DELETED_ATTRIBUTE).unwrap();
+        assert_eq!(ttl, deleted_ms / 1000 + 8 * 24 * 3600 + 1);
+        match read_record(tombstone.clone()).unwrap() {
+            Record::Tombstone(t) => assert_eq!(t.deleted_at.at().timestamp_millis(), deleted_ms),
+            other => panic!("{other:?}"),
+        }
+        // The change stream: a delete is a user going away, a tombstone's expiry is nothing.
+        assert_eq!(user_from_image(image(tombstone)).unwrap(), None);
+        let item = user_item(&user, 3).unwrap();
+        assert_eq!(
+            user_from_image(image(item.clone())).unwrap().map(|u| u.version),
+            Some(3)
+        );
+        assert!(matches!(read_record(item).unwrap(), Record::User(_)));
+        // A tombstone past its lifetime reads as nothing.
+        let mut old = tombstone_item(&user.domain_id, &user.user_id);
+        let nine_days_ago = chrono::Utc::now().timestamp_millis() - 9 * 24 * 3600 * 1000;
+        old.insert(schema::DELETED_ATTRIBUTE.into(), n(nine_days_ago));
+        assert_eq!(read_record(old).unwrap(), Record::Absent);
     }
 }

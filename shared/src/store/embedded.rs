@@ -16,6 +16,10 @@
 //! - `messages`: (domain_id, message id) → until when an applied provisioning message is
 //!   remembered (Unix ms); expired entries are overwritten, not swept
 //! - `sign_ins`: (domain_id, user_id) → JSON `SignInState`, the failed sign-in count
+//! - `tombstones`: (domain_id, user_id) → when a deleted user was deleted (Unix ms, real
+//!   time), read in the same read transaction as the user; kept for
+//!   [`super::TOMBSTONE_LIFETIME`] (an older one reads as nothing, and the next delete in the
+//!   domain sweeps it), replaced by a create of the same user_id
 //!
 //! After an I/O error (a full disk), redb refuses every later write with "previous I/O error"
 //! until the database is closed and opened again, while reads still work. So when a write
@@ -32,8 +36,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHand
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CodeChange, CodePurpose, CodeRecord, DomainUsers, SignInClaim, SignInState, StoreError, StoreResult, UserStore,
-    admin_delta,
+    CodeChange, CodePurpose, CodeRecord, DomainUsers, Record, SignInClaim, SignInState, StoreError, StoreResult,
+    TOMBSTONE_LIFETIME, Tombstone, UserStore, admin_delta,
 };
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
@@ -47,6 +51,7 @@ const CODES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("
 const ADMINS: TableDefinition<&str, u64> = TableDefinition::new("admins");
 const RESETS: TableDefinition<(&str, &str), i64> = TableDefinition::new("resets");
 const MESSAGES: TableDefinition<(&str, &str), i64> = TableDefinition::new("messages");
+const TOMBSTONES: TableDefinition<(&str, &str), i64> = TableDefinition::new("tombstones");
 
 const FILE_NAME: &str = "users.redb";
 
@@ -177,6 +182,7 @@ fn open_and_prepare(open: &Opener) -> StoreResult<Database> {
     txn.open_table(RESETS).map_err(unavailable)?;
     txn.open_table(MESSAGES).map_err(unavailable)?;
     txn.open_table(SIGN_INS).map_err(unavailable)?;
+    txn.open_table(TOMBSTONES).map_err(unavailable)?;
     move_json_rows(&txn)?;
     move_v2_rows(&txn)?;
     txn.commit().map_err(unavailable)?;
@@ -219,6 +225,10 @@ fn insert_new(txn: &WriteTransaction, user: User) -> StoreResult<UserRow> {
         return Err(StoreError::NotUnique);
     }
     apply_admin_delta(txn, user.domain_id.as_str(), admin_delta(None, Some(&user)))?;
+    txn.open_table(TOMBSTONES)
+        .map_err(unavailable)?
+        .remove((user.domain_id.as_str(), user.user_id.as_str()))
+        .map_err(unavailable)?;
     let row = UserRow { version: 1, user };
     write_row(txn, &row)?;
     Ok(row)
@@ -371,48 +381,80 @@ fn apply_code_change(txn: &WriteTransaction, user: &User, change: &CodeChange) -
     }
 }
 
-/// A user as of a read transaction's snapshot.
-fn read_user(
-    table: &redb::ReadOnlyTable<(&str, &str), &[u8]>,
-    domain: &DomainId,
-    user_id: &UserId,
-) -> StoreResult<Option<Versioned<User>>> {
-    let Some(bytes) = table.get((domain.as_str(), user_id.as_str())).map_err(unavailable)? else {
-        return Ok(None);
+/// What a user's key holds as of a read transaction's snapshot: the user, else its live
+/// tombstone, else nothing.
+fn read_record(txn: &redb::ReadTransaction, domain: &DomainId, user_id: &UserId) -> StoreResult<Record> {
+    let key = (domain.as_str(), user_id.as_str());
+    let users = txn.open_table(USERS).map_err(unavailable)?;
+    if let Some(bytes) = users.get(key).map_err(unavailable)? {
+        let row = decode_row(bytes.value())?;
+        return Ok(Record::User(Versioned {
+            item: row.user,
+            version: row.version,
+        }));
+    }
+    let tombstones = txn.open_table(TOMBSTONES).map_err(unavailable)?;
+    let Some(deleted_ms) = tombstones.get(key).map_err(unavailable)?.map(|v| v.value()) else {
+        return Ok(Record::Absent);
     };
-    let row = decode_row(bytes.value())?;
-    Ok(Some(Versioned {
-        item: row.user,
-        version: row.version,
-    }))
+    let deleted_at = chrono::DateTime::from_timestamp_millis(deleted_ms)
+        .ok_or_else(|| StoreError::Unavailable("a tombstone with an invalid time".into()))?;
+    let tombstone = Tombstone {
+        deleted_at: Timestamp::new(deleted_at),
+    };
+    Ok(Record::Tombstone(tombstone).live_at(Timestamp::new(chrono::Utc::now())))
+}
+
+/// Leaves the tombstone of a user deleted `now`, and sweeps the domain's tombstones that have
+/// outlived [`TOMBSTONE_LIFETIME`] (a bounded number per delete, so a delete stays cheap).
+fn leave_tombstone(txn: &WriteTransaction, domain: &str, user_id: &str, now: Timestamp) -> StoreResult<()> {
+    const SWEEP_PER_DELETE: usize = 16;
+    let mut table = txn.open_table(TOMBSTONES).map_err(unavailable)?;
+    let oldest_kept = (now.at() - TOMBSTONE_LIFETIME).timestamp_millis();
+    let mut expired = Vec::new();
+    for entry in table.range((domain, "")..).map_err(unavailable)? {
+        let (key, deleted_ms) = entry.map_err(unavailable)?;
+        let (entry_domain, entry_user) = key.value();
+        if entry_domain != domain || expired.len() == SWEEP_PER_DELETE {
+            break;
+        }
+        if deleted_ms.value() < oldest_kept {
+            expired.push(entry_user.to_owned());
+        }
+    }
+    for user in &expired {
+        table.remove((domain, user.as_str())).map_err(unavailable)?;
+    }
+    table
+        .insert((domain, user_id), now.at().timestamp_millis())
+        .map_err(unavailable)?;
+    Ok(())
 }
 
 #[async_trait]
 impl UserStore for EmbeddedStore {
-    async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>> {
+    async fn get_record(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Record> {
         let (domain, user_id) = (domain.clone(), user_id.clone());
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(USERS).map_err(unavailable)?;
-            read_user(&table, &domain, &user_id)
+            read_record(&txn, &domain, &user_id)
         })
         .await
     }
 
-    async fn get_user_pair(
+    async fn get_record_pair(
         &self,
         domain: &DomainId,
         first: &UserId,
         second: &UserId,
-    ) -> StoreResult<(Option<Versioned<User>>, Option<Versioned<User>>)> {
+    ) -> StoreResult<(Record, Record)> {
         let (domain, first, second) = (domain.clone(), first.clone(), second.clone());
         self.blocking(move |db| {
-            // One read transaction: both users as of the same snapshot.
+            // One read transaction: both records as of the same snapshot.
             let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(USERS).map_err(unavailable)?;
             Ok((
-                read_user(&table, &domain, &first)?,
-                read_user(&table, &domain, &second)?,
+                read_record(&txn, &domain, &first)?,
+                read_record(&txn, &domain, &second)?,
             ))
         })
         .await
@@ -503,7 +545,7 @@ impl UserStore for EmbeddedStore {
                 .map_err(unavailable)?
                 .remove((domain, user_id))
                 .map_err(unavailable)?;
-            Ok(())
+            leave_tombstone(txn, domain, user_id, Timestamp::new(chrono::Utc::now()))
         })
         .await
     }

@@ -157,18 +157,86 @@ pub enum CodeChange {
     Discard(CodePurpose),
 }
 
+/// How long a deleted user's tombstone is kept (SPEC section 5): 8 days, longer than any
+/// token this API issues (an access token lives at most 7 days).
+pub const TOMBSTONE_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(8);
+
+/// What a deleted user leaves for [`TOMBSTONE_LIFETIME`] (SPEC section 5): only when it was
+/// deleted, so that its tokens stay refused. Never returned, listed, counted or published as a
+/// user; a create of the same user_id replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tombstone {
+    pub deleted_at: Timestamp,
+}
+
+impl Tombstone {
+    /// Whether it still stands at `now` (both stores also drop it later, lazily).
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now.at() < self.deleted_at.at() + TOMBSTONE_LIFETIME
+    }
+}
+
+/// What one user's key holds: the user, the tombstone a delete left there, or nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    User(Versioned<User>),
+    Tombstone(Tombstone),
+    Absent,
+}
+
+impl Record {
+    pub fn into_user(self) -> Option<Versioned<User>> {
+        match self {
+            Record::User(user) => Some(user),
+            Record::Tombstone(_) | Record::Absent => None,
+        }
+    }
+
+    pub fn user(&self) -> Option<&Versioned<User>> {
+        match self {
+            Record::User(user) => Some(user),
+            Record::Tombstone(_) | Record::Absent => None,
+        }
+    }
+
+    /// A tombstone past its lifetime reads as nothing.
+    pub fn live_at(self, now: Timestamp) -> Self {
+        match self {
+            Record::Tombstone(t) if !t.is_live(now) => Record::Absent,
+            other => other,
+        }
+    }
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>>;
+    /// What the user's key holds, tombstone included: the one read that revocation (SPEC
+    /// section 5) and the operation both use.
+    async fn get_record(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Record>;
 
-    /// Two users of a domain read together, consistently (a caller and its target): one
+    /// Two users' records read together, consistently (a caller and its target): one
     /// request or transaction, not two.
+    async fn get_record_pair(
+        &self,
+        domain: &DomainId,
+        first: &UserId,
+        second: &UserId,
+    ) -> StoreResult<(Record, Record)>;
+
+    async fn get_user(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<Option<Versioned<User>>> {
+        self.get_record(domain, user_id).await.map(Record::into_user)
+    }
+
+    /// [`UserStore::get_record_pair`], users only.
     async fn get_user_pair(
         &self,
         domain: &DomainId,
         first: &UserId,
         second: &UserId,
-    ) -> StoreResult<(Option<Versioned<User>>, Option<Versioned<User>>)>;
+    ) -> StoreResult<(Option<Versioned<User>>, Option<Versioned<User>>)> {
+        let (one, two) = self.get_record_pair(domain, first, second).await?;
+        Ok((one.into_user(), two.into_user()))
+    }
 
     /// Counts one sign-in attempt of `user_id` at `now` (see [`SignInState::claim`]),
     /// atomically; whether the user exists does not matter.
@@ -177,7 +245,8 @@ pub trait UserStore: Send + Sync {
     /// Forgets the user's failed sign-ins (after a successful one).
     async fn clear_sign_in(&self, domain: &DomainId, user_id: &UserId) -> StoreResult<()>;
 
-    /// Creates a user; `NotUnique` if the user_id exists in the domain.
+    /// Creates a user; `NotUnique` if the user_id exists in the domain. Replaces the user_id's
+    /// tombstone, if any.
     async fn create_user(&self, user: &User) -> StoreResult<Versioned<User>>;
 
     /// Replaces `before` with `after` if the stored version is still `before.version`, applying
@@ -185,8 +254,8 @@ pub trait UserStore: Send + Sync {
     async fn save_user(&self, before: &Versioned<User>, after: &User, code: CodeChange)
     -> StoreResult<Versioned<User>>;
 
-    /// Deletes the user, its codes and its reset window, if still at `before.version`.
-    /// Enforces the last-admin rule.
+    /// Deletes the user, its codes and its reset window, if still at `before.version`, leaving
+    /// its [`Tombstone`] (deleted now) in the same transaction. Enforces the last-admin rule.
     async fn delete_user(&self, before: &Versioned<User>) -> StoreResult<()>;
 
     /// Stores a code without touching the user, replacing any pending one of its purpose.

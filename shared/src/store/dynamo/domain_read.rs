@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::domain_cache::{Change, DomainCopy, apply, cached, footprint};
 use super::key_range::KeySpace;
 use super::{
-    DynamoStore, Item, TOMBSTONE_PREFIX, USER_PREFIX, names, number, partition, read_user, s, schema,
+    DynamoStore, Item, TOMBSTONE_PREFIX, USER_PREFIX, is_tombstone, names, number, partition, read_user, s, schema,
     user_from_list_blob,
 };
 use crate::model::{DomainId, User, UserId};
@@ -34,9 +34,10 @@ use crate::store::{DomainUsers, StoreError, StoreResult};
 /// carries a stamp later than that start less 20 s, plus the clock difference between the two
 /// functions (Lambda hosts keep time to within a millisecond). 60 s is three times that.
 pub const OVERLAP_MICROS: i64 = 60_000_000;
-/// How long a tombstone lives (its TTL). A copy not caught up for longer than this, less
-/// twice the overlap, could miss a delete whose tombstone expired, so it is read again whole.
-pub const TOMBSTONE_LIFETIME_SECONDS: i64 = 24 * 3600;
+/// How long a tombstone lives (its TTL): the store's [`crate::store::TOMBSTONE_LIFETIME`],
+/// 8 days. A copy not caught up for longer than this, less twice the overlap, could miss a
+/// delete whose tombstone expired, so it is read again whole.
+pub const TOMBSTONE_LIFETIME_SECONDS: i64 = crate::store::TOMBSTONE_LIFETIME.num_seconds();
 const MAX_COPY_AGE_MICROS: i64 = TOMBSTONE_LIFETIME_SECONDS * 1_000_000 - 2 * OVERLAP_MICROS;
 /// The key ranges a cold read of a domain larger than one page starts with.
 const FIRST_PARTS: usize = 16;
@@ -142,13 +143,23 @@ enum Found {
     Other,
 }
 
-/// A change-index item (keys, stamp and list blob) as a change: a user, or a tombstone
-/// (`TOMB#<user_id>`).
+/// A change-index item (keys, stamp, list blob and deletion mark) as a change: a user, or a
+/// tombstone (in the user's key, or an earlier version's `TOMB#<user_id>`).
 fn change_from(item: &Item) -> StoreResult<Found> {
     let stamp: i64 = number(item, schema::CHANGE_ATTRIBUTE)?;
     let Some(sk) = sort_key(item) else {
         return Ok(Found::Other);
     };
+    let deleted = if is_tombstone(item) {
+        sk.strip_prefix(USER_PREFIX)
+    } else {
+        sk.strip_prefix(TOMBSTONE_PREFIX)
+    };
+    if let Some(id) = deleted {
+        let user_id = UserId::parse("user_id", id.to_owned())
+            .map_err(|_| StoreError::Unavailable("a tombstone with an invalid user_id".into()))?;
+        return Ok(Found::Change(Change::Delete { stamp, user_id }));
+    }
     if sk.starts_with(USER_PREFIX) {
         return Ok(match user_from_list_blob(item)? {
             Some(user) => Found::Change(Change::Upsert {
@@ -157,11 +168,6 @@ fn change_from(item: &Item) -> StoreResult<Found> {
             }),
             None => Found::NoListBlob,
         });
-    }
-    if let Some(id) = sk.strip_prefix(TOMBSTONE_PREFIX) {
-        let user_id = UserId::parse("user_id", id.to_owned())
-            .map_err(|_| StoreError::Unavailable("a tombstone with an invalid user_id".into()))?;
-        return Ok(Found::Change(Change::Delete { stamp, user_id }));
     }
     Ok(Found::Other)
 }
@@ -241,10 +247,11 @@ impl DynamoStore {
                     ("#sk", schema::SORT_KEY),
                     ("#chg", schema::CHANGE_ATTRIBUTE),
                     ("#u", schema::LIST_BLOB_ATTRIBUTE),
+                    ("#del", schema::DELETED_ATTRIBUTE),
                 ])))
                 .expression_attribute_values(":pk", s(partition))
                 .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
-                .projection_expression("#sk, #chg, #u")
+                .projection_expression("#sk, #chg, #u, #del")
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -366,7 +373,8 @@ impl DynamoStore {
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi");
         if items == Items::Compact {
             names_used.push(("#u", schema::LIST_BLOB_ATTRIBUTE));
-            query = query.projection_expression("#sk, #u");
+            names_used.push(("#del", schema::DELETED_ATTRIBUTE));
+            query = query.projection_expression("#sk, #u, #del");
         }
         let output = query
             .set_expression_attribute_names(Some(names(&names_used)))
@@ -382,6 +390,10 @@ impl DynamoStore {
         let mut users = Vec::with_capacity(found.len());
         let mut bytes = 0;
         for item in found {
+            // Deleted users' tombstones share the users' key range; they are no users.
+            if is_tombstone(&item) {
+                continue;
+            }
             let user = match items {
                 Items::Compact => match user_from_list_blob(&item)? {
                     Some(user) => user,

@@ -25,6 +25,9 @@ pub const GLOBAL_SECONDARY_INDEXES: &[&str] = &[];
 pub const CHANGE_INDEX: &str = "by_change";
 /// The change stamp: microseconds since the epoch, the writer's clock just before it sends.
 pub const CHANGE_ATTRIBUTE: &str = "chg";
+/// On a `USER#` item, marks it as a deleted user's tombstone: when it was deleted, in Unix
+/// milliseconds (real time). Such an item has no other user attribute.
+pub const DELETED_ATTRIBUTE: &str = "deleted_ms";
 /// The user as list and stat read it, in one binary attribute (docs/dynamodb.md).
 pub const LIST_BLOB_ATTRIBUTE: &str = "u";
 

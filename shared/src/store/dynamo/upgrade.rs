@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 use super::schema::{self, SetupError};
-use super::{USER_PREFIX, list_blob, now_micros, read_user};
+use super::{USER_PREFIX, is_tombstone, list_blob, now_micros, read_user};
 
 /// The Scan segments read at once.
 const SEGMENTS: i32 = 4;
@@ -85,8 +85,10 @@ async fn copy_segment(client: &Client, from: &str, to: &str, segment: i32) -> Re
             .map_err(|e| SetupError::new(format!("cannot scan {from}: {}", DisplayErrorContext(e))))?;
         let mut batch = Vec::with_capacity(BATCH);
         for mut item in page.items.unwrap_or_default() {
-            let is_user =
-                matches!(item.get(schema::SORT_KEY), Some(AttributeValue::S(sk)) if sk.starts_with(USER_PREFIX));
+            // Tombstones are copied as they are (with their deletion time and TTL), so revocation
+            // survives the upgrade; they already carry a change stamp.
+            let is_user = !is_tombstone(&item)
+                && matches!(item.get(schema::SORT_KEY), Some(AttributeValue::S(sk)) if sk.starts_with(USER_PREFIX));
             if is_user && prepare_user(&mut item)? {
                 users += 1;
             }
