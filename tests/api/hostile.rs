@@ -252,32 +252,28 @@ async fn error_messages_quote_at_most_128_characters_of_a_key_or_value() {
         reply.body.to_string().len()
     );
     // In a query, and as a value.
-    let query = list(json!({"filter": [{"k": "name", "v": "x", "o": "eq", &long: 1}]}));
-    let reply = api.admin_call("list", query).await;
-    reply.err("ERROR_DB_QUERY", 400);
-    assert!(
-        reply.body.to_string().len() < 1024,
-        "{} bytes",
-        reply.body.to_string().len()
-    );
-    let reply = api
-        .admin_call("list", list(json!({"filter": [{"k": "name", "v": "x", "o": long}]})))
-        .await;
-    reply.err("ERROR_DB_QUERY", 400);
-    assert!(
-        reply.body.to_string().len() < 1024,
-        "{} bytes",
-        reply.body.to_string().len()
-    );
-    let reply = api
-        .admin_call("get", json!({"user_id": long, "domain_id": DOMAIN}))
-        .await;
-    reply.err("ERROR_INVALID_PARAMETER", 400);
-    assert!(
-        reply.body.to_string().len() < 1024,
-        "{} bytes",
-        reply.body.to_string().len()
-    );
+    for (method, body, code) in [
+        (
+            "list",
+            list(json!({"filter": [{"k": "name", "v": "x", "o": "eq", &long: 1}]})),
+            "ERROR_DB_QUERY",
+        ),
+        (
+            "list",
+            list(json!({"filter": [{"k": "name", "v": "x", "o": &long}]})),
+            "ERROR_DB_QUERY",
+        ),
+        (
+            "get",
+            json!({"user_id": &long, "domain_id": DOMAIN}),
+            "ERROR_INVALID_PARAMETER",
+        ),
+    ] {
+        let reply = api.admin_call(method, body).await;
+        reply.err(code, 400);
+        let size = reply.body.to_string().len();
+        assert!(size < 1024, "{method}: {size} bytes");
+    }
 }
 
 #[tokio::test]

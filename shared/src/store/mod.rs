@@ -178,6 +178,9 @@ impl Tombstone {
 
 /// What one user's key holds: the user, the tombstone a delete left there, or nothing.
 #[derive(Debug, Clone, PartialEq)]
+// The answer of one read, moved once: the same size as the `Option<Versioned<User>>` it
+// replaces, and boxing would add an allocation to every request.
+#[allow(clippy::large_enum_variant)]
 pub enum Record {
     User(Versioned<User>),
     Tombstone(Tombstone),
