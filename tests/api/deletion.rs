@@ -5,6 +5,8 @@
 use serde_json::{Value, json};
 use users::model::RoleType;
 use users_tests::tokens::{self, DEV_KID};
+
+use crate::fixture::ids;
 use users_tests::{DOMAIN, PASSWORD, Reply, TestApi, next_second};
 
 /// A token's claims (its signature is checked elsewhere).
@@ -174,13 +176,8 @@ async fn tombstones_are_never_users() {
     let update = json!({"user_id": "frank", "domain_id": DOMAIN, "name": "x"});
     api.admin_call("update", update).await.err("ERROR_NOT_FOUND", 404);
     let list = api.admin_call("list", json!({"domain_id": DOMAIN})).await.ok();
-    let ids: Vec<&str> = list["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["user_id"].as_str().unwrap())
-        .collect();
-    assert_eq!((ids, list["total_count"].clone()), (vec!["erin", "gina"], json!(2)));
+    assert_eq!(ids(&list), ["erin", "gina"]);
+    assert_eq!(list["total_count"], 2);
     let stat = json!({"domain_id": DOMAIN, "query": {"aggregate": [{"count": {"name": "n"}}]}});
     assert_eq!(api.admin_call("stat", stat).await.ok()["results"], json!([{"n": 2}]));
     let distinct = json!({"domain_id": DOMAIN, "query": {"distinct": "user_id"}});

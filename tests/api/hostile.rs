@@ -12,6 +12,8 @@ use users::model::RoleType;
 use users_tests::tokens::{self, DEV_KID};
 use users_tests::{DOMAIN, TestApi};
 
+use crate::fixture::ids;
+
 fn list(query: Value) -> Value {
     json!({"domain_id": DOMAIN, "query": query})
 }
@@ -299,13 +301,7 @@ async fn ordinary_patterns_compile() {
             )
             .await
             .ok();
-        let ids: Vec<&str> = answer["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["user_id"].as_str().unwrap())
-            .collect();
-        assert_eq!(ids, expected, "{pattern}");
+        assert_eq!(ids(&answer), expected, "{pattern}");
     }
     // 100 of them in one request, each at 1 KiB, still within the bounds.
     let many: Vec<String> = (0..100)

@@ -51,6 +51,35 @@ impl TokenStamp {
     pub fn is_revoked_without_user(&self, tombstone: Option<&Tombstone>) -> bool {
         self.generation.is_some() || tombstone.is_some_and(|t| self.before_the_second_of(t.deleted_at))
     }
+
+    /// [`Caller::check_standing`], for any token with this stamp (a refresh token too).
+    pub fn check_standing(&self, record: &Record) -> Result<(), ApiError> {
+        let user = match record {
+            Record::User(user) => &user.item,
+            Record::Tombstone(tombstone) if self.is_revoked_without_user(Some(tombstone)) => {
+                return Err(ApiError::AuthenticateFailure {
+                    reason: "the token's user was deleted",
+                });
+            }
+            Record::Absent if self.is_revoked_without_user(None) => {
+                return Err(ApiError::AuthenticateFailure {
+                    reason: "the token's user does not exist",
+                });
+            }
+            Record::Tombstone(_) | Record::Absent => return Ok(()),
+        };
+        if user.state == State::Disabled {
+            return Err(ApiError::AuthenticateFailure {
+                reason: "the token's user is disabled",
+            });
+        }
+        if self.is_revoked_for(user) {
+            return Err(ApiError::AuthenticateFailure {
+                reason: "the token was revoked",
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A caller whose token verified.
@@ -97,40 +126,7 @@ impl Caller {
     pub fn check_standing(&self, record: &Record) -> Result<(), ApiError> {
         self.stamp.check_standing(record)
     }
-}
 
-impl TokenStamp {
-    /// [`Caller::check_standing`], for any token with this stamp (a refresh token too).
-    pub fn check_standing(&self, record: &Record) -> Result<(), ApiError> {
-        let user = match record {
-            Record::User(user) => &user.item,
-            Record::Tombstone(tombstone) if self.is_revoked_without_user(Some(tombstone)) => {
-                return Err(ApiError::AuthenticateFailure {
-                    reason: "the token's user was deleted",
-                });
-            }
-            Record::Absent if self.is_revoked_without_user(None) => {
-                return Err(ApiError::AuthenticateFailure {
-                    reason: "the token's user does not exist",
-                });
-            }
-            Record::Tombstone(_) | Record::Absent => return Ok(()),
-        };
-        if user.state == State::Disabled {
-            return Err(ApiError::AuthenticateFailure {
-                reason: "the token's user is disabled",
-            });
-        }
-        if self.is_revoked_for(user) {
-            return Err(ApiError::AuthenticateFailure {
-                reason: "the token was revoked",
-            });
-        }
-        Ok(())
-    }
-}
-
-impl Caller {
     /// The caller's own user id, when it can be one (the provisioner's cannot).
     pub fn own_user_id(&self) -> Option<UserId> {
         UserId::parse("aud", self.user_id.clone()).ok()

@@ -335,13 +335,7 @@ fn read_record(item: Item) -> StoreResult<Record> {
     if !is_tombstone(&item) {
         return read_user(item).map(Record::User);
     }
-    let deleted_ms: i64 = number(&item, schema::DELETED_ATTRIBUTE)?;
-    let deleted_at = chrono::DateTime::from_timestamp_millis(deleted_ms)
-        .ok_or_else(|| StoreError::Unavailable("a tombstone with an invalid time".into()))?;
-    let tombstone = Tombstone {
-        deleted_at: Timestamp::new(deleted_at),
-    };
-    Ok(Record::Tombstone(tombstone).live_at(Timestamp::new(chrono::Utc::now())))
+    Tombstone::read(number(&item, schema::DELETED_ATTRIBUTE)?)
 }
 
 fn read_user(item: Item) -> StoreResult<Versioned<User>> {

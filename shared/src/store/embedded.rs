@@ -18,8 +18,8 @@
 //! - `sign_ins`: (domain_id, user_id) → JSON `SignInState`, the failed sign-in count
 //! - `tombstones`: (domain_id, user_id) → when a deleted user was deleted (Unix ms, real
 //!   time), read in the same read transaction as the user; kept for
-//!   [`super::TOMBSTONE_LIFETIME`] (an older one reads as nothing, and the next delete in the
-//!   domain sweeps it), replaced by a create of the same user_id
+//!   [`super::TOMBSTONE_LIFETIME`] (an older one reads as nothing, and later deletes in the
+//!   domain sweep it), replaced by a create of the same user_id
 //!
 //! After an I/O error (a full disk), redb refuses every later write with "previous I/O error"
 //! until the database is closed and opened again, while reads still work. So when a write
@@ -394,25 +394,24 @@ fn read_record(txn: &redb::ReadTransaction, domain: &DomainId, user_id: &UserId)
         }));
     }
     let tombstones = txn.open_table(TOMBSTONES).map_err(unavailable)?;
-    let Some(deleted_ms) = tombstones.get(key).map_err(unavailable)?.map(|v| v.value()) else {
-        return Ok(Record::Absent);
-    };
-    let deleted_at = chrono::DateTime::from_timestamp_millis(deleted_ms)
-        .ok_or_else(|| StoreError::Unavailable("a tombstone with an invalid time".into()))?;
-    let tombstone = Tombstone {
-        deleted_at: Timestamp::new(deleted_at),
-    };
-    Ok(Record::Tombstone(tombstone).live_at(Timestamp::new(chrono::Utc::now())))
+    match tombstones.get(key).map_err(unavailable)? {
+        Some(deleted_ms) => Tombstone::read(deleted_ms.value()),
+        None => Ok(Record::Absent),
+    }
 }
 
 /// Leaves the tombstone of a user deleted `now`, and sweeps the domain's tombstones that have
-/// outlived [`TOMBSTONE_LIFETIME`] (a bounded number per delete, so a delete stays cheap).
+/// outlived [`TOMBSTONE_LIFETIME`]. A delete looks at most at the domain's first
+/// 256 tombstones (in user_id order) and removes at most 16, so it stays cheap
+/// however many deletes the last 8 days held; as the first ones expire and go, later deletes
+/// reach further. One not swept yet still reads as nothing ([`Tombstone::read`]).
 fn leave_tombstone(txn: &WriteTransaction, domain: &str, user_id: &str, now: Timestamp) -> StoreResult<()> {
+    const SCAN_PER_DELETE: usize = 256;
     const SWEEP_PER_DELETE: usize = 16;
     let mut table = txn.open_table(TOMBSTONES).map_err(unavailable)?;
     let oldest_kept = (now.at() - TOMBSTONE_LIFETIME).timestamp_millis();
     let mut expired = Vec::new();
-    for entry in table.range((domain, "")..).map_err(unavailable)? {
+    for entry in table.range((domain, "")..).map_err(unavailable)?.take(SCAN_PER_DELETE) {
         let (key, deleted_ms) = entry.map_err(unavailable)?;
         let (entry_domain, entry_user) = key.value();
         if entry_domain != domain || expired.len() == SWEEP_PER_DELETE {

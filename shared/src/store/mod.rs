@@ -170,9 +170,20 @@ pub struct Tombstone {
 }
 
 impl Tombstone {
-    /// Whether it still stands at `now` (both stores also drop it later, lazily).
-    pub fn is_live(&self, now: Timestamp) -> bool {
-        now.at() < self.deleted_at.at() + TOMBSTONE_LIFETIME
+    /// What a stored tombstone of a user deleted at `deleted_ms` (Unix ms, real time) reads as
+    /// now: the tombstone while it lives, nothing after [`TOMBSTONE_LIFETIME`] (both stores
+    /// remove it later, lazily). The one reading of a tombstone for both adapters.
+    pub fn read(deleted_ms: i64) -> StoreResult<Record> {
+        let deleted_at = chrono::DateTime::from_timestamp_millis(deleted_ms)
+            .ok_or_else(|| StoreError::Unavailable("a tombstone with an invalid time".into()))?;
+        let live = chrono::Utc::now() < deleted_at + TOMBSTONE_LIFETIME;
+        Ok(if live {
+            Record::Tombstone(Tombstone {
+                deleted_at: Timestamp::new(deleted_at),
+            })
+        } else {
+            Record::Absent
+        })
     }
 }
 
@@ -192,21 +203,6 @@ impl Record {
         match self {
             Record::User(user) => Some(user),
             Record::Tombstone(_) | Record::Absent => None,
-        }
-    }
-
-    pub fn user(&self) -> Option<&Versioned<User>> {
-        match self {
-            Record::User(user) => Some(user),
-            Record::Tombstone(_) | Record::Absent => None,
-        }
-    }
-
-    /// A tombstone past its lifetime reads as nothing.
-    pub fn live_at(self, now: Timestamp) -> Self {
-        match self {
-            Record::Tombstone(t) if !t.is_live(now) => Record::Absent,
-            other => other,
         }
     }
 }
