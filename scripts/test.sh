@@ -1,27 +1,130 @@
 #!/usr/bin/env bash
-# Every test of the project, as CI runs it, on a fresh machine: installs the pinned tools
-# (moto, SAM CLI, cargo-lambda, zig) from PyPI, starts one moto server on 127.0.0.1 for the run
-# (stopped on exit), then: formatting, lints, the whole test suite (unit, HTTP suite on the
-# embedded store, storage conformance on both stores, SES and request-count tests, every Lambda
-# binary against a fake Runtime API, the local server, the fuzzer), the OpenAPI document's
-# validation, the real clients (the official spaceone-api client, schemathesis) against the
-# local server, the HTTP suite again on DynamoDB, the SAM template lint, and the arm64 Lambda
-# build. Run from anywhere: ./scripts/test.sh
+# Every test of the project, as CI runs it, on a fresh machine. Run from anywhere:
+#   ./scripts/test.sh           everything (what .ci/run runs)
+#   ./scripts/test.sh --quick   the everyday loop: fmt, the unit tests and the HTTP suite on the
+#                               embedded store; no moto, no tools to install, no arm64 build
+#
+# The full run installs the pinned tools (moto, SAM CLI, cargo-lambda, zig) from PyPI, starts
+# two moto servers on 127.0.0.1 for the run (scripts/moto.sh; stopped on exit), then:
+# formatting, lints, the whole test suite under cargo nextest (.config/nextest.toml: unit, the
+# HTTP suite on both stores, storage conformance on both stores, SES, KMS and request-count
+# tests, every Lambda binary against a fake Runtime API, the provisioning and event pipelines,
+# the local server, the fuzzer), the OpenAPI document's validation, the real clients (the
+# official spaceone-api client, schemathesis) against the local server, the SAM template
+# lint, and the arm64 Lambda build (beside the tests).
+#
+# It prints each step's seconds as the step ends and a table of them at the end, the tests
+# passed per suite (test binary), every moto server's peak resident memory, and the most
+# memory the machine had in use (sampled every 5 s into target/test-run/memory.log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
+quick=0
+case "${1:-}" in
+    "") ;;
+    --quick) quick=1 ;;
+    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+
+RUN_DIR="$PWD/target/test-run"
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR/moto-peaks"
+# The machine's used memory (MB) every 5 s, for the run's peak.
+(while true; do
+    printf '%s %s\n' "$(date +%s)" "$(free -m | awk 'NR == 2 { print $3 }')"
+    sleep 5
+done) >"$RUN_DIR/memory.log" 2>/dev/null &
+SAMPLER_PID=$!
+ARM64_PID=""
+cleanup() {
+    kill "$SAMPLER_PID" 2>/dev/null || true
+    if [ -n "$ARM64_PID" ]; then kill -- -"$ARM64_PID" 2>/dev/null || true; fi
+    if declare -F moto_stop >/dev/null; then moto_stop; fi
+}
+trap cleanup EXIT
+
+# Each step's wall time, printed as it ends and again at the end.
+timings=()
+mark=$SECONDS
+lap() {
+    local line
+    line="$(printf '%-48s %5d s' "$1" $((SECONDS - mark)))"
+    timings+=("$line")
+    echo "-- $line"
+    mark=$SECONDS
+}
+
+# Tests passed per test binary, from nextest's JUnit report of the run just done.
+suite_counts() {
+    python3 - "$1" <<'EOF'
+import collections, sys, xml.etree.ElementTree as ET
+passed = collections.Counter()
+for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    if not any(child.tag in ("failure", "error", "skipped") for child in case):
+        passed[case.get("classname")] += 1
+for suite, count in sorted(passed.items()):
+    print(f"{suite:<48} {count:5d} passed")
+print(f"{'total':<48} {sum(passed.values()):5d} passed")
+EOF
+}
+JUNIT=target/nextest/default/junit.xml
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+    cargo install --locked cargo-nextest@0.9.143
+fi
+
+if [ "$quick" = 1 ]; then
+    echo "== cargo fmt --check"
+    cargo fmt --all -- --check
+    lap "fmt"
+    echo "== unit tests and the HTTP suite on the embedded store"
+    # --workspace keeps the dependencies' features those of the full run: its build is reused.
+    cargo nextest run --workspace --locked --lib --test api
+    lap "unit tests + HTTP suite (embedded)"
+    echo "== tests passed per suite"
+    suite_counts "$JUNIT"
+    echo "== time per step"
+    printf '%s\n' "${timings[@]}"
+    echo "== quick run passed in $((SECONDS - started)) s"
+    exit 0
+fi
 
 source scripts/tools.sh
+lap "tools (venv, arm64 target, nextest)"
+export MOTO_PEAK_DIR="$RUN_DIR/moto-peaks"
 source scripts/moto.sh
+trap cleanup EXIT  # moto.sh's own trap stops only the servers
+python3 scripts/moto_server_check.py "$MOTO_ENDPOINT"
+lap "moto servers start and check"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+lap "fmt"
 
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+lap "clippy"
 
-echo "== cargo test (embedded store; DynamoDB and SES on moto)"
-cargo test --workspace --locked
+echo "== cargo nextest run --no-run (the one build every later step uses)"
+cargo nextest run --workspace --locked --no-run
+lap "test build"
+
+# The arm64 build of the 20 functions runs beside the tests from here on: they leave a core
+# idle much of the time (waiting on moto and on the real clients), and it has its own target
+# directory, so neither waits for the other's Cargo lock. Its output is shown at the end.
+# At the lowest priority, so the tests keep their pace; in a session of its own, so a failed
+# run stops it with all its compilers. Its last line is its own wall time.
+ARM64_LOG="$RUN_DIR/arm64-check.log"
+CARGO_TARGET_DIR="$PWD/target/arm64-check" setsid nice -n 19 bash -c \
+    'started=$SECONDS; ./scripts/lambda-build.sh --check; status=$?; echo "$((SECONDS - started))"; exit $status' \
+    >"$ARM64_LOG" 2>&1 &
+ARM64_PID=$!
+
+echo "== cargo nextest run (the HTTP suite on both stores; DynamoDB, SES, KMS, SQS on moto)"
+cargo nextest run --workspace --locked
+lap "tests (run)"
+echo "== tests passed per suite"
+suite_counts "$JUNIT" | tee "$RUN_DIR/suites.txt"
 
 echo "== docs/openapi.json validates as OpenAPI 3.1 (openapi-spec-validator)"
 OPENAPI_VENV="$PWD/target/tools/openapi-venv"
@@ -31,6 +134,7 @@ if ! cmp -s scripts/openapi-requirements.txt "$OPENAPI_VENV/.requirements" 2>/de
     cp scripts/openapi-requirements.txt "$OPENAPI_VENV/.requirements"
 fi
 "$OPENAPI_VENV/bin/python" -m openapi_spec_validator docs/openapi.json
+lap "openapi validator"
 
 echo "== real clients against users-local: the official spaceone-api 2.0.25 client, schemathesis"
 CLIENTS_VENV="$PWD/target/tools/clients-venv"
@@ -40,16 +144,35 @@ if ! cmp -s scripts/clients/requirements.txt "$CLIENTS_VENV/.requirements" 2>/de
     cp scripts/clients/requirements.txt "$CLIENTS_VENV/.requirements"
 fi
 "$CLIENTS_VENV/bin/python" scripts/clients/real_clients.py target/debug/users-local docs/openapi.json
-
-echo "== HTTP suite on the DynamoDB store (moto)"
-# --workspace keeps the features of the build above: `-p users-tests` alone would resolve
-# them differently and rebuild the AWS SDK crates.
-USERS_TEST_STORE=dynamo cargo test --workspace --locked --test api
+lap "real clients"
 
 echo "== sam validate --lint"
 sam validate --lint --region us-east-1 --template template.yaml
+lap "sam validate"
 
-echo "== cargo lambda build --release --arm64 (LTO off, opt-level 1 to fit CI; deployed sizes: docs/performance.md)"
-./scripts/lambda-build.sh --check
+echo "== cargo lambda build --arm64 --profile lambda-check (unoptimised; deployed sizes: docs/performance.md)"
+arm64_status=0
+wait "$ARM64_PID" || arm64_status=$?
+ARM64_PID=""
+arm64_seconds="$(tail -n 1 "$ARM64_LOG")"
+head -n -1 "$ARM64_LOG"
+test "$arm64_status" -eq 0 || { echo "the arm64 build failed ($arm64_status)" >&2; exit 1; }
+lap "waiting for the arm64 build"
+timings+=("$(printf '%-48s %5d s' "  (arm64 build, beside the steps above)" "$arm64_seconds")")
 
+moto_stop
+echo "== time per step"
+printf '%s\n' "${timings[@]}"
+echo "== tests passed per suite"
+cat "$RUN_DIR/suites.txt"
+echo "== moto servers' peak resident memory (ru_maxrss; the run's two, then one per test that starts its own)"
+over=0
+for file in "$MOTO_PEAK_DIR"/*; do
+    read -r port kind kb <"$file"
+    printf 'moto on port %-6s %-9s %6.2f GB\n' "$port" "$kind" "$(echo "$kb" | awk '{ print $1 / 1048576 }')"
+    if [ "$kb" -gt $((2 * 1048576)) ]; then over=1; fi
+done
+kill "$SAMPLER_PID" 2>/dev/null || true
+echo "== the machine's used memory at its highest (free -m every 5 s): $(sort -n -k2 "$RUN_DIR/memory.log" | tail -n 1 | awk '{ printf "%.2f GB", $2 / 1024 }')"
+test "$over" -eq 0 || { echo "a moto server passed 2 GB" >&2; exit 1; }
 echo "== all passed in $((SECONDS - started)) s"

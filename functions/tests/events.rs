@@ -107,6 +107,7 @@ fn strings(value: &Value, out: &mut Vec<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_1000_through_the_queue_makes_each_user_once_and_each_event_once() {
+    moto::private_server();
     let p = pipeline().await;
     let mut queue = CommandQueue::create().await;
     let tap = EventTap::create().await;

@@ -58,6 +58,7 @@ async fn snapshot(api: &TestApi) -> Vec<(String, u64)> {
 
 #[tokio::test]
 async fn a_batch_of_1000_applies_with_each_user_once_and_redelivery_changes_nothing() {
+    moto::private_server();
     let lines = batch();
     // Every command delivered twice in a row, as at-least-once delivery may.
     let redelivered: Vec<String> = lines.iter().flat_map(|l| [l.clone(), l.clone()]).collect();
@@ -107,6 +108,7 @@ async fn a_batch_of_1000_applies_with_each_user_once_and_redelivery_changes_noth
 
 #[tokio::test]
 async fn commands_with_ids_apply_once_even_when_the_whole_batch_comes_again() {
+    moto::private_server();
     let lines = with_ids(&batch());
     for (store, api) in apis().await {
         let (first, _) = run(&api, &lines).await;

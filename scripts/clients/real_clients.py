@@ -114,7 +114,7 @@ def official_client(server):
     calls = 0
     for naming, options in NAMINGS.items():
         user, email = f"alice-{naming}", f"alice-{naming}@example.com"
-        admin, me = server.admin, server.token(user)
+        admin = server.admin
 
         def call(method, message, token, response):
             nonlocal calls
@@ -132,6 +132,8 @@ def official_client(server):
             permission_group=user_pb2.CreateUserRequest.PermissionGroup.DOMAIN, tags=tags,
         ), admin, user_pb2.UserInfo())
         assert created.auth_type == user_pb2.AuthType.LOCAL and dict(created.tags) == {"cost_center": "a1", "teamName": "core"}
+        # Minted once the user exists: a token from before its creation second is refused.
+        me = server.token(user)
         call("get", user_pb2.UserRequest(**target), admin, user_pb2.UserInfo())
         # Sign-in with the official IssueTokenRequest (Token API), then a grant (2.0.25 has no
         # GrantTokenRequest: its fields as the later identity v2 Token service names them).

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use users::model::RoleType;
 use users_tests::tokens::{self, DEV_KID};
 
-use crate::fixture::ids;
+use super::fixture::ids;
 use users_tests::{DOMAIN, PASSWORD, Reply, TestApi, next_second};
 
 /// A token's claims (its signature is checked elsewhere).

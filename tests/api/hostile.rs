@@ -12,7 +12,7 @@ use users::model::RoleType;
 use users_tests::tokens::{self, DEV_KID};
 use users_tests::{DOMAIN, TestApi};
 
-use crate::fixture::ids;
+use super::fixture::ids;
 
 fn list(query: Value) -> Value {
     json!({"domain_id": DOMAIN, "query": query})

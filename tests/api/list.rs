@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use users_tests::DOMAIN;
 
-use crate::fixture::{domain, ids, list};
+use super::fixture::{domain, ids, list};
 
 /// Users matching one condition, in user_id order.
 async fn matching(api: &users_tests::TestApi, condition: Value) -> Vec<String> {

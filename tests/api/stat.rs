@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::fixture::{domain, stat};
+use super::fixture::{domain, stat};
 
 #[tokio::test]
 async fn distinct_lists_sorted_values_and_flattens_lists() {

@@ -88,7 +88,7 @@ async fn an_ecc_key_signs_es256_tokens_that_the_published_jwk_verifies() {
 async fn an_rsa_key_named_by_its_alias_signs_rs256_with_the_key_id_as_kid() {
     let client = moto::kms(&RequestCounter::default());
     let key_id = moto::signing_key(&client, "RSA_2048").await;
-    let alias = format!("alias/users-test-{}", &users_tests::moto::unique_table()[11..]);
+    let alias = format!("alias/users-test-{}", users_tests::moto::unique_id());
     client
         .create_alias()
         .alias_name(&alias)

@@ -19,7 +19,7 @@ async fn api_mailing_through(endpoint: &str) -> TestApi {
 }
 
 fn unique_address() -> String {
-    format!("{}@example.com", moto::unique_table())
+    format!("{}@example.com", moto::unique_id())
 }
 
 #[tokio::test]

@@ -111,15 +111,34 @@ impl Reply {
     }
 }
 
+/// Whether [`TestApi::new`] runs on DynamoDB (moto): `USERS_TEST_STORE` when set (`dynamo` or
+/// `embedded`), or else whether this process is the `api_dynamo` test binary
+/// (`tests/api_dynamo.rs`, the HTTP suite's second pass; Cargo names its executable
+/// `api_dynamo-<hash>`).
+pub fn on_dynamo() -> bool {
+    match std::env::var("USERS_TEST_STORE").as_deref() {
+        Ok("dynamo") => true,
+        Ok("embedded") => false,
+        Ok(other) => panic!("USERS_TEST_STORE={other:?}: use embedded or dynamo"),
+        Err(_) => std::env::current_exe()
+            .ok()
+            .and_then(|exe| {
+                exe.file_name()
+                    .map(|name| name.to_string_lossy().starts_with("api_dynamo-"))
+            })
+            .unwrap_or(false),
+    }
+}
+
 impl TestApi {
-    /// An API on the store `USERS_TEST_STORE` names: `embedded` (the default) or `dynamo` (a
-    /// fresh table on the moto server). `./scripts/test.sh` runs the HTTP suite with both.
+    /// An API on the store [`on_dynamo`] picks: a fresh table on the moto server, or else an
+    /// embedded store in a temporary folder.
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn UserStore> = match std::env::var("USERS_TEST_STORE").as_deref() {
-            Ok("dynamo") => Arc::new(moto::fresh_store(&moto::RequestCounter::default()).await),
-            Ok("embedded") | Err(_) => Arc::new(EmbeddedStore::open(&dir.path().join("db")).expect("store")),
-            Ok(other) => panic!("USERS_TEST_STORE={other:?}: use embedded or dynamo"),
+        let store: Arc<dyn UserStore> = if on_dynamo() {
+            Arc::new(moto::fresh_store(&moto::RequestCounter::default()).await)
+        } else {
+            Arc::new(EmbeddedStore::open(&dir.path().join("db")).expect("store"))
         };
         Self::with_store(dir, store)
     }
@@ -128,7 +147,7 @@ impl TestApi {
     /// at a time (moto's threaded server undoes writes that commit while a transaction fails,
     /// a loss DynamoDB never makes).
     pub async fn for_races() -> Self {
-        if std::env::var("USERS_TEST_STORE").as_deref() != Ok("dynamo") {
+        if !on_dynamo() {
             return Self::new().await;
         }
         let dir = tempfile::tempdir().expect("temp dir");

@@ -2,9 +2,14 @@
 //! AWS SDK: DynamoDB, SES v2, and (`crate::pipeline`) SQS, EventBridge and DynamoDB Streams.
 //!
 //! `./scripts/test.sh` starts one server for the whole run and exports `MOTO_ENDPOINT`. Without
-//! it (a plain `cargo test`), the first test that needs moto starts `moto_server` from PATH for
-//! this test process; a watchdog shell kills it when the process exits (its stdin, held here,
+//! it (a plain `cargo test`), the first test that needs moto starts `scripts/moto_server.py`
+//! (moto from PATH's `python3`, without moto's DynamoDB memory leak) for this test process; a watchdog shell kills it when the process exits (its stdin, held here,
 //! closes), so no server outlives the tests.
+//!
+//! What a test process creates on moto (tables, queues) it deletes when it exits
+//! ([`forget_at_exit`]): moto keeps everything in memory until it stops, and under
+//! `cargo nextest` every test is a process of its own, so the server holds only the data of
+//! the tests running at the moment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
@@ -35,43 +40,51 @@ static SERIAL_SERVER: OnceLock<Server> = OnceLock::new();
 
 /// The endpoint of the moto server for this run, starting one if needed.
 pub fn endpoint() -> &'static str {
-    &SERVER
-        .get_or_init(|| start("MOTO_ENDPOINT", |port| format!("moto_server -H 127.0.0.1 -p {port}")))
-        .endpoint
+    &SERVER.get_or_init(|| start("MOTO_ENDPOINT", "")).endpoint
 }
 
-/// The endpoint of the moto server that answers one request at a time (scripts/moto_serial.py),
-/// for race tests: moto's threaded server undoes concurrent writes when a transaction fails.
+/// The endpoint of the moto server that answers one request at a time (`--serial`), for race
+/// tests: moto's threaded server undoes concurrent writes when a transaction fails.
 pub fn serial_endpoint() -> &'static str {
     &SERIAL_SERVER
-        .get_or_init(|| {
-            start("MOTO_SERIAL_ENDPOINT", |port| {
-                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/moto_serial.py");
-                format!("python3 {script} {port}")
-            })
-        })
+        .get_or_init(|| start("MOTO_SERIAL_ENDPOINT", "--serial"))
         .endpoint
 }
 
-/// The server named by `variable`, or one started now with `command(port)`, stopped when
-/// this process ends (its watchdog's stdin closes).
-fn start(variable: &str, command: impl FnOnce(u16) -> String) -> Server {
+/// moto's server with this project's changes (no DynamoDB memory leak; `--serial`).
+const SERVER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/moto_server.py");
+
+/// Gives this test process a moto server of its own, whatever `MOTO_ENDPOINT` says: for the
+/// few tests that send thousands of requests, which on the run's shared server would queue
+/// behind each other on its one Python interpreter while the other core waits. Call it
+/// first, before anything reaches moto (under a plain `cargo test`, which runs a binary's
+/// tests as threads of one process, the binary's first test to reach moto decides).
+pub fn private_server() {
+    SERVER.get_or_init(|| spawn(""));
+}
+
+/// The server named by `variable`, or one started now (scripts/moto_server.py with `flags`),
+/// stopped when this process ends (its watchdog's stdin closes).
+fn start(variable: &str, flags: &str) -> Server {
     if let Ok(endpoint) = std::env::var(variable) {
         return Server {
             endpoint,
             _watchdog: None,
         };
     }
+    spawn(flags)
+}
+
+fn spawn(flags: &str) -> Server {
     let port = free_port();
     let script = format!(
-        "{} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null",
-        command(port)
+        "python3 {SERVER_SCRIPT} {port} {flags} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null"
     );
     let watchdog = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::piped())
         .spawn()
-        .expect("cannot start moto_server: install it with `pip install \"moto[server]\"` or run ./scripts/test.sh");
+        .expect("cannot start scripts/moto_server.py: `pip install \"moto[server]\"` or run ./scripts/test.sh");
     wait_for_port(port);
     Server {
         endpoint: format!("http://127.0.0.1:{port}"),
@@ -94,7 +107,7 @@ fn wait_for_port(port: u16) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("moto_server did not listen on 127.0.0.1:{port} within 60 s (is moto[server] installed?)");
+    panic!("moto did not listen on 127.0.0.1:{port} within 60 s (is moto[server] installed for python3?)");
 }
 
 pub fn credentials() -> Credentials {
@@ -207,9 +220,89 @@ pub fn sesv2(endpoint: &str) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::from_conf(config)
 }
 
-/// A table name no other test uses.
+/// Sixteen random hex digits, for names no other test uses (mail addresses, key aliases).
+pub fn unique_id() -> String {
+    format!("{:016x}", rand::rng().random::<u64>())
+}
+
+/// A table name no other test uses; the table, if anything creates it, is deleted when this
+/// process exits.
 pub fn unique_table() -> String {
-    format!("users-test-{:016x}", rand::rng().random::<u64>())
+    let table = format!("users-test-{}", unique_id());
+    forget_at_exit(Created::Table(table.clone()));
+    table
+}
+
+/// Something a test made on a moto server.
+#[derive(Debug, Clone)]
+pub enum Created {
+    /// A DynamoDB table, by name (deleted on every moto server this process used).
+    Table(String),
+    /// An SQS queue, by URL.
+    Queue(String),
+}
+
+static CREATED: Mutex<Vec<Created>> = Mutex::new(Vec::new());
+
+/// Deletes `created` from moto when this process exits (normally or through a failed
+/// assertion: the test harness exits through `exit`, which runs `atexit` handlers).
+pub fn forget_at_exit(created: Created) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        // SAFETY: `delete_created` is a plain `extern "C" fn` with no arguments that
+        // catches its own panics; registering it has no other precondition.
+        unsafe { libc::atexit(delete_created) };
+    });
+    if let Ok(mut list) = CREATED.lock() {
+        list.push(created);
+    }
+}
+
+extern "C" fn delete_created() {
+    let _ = std::panic::catch_unwind(|| {
+        let created = CREATED.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
+        let servers: Vec<&str> = [&SERVER, &SERIAL_SERVER]
+            .into_iter()
+            .filter_map(|s| s.get().map(|s| s.endpoint.as_str()))
+            .collect();
+        for item in &created {
+            for server in &servers {
+                match item {
+                    Created::Table(name) => {
+                        let body = serde_json::json!({ "TableName": name }).to_string();
+                        post_json(server, "dynamodb", "DynamoDB_20120810.DeleteTable", &body);
+                    }
+                    Created::Queue(url) => {
+                        let body = serde_json::json!({ "QueueUrl": url }).to_string();
+                        post_json(server, "sqs", "AmazonSQS.DeleteQueue", &body);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// One AWS JSON-protocol request to moto over a plain socket (no runtime is left at exit;
+/// moto reads the service and region from the credential scope and checks no signature).
+/// Failures are ignored: the server may already be gone, or the item never made.
+fn post_json(endpoint: &str, service: &str, target: &str, body: &str) {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let Ok(mut stream) = TcpStream::connect(host) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: {target}\r\nAuthorization: AWS4-HMAC-SHA256 \
+         Credential=testing/20260101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+    }
 }
 
 /// A fresh table on the moto server, created by the same setup code a developer runs.

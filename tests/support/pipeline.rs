@@ -47,12 +47,14 @@ async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str, attributes: &[(Queu
     for (key, value) in attributes {
         request = request.attributes(key.clone(), value);
     }
-    request
+    let url = request
         .send()
         .await
         .expect("create queue")
         .queue_url
-        .expect("queue URL")
+        .expect("queue URL");
+    moto::forget_at_exit(moto::Created::Queue(url.clone()));
+    url
 }
 
 async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {

@@ -1,0 +1,138 @@
+"""moto's server for the tests, on 127.0.0.1, without moto's cost of a DynamoDB transaction.
+
+Usage: python3 scripts/moto_server.py PORT [--serial]
+
+Stopped by SIGTERM or SIGINT; with MOTO_PEAK_DIR set, it first writes its peak resident memory
+(ru_maxrss) into a file of that folder (scripts/test.sh prints them all at the end).
+
+Three changes to the stock `moto_server` (moto 5.2.5, scripts/tools-requirements.txt):
+
+* TransactWriteItems takes its rollback snapshot by deep-copying each table it touches, once
+  per item of the transaction: every item, index and stream record of the table. A
+  transaction on a table of n items costs O(n), so a test that makes 1,000 users through
+  transactions on one table is quadratic and takes many minutes. Here a transaction
+  remembers instead the items it names as they were before it, and the length of the
+  table's stream; when it fails, those items are put back and the stream records it wrote
+  are dropped: the same all-or-nothing answer, at the cost of the transaction's own items.
+  (It also no longer erases writes that other requests committed meanwhile.)
+
+* moto keeps every instance of its model classes in `cls.instances_tracked`, for its
+  `/moto-api/data.json` dashboard, and never lets go of one: each of those table copies
+  stayed in memory for good, and a run's server passed 13 GB. Deleting the table freed none
+  of it. Here DynamoDB's models are not tracked, so DynamoDB frees what it no longer uses.
+  Every other service stays tracked: the SES tests read the messages moto sent from
+  `/moto-api/data.json` (tests/support/moto.rs).
+
+* `--serial` answers one request at a time (and speaks HTTP/1.0, so no client holds the
+  server with a kept-alive connection), for the race tests: moto's requests do not lock
+  the tables, so concurrent transactions on the threaded server interleave. Served one
+  request at a time, each transaction runs alone.
+"""
+
+import copy
+import os
+import resource
+import signal
+import sys
+
+import moto.dynamodb.models as dynamodb_models
+from moto.core.common_models import BaseModel
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
+from werkzeug.serving import run_simple
+
+_tracked_new = BaseModel.__new__
+
+
+def _new(cls, *args, **kwargs):
+    if cls.__module__.startswith("moto.dynamodb"):
+        return object.__new__(cls)
+    return _tracked_new(cls, *args, **kwargs)
+
+
+BaseModel.__new__ = _new
+
+
+class _CopyButNotTables:
+    """`copy` as moto's DynamoDB backend sees it: its one deep copy of a Table is the
+    transaction's snapshot, which `_transact_write_items` below replaces."""
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+dynamodb_models.copy = _CopyButNotTables
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items(self, transact_items):
+    before = []  # (table, hash key, range key, the item before the transaction or None)
+    streams = {}  # id(table) -> (its stream shard, the shard's length before)
+    for entry in transact_items:
+        try:
+            _, op = next(iter(entry.items()))
+            table = self.tables[op["TableName"]]
+            if "Key" in op:
+                key = op["Key"]
+            else:
+                names = [table.hash_key_attr, table.range_key_attr]
+                key = {name: op["Item"][name] for name in names if name is not None}
+            hash_key, range_key = self.get_keys_value(table, key)
+            item = table.get_item(hash_key, range_key)
+        except Exception:
+            continue  # a malformed entry writes nothing; moto's own checks answer it
+        before.append((table, hash_key, range_key, copy.deepcopy(item)))
+        if table.stream_shard is not None:
+            streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
+    try:
+        _moto_transact_write_items(self, transact_items)
+    except BaseException:
+        for table, hash_key, range_key, item in reversed(before):
+            if range_key is None:
+                if item is None:
+                    table.items.pop(hash_key, None)
+                else:
+                    table.items[hash_key] = item
+            elif item is None:
+                table.items.get(hash_key, {}).pop(range_key, None)
+            else:
+                table.items.setdefault(hash_key, {})[range_key] = item
+        for shard, length in streams.values():
+            del shard.items[length:]
+        raise
+
+
+DynamoDBBackend.transact_write_items = _transact_write_items
+
+port = int(sys.argv[1])
+serial = "--serial" in sys.argv[2:]
+os.environ.setdefault("MOTO_PORT", str(port))
+
+
+def _stop(signum, _frame):
+    """Stops the server; with MOTO_PEAK_DIR set (scripts/test.sh), first writes this process's
+    peak resident memory there, one file per server, for the run's memory table."""
+    folder = os.environ.get("MOTO_PEAK_DIR")
+    if folder:
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        kind = "serial" if serial else "threaded"
+        with open(os.path.join(folder, f"moto-{port}"), "w") as out:
+            out.write(f"{port} {kind} {peak_kb}\n")
+    os._exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _stop)
+signal.signal(signal.SIGINT, _stop)
+run_simple(
+    "127.0.0.1",
+    port,
+    DomainDispatcherApplication(create_backend_app),
+    threaded=not serial,
+    request_handler=MotoRequestHandler,
+)
