@@ -36,8 +36,10 @@ mkdir -p "$RUN_DIR/moto-peaks"
 done) >"$RUN_DIR/memory.log" 2>/dev/null &
 SAMPLER_PID=$!
 ARM64_PID=""
+TOOLS_PID=""
 cleanup() {
     kill "$SAMPLER_PID" 2>/dev/null || true
+    if [ -n "$TOOLS_PID" ]; then kill "$TOOLS_PID" 2>/dev/null || true; fi
     if [ -n "$ARM64_PID" ]; then kill -- -"$ARM64_PID" 2>/dev/null || true; fi
     if declare -F moto_stop >/dev/null; then moto_stop; fi
 }
@@ -89,13 +91,12 @@ if [ "$quick" = 1 ]; then
     exit 0
 fi
 
-source scripts/tools.sh
-lap "tools (venv, arm64 target, nextest)"
-export MOTO_PEAK_DIR="$RUN_DIR/moto-peaks"
-source scripts/moto.sh
-trap cleanup EXIT  # moto.sh's own trap stops only the servers
-python3 scripts/moto_server_check.py "$MOTO_ENDPOINT"
-lap "moto servers start and check"
+# The pinned tools install (a minute and a half on a fresh clone, mostly downloads) while
+# the formatting, the lints and the test build need only cargo; nothing before the moto
+# servers uses them. Its output is shown once it is done.
+TOOLS_LOG="$RUN_DIR/tools.log"
+(source scripts/tools.sh) >"$TOOLS_LOG" 2>&1 &
+TOOLS_PID=$!
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -108,6 +109,19 @@ lap "clippy"
 echo "== cargo nextest run --no-run (the one build every later step uses)"
 cargo nextest run --workspace --locked --no-run
 lap "test build"
+
+tools_status=0
+wait "$TOOLS_PID" || tools_status=$?
+TOOLS_PID=""
+cat "$TOOLS_LOG"
+test "$tools_status" -eq 0 || { echo "installing the tools failed ($tools_status)" >&2; exit 1; }
+source scripts/tools.sh  # installed: only puts them on PATH
+lap "waiting for the tools (venv, arm64 target)"
+export MOTO_PEAK_DIR="$RUN_DIR/moto-peaks"
+source scripts/moto.sh
+trap cleanup EXIT  # moto.sh's own trap stops only the servers
+python3 scripts/moto_server_check.py "$MOTO_ENDPOINT"
+lap "moto servers start and check"
 
 # The arm64 build of the 20 functions runs beside the tests from here on: they leave a core
 # idle much of the time (waiting on moto and on the real clients), and it has its own target
