@@ -1,6 +1,9 @@
 """moto's server for the tests, on 127.0.0.1, without moto's cost of a DynamoDB transaction.
 
-Usage: python3 scripts/moto_server.py PORT [--serial]
+Usage: python3 scripts/moto_server.py PORT [--serial] [--host ADDRESS]
+
+It listens on 127.0.0.1 unless `--host` names another local address (the `sam local` checks
+use the gateway of their Docker daemon's bridge, which the functions' containers can reach).
 
 Stopped by SIGTERM or SIGINT; with MOTO_PEAK_DIR set, it first writes its peak resident memory
 (ru_maxrss) into a file of that folder (scripts/test.sh prints them all at the end).
@@ -186,6 +189,7 @@ DomainDispatcherApplication.get_backend_for_host = _get_backend_for_host
 
 port = int(sys.argv[1])
 serial = "--serial" in sys.argv[2:]
+host = sys.argv[sys.argv.index("--host") + 1] if "--host" in sys.argv[2:] else "127.0.0.1"
 os.environ.setdefault("MOTO_PORT", str(port))
 
 
@@ -204,7 +208,7 @@ def _stop(signum, _frame):
 signal.signal(signal.SIGTERM, _stop)
 signal.signal(signal.SIGINT, _stop)
 run_simple(
-    "127.0.0.1",
+    host,
     port,
     DomainDispatcherApplication(create_backend_app),
     threaded=not serial,

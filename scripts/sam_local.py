@@ -1,0 +1,319 @@
+"""The functions through `sam local invoke`, as template.yaml declares them.
+
+Usage (scripts/test.sh runs it with the daemon of scripts/docker.sh and a moto server listening
+on that daemon's bridge gateway):
+
+    python3 scripts/sam_local.py --moto http://GATEWAY:PORT [--bin-dir target/debug]
+
+What it does:
+
+1. Makes what the functions need on moto: the users table (`users-local create-table`, as a
+   developer does), SES's sender identity, the provisioning queue (FIFO, as the template's),
+   and an EventBridge bus with a rule that copies every user event to a queue it reads.
+2. Writes `target/sam-local/template.yaml` from template.yaml: each function's code is the
+   directory `target/sam-local/functions/<binary>/` holding that binary (built for this
+   machine by the test build) as `bootstrap`, instead of `BuildMethod: rust-cargolambda`
+   (`sam build` is the release build, minutes per function); the resources' references that
+   SAM cannot resolve locally (the table, the queue, the bus, the KMS key) are replaced by
+   those on moto, and AWS_ENDPOINT_URL points the SDK at moto. Everything else (runtime,
+   handler, memory, timeout, log format, the other variables) is the template's own.
+3. Invokes each of the 15 User API functions with its `events/` file (a token from the dev
+   key, the code from the mail moto's SES sent), checking each answer's status and body, then
+   the provisioning function with the SQS message reset-password left on the queue (the
+   temporary password's mail must go out) and the event publisher with
+   `events/publish-events.json` (the event must arrive on the bus). No answer or log line may
+   hold a token, a password or a password hash.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import boto3
+from samcli.yamlhelper import yaml_dump, yaml_parse
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = "domain-local"
+SENDER = "no-reply@example.com"
+ALICE_EMAIL = "alice@example.com"
+REGION = "us-east-1"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+# The User API's sample events in an order that makes each succeed: (event, caller, what the
+# answer's body must show).
+SEQUENCE = [
+    ("create", "admin", lambda b: b["user_id"] == "alice" and b["state"] == "ENABLED"),
+    ("get", "admin", lambda b: b["user_id"] == "alice"),
+    ("update", "admin", lambda b: b["user_id"] == "alice" and b["language"] == "ko"),
+    ("set-required-actions", "admin", lambda b: b["user_id"] == "alice"),
+    ("verify-email", "admin", lambda b: b == {}),
+    ("confirm-email", "admin", lambda b: b["email_verified"] is True),
+    ("enable-mfa", "alice", lambda b: b["user_id"] == "alice"),
+    ("confirm-mfa", "alice", lambda b: b["mfa"]["state"] == "ENABLED"),
+    # Without force, MFA stays ENABLED until the mailed code confirms (SPEC 4.8).
+    ("disable-mfa", "alice", lambda b: b["mfa"]["state"] == "ENABLED"),
+    ("reset-password", None, lambda b: b == {}),
+    ("disable", "admin", lambda b: b["state"] == "DISABLED"),
+    ("enable", "admin", lambda b: b["state"] == "ENABLED"),
+    ("list", "admin", lambda b: [u["user_id"] for u in b["results"]] == ["alice"]),
+    ("stat", "admin", lambda b: isinstance(b["results"], list) and b["results"]),
+    ("delete", "admin", lambda b: b == {}),
+]
+SECRETS = [re.compile(r"eyJ[A-Za-z0-9_-]+\."), re.compile(r"\$argon2"), re.compile(r"Wonderland1")]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moto", required=True, help="moto's endpoint, reachable from the containers")
+    parser.add_argument("--bin-dir", default=str(ROOT / "target" / "debug"))
+    parser.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the table, queues and bus on moto (for your own sam local invoke)")
+    args = parser.parse_args()
+    work = ROOT / "target" / "sam-local"
+    work.mkdir(parents=True, exist_ok=True)
+    check = Check(args.moto, Path(args.bin_dir), args.arch, work)
+    check.run(keep=args.keep)
+
+
+class Check:
+    def __init__(self, moto, bin_dir, arch, work):
+        self.moto, self.bin_dir, self.arch, self.work = moto, bin_dir, arch, work
+        self.env = dict(os.environ, AWS_ENDPOINT_URL=moto, AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION,
+                        DATA_DIR=str(work / "dev-key"), SAM_CLI_TELEMETRY="0", **CREDENTIALS)
+        session = boto3.session.Session(region_name=REGION, aws_access_key_id="testing",
+                                        aws_secret_access_key="testing")
+        self.aws = lambda service: session.client(service, endpoint_url=moto)
+        self.run_id = uuid.uuid4().hex[:12]
+        self.invocations = []  # (function, seconds)
+
+    # -- the pieces on moto -------------------------------------------------------------------
+
+    def users_local(self, *arguments):
+        return subprocess.run([str(self.bin_dir / "users-local"), *arguments], env=self.env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def prepare(self):
+        self.table = f"users-sam-local-{self.run_id}"
+        self.users_local("create-table", "--table", self.table)
+        self.aws("sesv2").create_email_identity(EmailIdentity=SENDER)
+        sqs = self.aws("sqs")
+        self.queue = sqs.create_queue(
+            QueueName=f"provision-{self.run_id}.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+        )["QueueUrl"]
+        self.bus = f"user-events-{self.run_id}"
+        events = self.aws("events")
+        events.create_event_bus(Name=self.bus)
+        self.event_queue = sqs.create_queue(QueueName=f"events-{self.run_id}")["QueueUrl"]
+        event_queue_arn = sqs.get_queue_attributes(QueueUrl=self.event_queue, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        events.put_rule(Name="all-user-events", EventBusName=self.bus,
+                        EventPattern=json.dumps({"source": [{"prefix": ""}]}))
+        events.put_targets(Rule="all-user-events", EventBusName=self.bus,
+                           Targets=[{"Id": "queue", "Arn": event_queue_arn}])
+        self.jwks = self.users_local("jwks")
+
+    def token(self, caller):
+        """A token of the dev key for `caller`, minted when first needed: alice's after she
+        exists (a token from before its user's creation second is refused)."""
+        user, role = {"admin": ("root", "DOMAIN_ADMIN"), "alice": ("alice", "USER")}[caller]
+        return self.users_local("token", "--domain-id", DOMAIN, "--user-id", user, "--role", role)
+
+    def cleanup(self):
+        for call in (lambda: self.aws("dynamodb").delete_table(TableName=self.table),
+                     lambda: self.aws("sqs").delete_queue(QueueUrl=self.queue),
+                     lambda: self.aws("sqs").delete_queue(QueueUrl=self.event_queue)):
+            try:
+                call()
+            except Exception:  # noqa: BLE001 - best effort: the server stops after the run anyway
+                pass
+
+    # -- the template SAM runs ----------------------------------------------------------------
+
+    def write_template(self):
+        template = yaml_parse((ROOT / "template.yaml").read_text())
+        functions = self.work / "functions"
+        self.logical_ids = {}  # binary -> logical id
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            self.logical_ids[binary] = logical_id
+            folder = functions / binary
+            folder.mkdir(parents=True, exist_ok=True)
+            bootstrap = folder / "bootstrap"
+            bootstrap.unlink(missing_ok=True)
+            try:
+                os.link(self.bin_dir / binary, bootstrap)  # the test build's binary, not a copy
+            except OSError:
+                bootstrap.write_bytes((self.bin_dir / binary).read_bytes())
+                bootstrap.chmod(0o755)
+            del resource["Metadata"]
+            resource["Properties"]["CodeUri"] = str(folder)
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            if "PROVISION_QUEUE_URL" in variables:
+                variables["PROVISION_QUEUE_URL"] = self.queue
+            if "EVENT_BUS_NAME" in variables:
+                variables["EVENT_BUS_NAME"] = self.bus
+        variables = template["Globals"]["Function"]["Environment"]["Variables"]
+        variables.update(
+            USERS_TABLE=self.table,
+            IDENTITY_JWKS=self.jwks,
+            # No KMS key on this run: the User API accepts the dev key's tokens (IDENTITY_JWKS).
+            TOKEN_SIGNING_KEY="",
+            TOKEN_PREVIOUS_KEYS="",
+            AWS_ENDPOINT_URL=self.moto,
+        )
+        missing = set(self.sequence_binaries()) - set(self.logical_ids)
+        assert not missing, f"template.yaml has no function for {sorted(missing)}"
+        self.template = self.work / "template.yaml"
+        self.template.write_text(yaml_dump(template))
+
+    @staticmethod
+    def sequence_binaries():
+        return [f"user-{name}" for name, _, _ in SEQUENCE] + ["users-provision", "users-publish-events"]
+
+    def invoke(self, binary, event):
+        logical_id = self.logical_ids[binary]
+        event_file = self.work / f"event-{binary}.json"
+        event_file.write_text(json.dumps(event))
+        started = time.monotonic()
+        done = subprocess.run(
+            ["sam", "local", "invoke", logical_id, "--template", str(self.template), "--event", str(event_file),
+             "--skip-pull-image", "--parameter-overrides", f"Architecture={self.arch} MailFrom={SENDER}"],
+            env=self.env, capture_output=True, text=True, timeout=180,
+        )
+        self.invocations.append((binary, time.monotonic() - started))
+        logs = done.stderr
+        if done.returncode != 0:
+            fail(f"{binary}: sam local invoke exited {done.returncode}\n{logs}")
+        for pattern in SECRETS:
+            for text in (done.stdout, logs):
+                if pattern.search(text):
+                    fail(f"{binary}: a secret ({pattern.pattern}) in the answer or the logs:\n{text}")
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        if not lines:
+            fail(f"{binary}: no answer\n{logs}")
+        try:
+            return json.loads(lines[-1]), logs
+        except json.JSONDecodeError:
+            fail(f"{binary}: the answer is not JSON: {lines[-1]}\n{logs}")
+
+    # -- what moto saw ------------------------------------------------------------------------
+
+    def mails_to(self, address):
+        with urllib.request.urlopen(f"{self.moto}/moto-api/data.json", timeout=30) as answer:
+            data = json.load(answer)
+        return [m for m in data.get("ses", {}).get("Message", [])
+                if m.get("destinations", {}).get("ToAddresses") == [address]]
+
+    def latest_code(self):
+        mails = self.mails_to(ALICE_EMAIL)
+        if not mails:
+            fail("no mail to alice in moto's SES")
+        code = re.search(r"(?<!\d)\d{6}(?!\d)", mails[-1].get("body", ""))
+        if not code:
+            fail(f"no six-digit code in the mail: {mails[-1].get('subject')}")
+        return code.group(0)
+
+    # -- the checks ---------------------------------------------------------------------------
+
+    def run(self, keep=False):
+        self.prepare()
+        try:
+            self.write_template()
+            self.user_api()
+            self.publisher()
+        finally:
+            if not keep:
+                self.cleanup()
+        total = sum(seconds for _, seconds in self.invocations)
+        print(f"sam local invoke: {len(self.invocations)} invocations answered as expected in {total:.0f} s "
+              f"(median {sorted(s for _, s in self.invocations)[len(self.invocations) // 2]:.1f} s each)")
+
+    def user_api(self):
+        for name, caller, expected in SEQUENCE:
+            event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+            if caller:
+                event["headers"]["authorization"] = f"Bearer {self.token(caller)}"
+            if name.startswith("confirm-"):
+                body = json.loads(event["body"])
+                body["verify_code"] = self.latest_code()
+                event["body"] = json.dumps(body)
+            answer, logs = self.invoke(f"user-{name}", event)
+            if answer.get("statusCode") != 200:
+                fail(f"{name}: {answer}\n{logs}")
+            body = json.loads(answer.get("body") or "null")
+            try:
+                ok = expected(body)
+            except (KeyError, TypeError, IndexError):
+                ok = False
+            if not ok:
+                fail(f"{name}: unexpected body {body}")
+            print(f"ok   sam local invoke {self.logical_ids[f'user-{name}']:<28} 200 {name}")
+            if name == "reset-password":
+                self.provisioning()
+
+    def provisioning(self):
+        """reset-password left one command on the queue: the provisioning function, given it
+        as SQS delivers it, applies it and the temporary password's mail goes out."""
+        sqs = self.aws("sqs")
+        messages = sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                       AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        if len(messages) != 1:
+            fail(f"reset-password left {len(messages)} messages on the queue, not one")
+        message = messages[0]
+        command = json.loads(message["Body"])
+        if command.get("action") != "reset_password" or command.get("params", {}).get("user_id") != "alice":
+            fail(f"the handed-over command is not alice's reset: {command}")
+        sample = json.loads((ROOT / "events" / "provision.json").read_text())["Records"][0]
+        record = dict(sample, messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"],
+                      body=message["Body"], md5OfBody=message["MD5OfBody"])
+        record["attributes"] = dict(sample["attributes"], **message.get("Attributes", {}))
+        mails_before = len(self.mails_to(ALICE_EMAIL))
+        answer, logs = self.invoke("users-provision", {"Records": [record]})
+        if answer != {"batchItemFailures": []}:
+            fail(f"users-provision: {answer}\n{logs}")
+        mails = self.mails_to(ALICE_EMAIL)
+        if len(mails) != mails_before + 1:
+            fail(f"users-provision sent {len(mails) - mails_before} mails to alice, not the temporary password")
+        print(f"ok   sam local invoke {self.logical_ids['users-provision']:<28} the handed-over reset applied, "
+              f"its mail sent")
+
+    def publisher(self):
+        """The sample stream records (ada created, then disabled) become one event each on the
+        bus."""
+        event = json.loads((ROOT / "events" / "publish-events.json").read_text())
+        answer, logs = self.invoke("users-publish-events", event)
+        if answer != {"batchItemFailures": []}:
+            fail(f"users-publish-events: {answer}\n{logs}")
+        sqs = self.aws("sqs")
+        expected = [("User Created", "ada"), ("User Disabled", "ada")]
+        received = []
+        deadline = time.monotonic() + 10
+        while len(received) < len(expected) and time.monotonic() < deadline:
+            received += sqs.receive_message(QueueUrl=self.event_queue, MaxNumberOfMessages=10,
+                                            WaitTimeSeconds=1).get("Messages", [])
+        events = [json.loads(m["Body"]) for m in received]
+        kinds = [(e.get("detail-type"), e.get("detail", {}).get("user_id")) for e in events]
+        if sorted(kinds) != sorted(expected):
+            fail(f"users-publish-events published {kinds}, not {expected}")
+        print(f"ok   sam local invoke {self.logical_ids['users-publish-events']:<28} its two stream records as "
+              f"two events on the bus")
+
+
+def fail(message):
+    print(f"FAIL {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
