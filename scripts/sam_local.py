@@ -20,18 +20,22 @@ What it does:
 3. Invokes each of the 15 User API functions with its `events/` file (a token from the dev
    key, the code from the mail moto's SES sent), checking each answer's status and body, then
    the provisioning function with the SQS message reset-password left on the queue (the
-   temporary password's mail must go out) and the event publisher with
-   `events/publish-events.json` (the event must arrive on the bus). No answer or log line may
-   hold a token, a password or a password hash.
+   temporary password's mail must go out), the event publisher with
+   `events/publish-events.json` (its events must arrive on the bus), and the Token API: sign-in,
+   grant, both key paths, and the granted token on user-get. No log line, and no answer but
+   the Token API's, may hold a token, a password or a password hash.
+4. Fails if a function of the template was not invoked, or a file in `events/` not sent.
 """
 
 import argparse
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -93,6 +97,7 @@ class Check:
         self.aws = lambda service: session.client(service, endpoint_url=moto)
         self.run_id = uuid.uuid4().hex[:12]
         self.invocations = []  # (function, seconds)
+        self.used_events = set()
 
     # -- the pieces on moto -------------------------------------------------------------------
 
@@ -120,6 +125,9 @@ class Check:
         events.put_targets(Rule="all-user-events", EventBusName=self.bus,
                            Targets=[{"Id": "queue", "Arn": event_queue_arn}])
         self.jwks = self.users_local("jwks")
+        # The Token API signs with a KMS key, as deployed (template.yaml's TokenSigningKey).
+        self.signing_key = self.aws("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")[
+            "KeyMetadata"]["KeyId"]
 
     def token(self, caller):
         """A token of the dev key for `caller`, minted when first needed: alice's after she
@@ -166,9 +174,9 @@ class Check:
         variables = template["Globals"]["Function"]["Environment"]["Variables"]
         variables.update(
             USERS_TABLE=self.table,
+            # The dev key's tokens (the admin's) as another issuer's, and the Token API's own.
             IDENTITY_JWKS=self.jwks,
-            # No KMS key on this run: the User API accepts the dev key's tokens (IDENTITY_JWKS).
-            TOKEN_SIGNING_KEY="",
+            TOKEN_SIGNING_KEY=self.signing_key,
             TOKEN_PREVIOUS_KEYS="",
             AWS_ENDPOINT_URL=self.moto,
         )
@@ -179,9 +187,10 @@ class Check:
 
     @staticmethod
     def sequence_binaries():
-        return [f"user-{name}" for name, _, _ in SEQUENCE] + ["users-provision", "users-publish-events"]
+        return [f"user-{name}" for name, _, _ in SEQUENCE] + [
+            "users-provision", "users-publish-events", "token-issue", "token-grant", "token-keys"]
 
-    def invoke(self, binary, event):
+    def invoke(self, binary, event, answer_has_tokens=False):
         logical_id = self.logical_ids[binary]
         event_file = self.work / f"event-{binary}.json"
         event_file.write_text(json.dumps(event))
@@ -196,7 +205,7 @@ class Check:
         if done.returncode != 0:
             fail(f"{binary}: sam local invoke exited {done.returncode}\n{logs}")
         for pattern in SECRETS:
-            for text in (done.stdout, logs):
+            for text in (logs,) if answer_has_tokens else (done.stdout, logs):
                 if pattern.search(text):
                     fail(f"{binary}: a secret ({pattern.pattern}) in the answer or the logs:\n{text}")
         lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -232,6 +241,9 @@ class Check:
             self.write_template()
             self.user_api()
             self.publisher()
+            self.token_api()
+            self.everything_was_invoked()
+            self.start_api()
         finally:
             if not keep:
                 self.cleanup()
@@ -241,24 +253,12 @@ class Check:
 
     def user_api(self):
         for name, caller, expected in SEQUENCE:
-            event = json.loads((ROOT / "events" / f"{name}.json").read_text())
-            if caller:
-                event["headers"]["authorization"] = f"Bearer {self.token(caller)}"
+            event = self.event(name, caller)
             if name.startswith("confirm-"):
                 body = json.loads(event["body"])
                 body["verify_code"] = self.latest_code()
                 event["body"] = json.dumps(body)
-            answer, logs = self.invoke(f"user-{name}", event)
-            if answer.get("statusCode") != 200:
-                fail(f"{name}: {answer}\n{logs}")
-            body = json.loads(answer.get("body") or "null")
-            try:
-                ok = expected(body)
-            except (KeyError, TypeError, IndexError):
-                ok = False
-            if not ok:
-                fail(f"{name}: unexpected body {body}")
-            print(f"ok   sam local invoke {self.logical_ids[f'user-{name}']:<28} 200 {name}")
+            self.expect_200(f"user-{name}", event, expected)
             if name == "reset-password":
                 self.provisioning()
 
@@ -274,7 +274,7 @@ class Check:
         command = json.loads(message["Body"])
         if command.get("action") != "reset_password" or command.get("params", {}).get("user_id") != "alice":
             fail(f"the handed-over command is not alice's reset: {command}")
-        sample = json.loads((ROOT / "events" / "provision.json").read_text())["Records"][0]
+        sample = self.event("provision")["Records"][0]
         record = dict(sample, messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"],
                       body=message["Body"], md5OfBody=message["MD5OfBody"])
         record["attributes"] = dict(sample["attributes"], **message.get("Attributes", {}))
@@ -291,8 +291,7 @@ class Check:
     def publisher(self):
         """The sample stream records (ada created, then disabled) become one event each on the
         bus."""
-        event = json.loads((ROOT / "events" / "publish-events.json").read_text())
-        answer, logs = self.invoke("users-publish-events", event)
+        answer, logs = self.invoke("users-publish-events", self.event("publish-events"))
         if answer != {"batchItemFailures": []}:
             fail(f"users-publish-events: {answer}\n{logs}")
         sqs = self.aws("sqs")
@@ -308,6 +307,159 @@ class Check:
             fail(f"users-publish-events published {kinds}, not {expected}")
         print(f"ok   sam local invoke {self.logical_ids['users-publish-events']:<28} its two stream records as "
               f"two events on the bus")
+
+
+    def token_api(self):
+        """alice, created again with a password as a domain admin, signs in (token-issue), her
+        refresh token becomes a DOMAIN token (token-grant) signed by the KMS key, token-keys
+        publishes that key on both its paths, and user-get accepts the DOMAIN token."""
+        create = self.event("create", "admin")
+        create["body"] = json.dumps({"user_id": "alice", "auth_type": "LOCAL", "password": "Wonderland1",
+                                     "permission_group": "DOMAIN", "role_id": "managed-domain-admin",
+                                     "domain_id": DOMAIN})
+        self.expect_200("user-create", create, lambda b: b["role_type"] == "DOMAIN_ADMIN")
+        issued = self.expect_200("token-issue", self.event("token-issue"), lambda b: b["refresh_token"],
+                                 answer_has_tokens=True)
+        grant = self.event("token-grant")
+        grant["body"] = grant["body"].replace("REPLACE_WITH_REFRESH_TOKEN", issued["refresh_token"])
+        granted = self.expect_200("token-grant", grant, lambda b: b["role_type"] == "DOMAIN_ADMIN",
+                                  answer_has_tokens=True)
+        jwks = self.expect_200("token-keys", self.event("token-keys-jwks"),
+                               lambda b: [k["kid"] for k in b["keys"]] == [self.signing_key])
+        self.expect_200("token-keys", self.event("token-keys-public-key"),
+                        lambda b: json.loads(b["public_key"]) == jwks["keys"][0])
+        get = self.event("get")
+        get["headers"]["authorization"] = f"Bearer {granted['access_token']}"
+        self.expect_200("user-get", get, lambda b: b["user_id"] == "alice" and b["last_accessed_at"])
+
+    def event(self, name, caller=None):
+        event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+        self.used_events.add(name)
+        if caller:
+            event["headers"]["authorization"] = f"Bearer {self.token(caller)}"
+        return event
+
+    def expect_200(self, binary, event, expected, answer_has_tokens=False):
+        answer, logs = self.invoke(binary, event, answer_has_tokens)
+        if answer.get("statusCode") != 200:
+            fail(f"{binary}: {answer}\n{logs}")
+        body = json.loads(answer.get("body") or "null")
+        try:
+            ok = expected(body)
+        except (KeyError, TypeError, IndexError, ValueError):
+            ok = False
+        if not ok:
+            fail(f"{binary} ({event.get('rawPath')}): unexpected body {body if not answer_has_tokens else '(tokens)'}")
+        print(f"ok   sam local invoke {self.logical_ids[binary]:<28} 200 {event.get('rawPath')}")
+        return body
+
+    def everything_was_invoked(self):
+        """Every function of the template, and every file in events/, took part: a function
+        added without its event (or an event nobody sends) fails here."""
+        invoked = {binary for binary, _ in self.invocations}
+        if invoked != set(self.logical_ids):
+            fail(f"functions never invoked through sam local: {sorted(set(self.logical_ids) - invoked)}")
+        events = {path.stem for path in (ROOT / "events").glob("*.json")}
+        if events != self.used_events:
+            fail(f"events/ files no check sends: {sorted(events - self.used_events)}")
+
+
+    def start_api(self):
+        """`sam local start-api`: the HTTP API as template.yaml routes it, through SAM's own
+        API Gateway emulation, with a slice of the HTTP suite: create, get, update, list with
+        a query, the sign-in, and an error answer for each status a client meets."""
+        port = free_port()
+        log = open(self.work / "start-api.log", "w")
+        server = subprocess.Popen(
+            ["sam", "local", "start-api", "--template", str(self.template), "--host", "127.0.0.1",
+             "--port", str(port), "--skip-pull-image", "--warm-containers", "LAZY",
+             "--parameter-overrides", f"Architecture={self.arch} MailFrom={SENDER}"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        started = time.monotonic()
+        try:
+            api = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while not port_open(port):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    fail(f"sam local start-api did not listen:\n{(self.work / 'start-api.log').read_text()}")
+                time.sleep(0.5)
+            admin = self.token("admin")
+            calls = 0
+
+            def call(path, body, token=None, status=200, code=None):
+                nonlocal calls
+                calls += 1
+                request = urllib.request.Request(f"{api}{path}", data=json.dumps(body).encode(), method="POST",
+                                                 headers={"Content-Type": "application/json"})
+                if token:
+                    request.add_header("Authorization", f"Bearer {token}")
+                try:
+                    with urllib.request.urlopen(request, timeout=120) as answer:
+                        got, text = answer.status, answer.read().decode()
+                except urllib.error.HTTPError as error:
+                    got, text = error.code, error.read().decode()
+                answer = json.loads(text) if text else None
+                if got != status or (code and answer["detail"]["code"] != code):
+                    fail(f"start-api {path}: expected {status} {code or ''}, got {got}: {text}")
+                return answer
+
+            user = {"auth_type": "LOCAL", "permission_group": "DOMAIN", "domain_id": DOMAIN}
+            created = call("/identity/v2/user/create",
+                           dict(user, user_id="carol", password="Wonderland1", name="Carol", tags={"team": "core"}),
+                           admin)
+            assert created["user_id"] == "carol" and "password" not in created, created
+            call("/identity/v2/user/create", dict(user, user_id="dave", password="Wonderland1"), admin)
+            assert call("/identity/v2/user/get", {"user_id": "carol", "domain_id": DOMAIN}, admin)["name"] == "Carol"
+            updated = call("/identity/v2/user/update", {"user_id": "carol", "domain_id": DOMAIN, "name": "Carol K"},
+                           admin)
+            assert updated["name"] == "Carol K", updated
+            listed = call("/identity/v2/user/list",
+                          {"domain_id": DOMAIN, "query": {"filter": [{"k": "tags.team", "v": "core", "o": "eq"}]}},
+                          admin)
+            assert [u["user_id"] for u in listed["results"]] == ["carol"], listed
+            issued = call("/identity/v2/token/issue",
+                          {"credentials": {"user_id": "carol", "password": "Wonderland1"}, "domain_id": DOMAIN})
+            carol = issued["access_token"]
+            assert call("/identity/v2/user/get", {"user_id": "carol", "domain_id": DOMAIN}, carol)["user_id"] == "carol"
+            # An error for each status a client meets, with the SPEC's code.
+            call("/identity/v2/user/get", {"domain_id": DOMAIN}, admin, 400, "ERROR_REQUIRED_PARAMETER")
+            call("/identity/v2/user/get", {"user_id": "carol", "domain_id": DOMAIN}, None, 401,
+                 "ERROR_AUTHENTICATE_FAILURE")
+            call("/identity/v2/user/get", {"user_id": "dave", "domain_id": DOMAIN}, carol, 403,
+                 "ERROR_PERMISSION_DENIED")
+            call("/identity/v2/user/get", {"user_id": "nobody", "domain_id": DOMAIN}, admin, 404, "ERROR_NOT_FOUND")
+            call("/identity/v2/user/create", dict(user, user_id="carol", password="Wonderland1"), admin, 409,
+                 "ERROR_NOT_UNIQUE")
+            call("/identity/v2/token/issue",
+                 {"credentials": {"user_id": "carol", "password": "Wrong-guess1"}, "domain_id": DOMAIN}, None, 401,
+                 "ERROR_AUTHENTICATE_FAILURE")
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            log.close()
+        logs = (self.work / "start-api.log").read_text()
+        for pattern in SECRETS:
+            if pattern.search(logs):
+                fail(f"sam local start-api: a secret ({pattern.pattern}) in the logs (target/sam-local/start-api.log)")
+        print(f"ok   sam local start-api: {calls} calls answered as expected in {time.monotonic() - started:.0f} s")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close()
+        return True
+    except OSError:
+        return False
 
 
 def fail(message):
