@@ -181,7 +181,7 @@ done
 python3 scripts/sam_local.py --moto "http://$DOCKER_GATEWAY:$SAM_MOTO_PORT" --arch "$LAMBDA_ARCH"
 kill "$SAM_MOTO_PID"; wait "$SAM_MOTO_PID" 2>/dev/null || true; SAM_MOTO_PID=""
 docker_stop
-lap "sam local invoke (Docker)"
+lap "sam local invoke and start-api (Docker)"
 
 echo "== cargo lambda build --arm64 --profile lambda-check (unoptimised; deployed sizes: docs/performance.md)"
 arm64_status=0
