@@ -17,9 +17,13 @@ mkdir -p "$DOCKER_DIR"
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v busybox >/dev/null 2>&1; then
     echo "== installing docker.io and busybox-static (apt)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io busybox-static >"$DOCKER_DIR/apt.log" 2>&1 ||
-        { cat "$DOCKER_DIR/apt.log" >&2; echo "cannot install docker.io (apt-get, as root)" >&2; exit 1; }
+        { cat "$DOCKER_DIR/apt.log" >&2; echo "cannot install docker.io (apt-get, as root)" >&2; return 1; }
 fi
 export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"
+# A daemon of an earlier run that was stopped hard leaves its pid file, which a new one refuses.
+if [ -f "$DOCKER_DIR/dockerd.pid" ] && ! kill -0 "$(cat "$DOCKER_DIR/dockerd.pid")" 2>/dev/null; then
+    rm -f "$DOCKER_DIR/dockerd.pid"
+fi
 DOCKER_EXEC_ROOT="$(mktemp -d "${TMPDIR:-/tmp}/users-docker.XXXXXX")"
 dockerd --iptables=false --storage-driver=overlay2 --data-root "$DOCKER_DIR/data" \
     --exec-root "$DOCKER_EXEC_ROOT" --pidfile "$DOCKER_DIR/dockerd.pid" --host "$DOCKER_HOST" \
@@ -38,16 +42,16 @@ for _ in $(seq 1 100); do
     if ! kill -0 "$DOCKERD_PID" 2>/dev/null; then
         cat "$DOCKER_DIR/dockerd.log" >&2
         echo "dockerd stopped (log above; is another daemon using the docker0 bridge?)" >&2
-        exit 1
+        return 1
     fi
     sleep 0.2
 done
-docker info >/dev/null || { cat "$DOCKER_DIR/dockerd.log" >&2; echo "dockerd did not answer in 20 s" >&2; exit 1; }
+docker info >/dev/null || { cat "$DOCKER_DIR/dockerd.log" >&2; echo "dockerd did not answer in 20 s" >&2; return 1; }
 DOCKER_GATEWAY="$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}')"
 case "$(uname -m)" in
     x86_64) LAMBDA_ARCH=x86_64; GLIBC_DIR=/lib/x86_64-linux-gnu; LOADER=/lib64/ld-linux-x86-64.so.2 ;;
     aarch64) LAMBDA_ARCH=arm64; GLIBC_DIR=/lib/aarch64-linux-gnu; LOADER=/lib/ld-linux-aarch64.so.1 ;;
-    *) echo "no Lambda architecture for $(uname -m)" >&2; exit 1 ;;
+    *) echo "no Lambda architecture for $(uname -m)" >&2; return 1 ;;
 esac
 LAMBDA_BASE_IMAGE="public.ecr.aws/lambda/provided:al2023-$LAMBDA_ARCH"
 if ! docker image inspect "$LAMBDA_BASE_IMAGE" >/dev/null 2>&1; then

@@ -12,7 +12,7 @@
 # the local server, the fuzzer), the OpenAPI document's validation, the real clients (the
 # official spaceone-api client, schemathesis) against the local server, the SAM template
 # lint, every function through `sam local invoke` in a Docker daemon of its own
-# (scripts/docker.sh, scripts/sam_local.py), and the arm64 Lambda build (beside the tests).
+# (scripts/sam-local.sh), and the arm64 Lambda build (beside the tests).
 #
 # It prints each step's seconds as the step ends and a table of them at the end, the tests
 # passed per suite (test binary), every moto server's peak resident memory, and the most
@@ -38,11 +38,8 @@ done) >"$RUN_DIR/memory.log" 2>/dev/null &
 SAMPLER_PID=$!
 ARM64_PID=""
 TOOLS_PID=""
-SAM_MOTO_PID=""
 cleanup() {
     kill "$SAMPLER_PID" 2>/dev/null || true
-    if [ -n "$SAM_MOTO_PID" ]; then kill "$SAM_MOTO_PID" 2>/dev/null || true; fi
-    if declare -F docker_stop >/dev/null; then docker_stop; fi
     if [ -n "$TOOLS_PID" ]; then kill "$TOOLS_PID" 2>/dev/null || true; fi
     if [ -n "$ARM64_PID" ]; then kill -- -"$ARM64_PID" 2>/dev/null || true; fi
     if declare -F moto_stop >/dev/null; then moto_stop; fi
@@ -168,19 +165,8 @@ echo "== sam validate --lint"
 sam validate --lint --region us-east-1 --template template.yaml
 lap "sam validate"
 
-echo "== sam local invoke: every function as template.yaml declares it, in Docker (scripts/sam_local.py)"
-source scripts/docker.sh
-# A moto server on the daemon's bridge gateway, the one address the containers can reach.
-SAM_MOTO_PORT="$(python3 -c "import socket; s=socket.socket(); s.bind(('$DOCKER_GATEWAY', 0)); print(s.getsockname()[1])")"
-python3 scripts/moto_server.py "$SAM_MOTO_PORT" --host "$DOCKER_GATEWAY" >"$RUN_DIR/moto-sam-local.log" 2>&1 &
-SAM_MOTO_PID=$!
-for _ in $(seq 1 100); do
-    if python3 -c "import socket; socket.create_connection(('$DOCKER_GATEWAY', $SAM_MOTO_PORT), 0.2)" 2>/dev/null; then break; fi
-    sleep 0.2
-done
-python3 scripts/sam_local.py --moto "http://$DOCKER_GATEWAY:$SAM_MOTO_PORT" --arch "$LAMBDA_ARCH"
-kill "$SAM_MOTO_PID"; wait "$SAM_MOTO_PID" 2>/dev/null || true; SAM_MOTO_PID=""
-docker_stop
+echo "== sam local invoke and start-api: every function as template.yaml declares it, in Docker (scripts/sam-local.sh)"
+./scripts/sam-local.sh
 lap "sam local invoke and start-api (Docker)"
 
 echo "== cargo lambda build --arm64 --profile lambda-check (unoptimised; deployed sizes: docs/performance.md)"
