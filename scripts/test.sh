@@ -92,11 +92,26 @@ if [ "$quick" = 1 ]; then
     exit 0
 fi
 
-# The pinned tools install (a minute and a half on a fresh clone, mostly downloads) while
-# the formatting, the lints and the test build need only cargo; nothing before the moto
-# servers uses them. Its output is shown once it is done.
+# A venv in DIR with the pinned REQUIREMENTS, made once (its stamp is the requirements file).
+venv_install() {
+    local requirements="$1" venv="$2"
+    if ! cmp -s "$requirements" "$venv/.requirements" 2>/dev/null; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$venv/.requirements"
+    fi
+}
+OPENAPI_VENV="$PWD/target/tools/openapi-venv"
+CLIENTS_VENV="$PWD/target/tools/clients-venv"
+# The pinned tools and the two client venvs install (two minutes on a fresh clone, mostly
+# downloads) while the formatting, the lints and the test build need only cargo; nothing
+# before the moto servers uses them. Its output is shown once it is done.
 TOOLS_LOG="$RUN_DIR/tools.log"
-(source scripts/tools.sh) >"$TOOLS_LOG" 2>&1 &
+(
+    source scripts/tools.sh
+    venv_install scripts/openapi-requirements.txt "$OPENAPI_VENV"
+    venv_install scripts/clients/requirements.txt "$CLIENTS_VENV"
+) >"$TOOLS_LOG" 2>&1 &
 TOOLS_PID=$!
 
 echo "== cargo fmt --check"
@@ -117,7 +132,7 @@ TOOLS_PID=""
 cat "$TOOLS_LOG"
 test "$tools_status" -eq 0 || { echo "installing the tools failed ($tools_status)" >&2; exit 1; }
 source scripts/tools.sh  # installed: only puts them on PATH
-lap "waiting for the tools (venv, arm64 target)"
+lap "waiting for the tools (venvs, arm64 target)"
 export MOTO_PEAK_DIR="$RUN_DIR/moto-peaks"
 source scripts/moto.sh
 trap cleanup EXIT  # moto.sh's own trap stops only the servers
@@ -142,22 +157,12 @@ echo "== tests passed per suite"
 suite_counts "$JUNIT" | tee "$RUN_DIR/suites.txt"
 
 echo "== docs/openapi.json validates as OpenAPI 3.1 (openapi-spec-validator)"
-OPENAPI_VENV="$PWD/target/tools/openapi-venv"
-if ! cmp -s scripts/openapi-requirements.txt "$OPENAPI_VENV/.requirements" 2>/dev/null; then
-    python3 -m venv "$OPENAPI_VENV"
-    "$OPENAPI_VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/openapi-requirements.txt
-    cp scripts/openapi-requirements.txt "$OPENAPI_VENV/.requirements"
-fi
+venv_install scripts/openapi-requirements.txt "$OPENAPI_VENV"
 "$OPENAPI_VENV/bin/python" -m openapi_spec_validator docs/openapi.json
 lap "openapi validator"
 
 echo "== real clients against users-local: the official spaceone-api 2.0.25 client, schemathesis"
-CLIENTS_VENV="$PWD/target/tools/clients-venv"
-if ! cmp -s scripts/clients/requirements.txt "$CLIENTS_VENV/.requirements" 2>/dev/null; then
-    python3 -m venv "$CLIENTS_VENV"
-    "$CLIENTS_VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/clients/requirements.txt
-    cp scripts/clients/requirements.txt "$CLIENTS_VENV/.requirements"
-fi
+venv_install scripts/clients/requirements.txt "$CLIENTS_VENV"
 "$CLIENTS_VENV/bin/python" scripts/clients/real_clients.py target/debug/users-local docs/openapi.json
 lap "real clients"
 

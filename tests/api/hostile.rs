@@ -278,6 +278,77 @@ async fn error_messages_quote_at_most_128_characters_of_a_key_or_value() {
     }
 }
 
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    text.split(|x| x != c).map(|run| run.chars().count()).max().unwrap_or(0)
+}
+
+/// A 200,000-character key, operator or stage name reaches each message the query parsers can
+/// give (list and stat): each names it, and quotes at most 128 of its characters (SPEC 1).
+#[tokio::test]
+async fn query_messages_quote_at_most_128_characters_of_the_clients_text() {
+    let api = TestApi::new().await;
+    let long = "Z".repeat(200_000);
+    let dotted = format!("{long}.");
+    let filter = |condition: Value| json!({"filter": [condition]});
+    let lists = [
+        filter(json!({"k": "name", "v": "x", "o": &long})),
+        filter(json!({"k": "name", "v": "x", "o": "eq", &long: 1})),
+        filter(json!({"k": &long, "v": "x", "o": "eq"})),
+        filter(json!({"k": &dotted, "v": "x", "o": "eq"})),
+        json!({"sort": {"key": "name", &long: true}}),
+        json!({"sort": {"key": &long}}),
+        json!({"page": {&long: 1}}),
+        json!({"page": {&long: "x"}}),
+        json!({"only": [&long]}),
+    ];
+    let group = |keys: Value, fields: Value| json!({"aggregate": [{"group": {"keys": keys, "fields": fields}}]});
+    let stats = [
+        json!({"aggregate": [{&long: {}}]}),
+        group(json!([{"key": "state", "name": "s", &long: 1}]), json!([])),
+        group(json!([{"key": &long, "name": "s"}]), json!([])),
+        group(json!([]), json!([{"name": "n", "operator": &long}])),
+        group(
+            json!([]),
+            json!([{"name": "people", "operator": "push", "fields": [{"key": "user_id", "name": "id", &long: 1}]}]),
+        ),
+        json!({"aggregate": [{"count": {"name": "n", &long: 1}}]}),
+        json!({"aggregate": [{"sort": {"keys": [{"key": &long}]}}]}),
+        json!({"aggregate": [{"project": {"fields": [{"key": &long, "name": "x"}]}}]}),
+    ];
+    let mut seen = 0;
+    for (method, query) in lists
+        .iter()
+        .map(|q| ("list", q))
+        .chain(stats.iter().map(|q| ("stat", q)))
+    {
+        let reply = match method {
+            "list" => {
+                api.admin_call("list", json!({"domain_id": DOMAIN, "query": query}))
+                    .await
+            }
+            _ => {
+                api.post(
+                    "/identity/v1/user/stat",
+                    Some(&api.admin()),
+                    json!({"domain_id": DOMAIN, "query": query}),
+                )
+                .await
+            }
+        };
+        let message = reply.err("ERROR_DB_QUERY", 400);
+        let run = longest_run(&message, 'Z');
+        assert!(run > 0, "{method}: the message does not name the text: {message}");
+        assert!(
+            run <= 128,
+            "{method}: {run} characters quoted: {}…",
+            &message[..300.min(message.len())]
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, lists.len() + stats.len());
+}
+
 #[tokio::test]
 async fn ordinary_patterns_compile() {
     let api = TestApi::new().await;

@@ -12,7 +12,7 @@ use serde_json::{Map, Number, Value, json};
 
 use super::condition::{ParseContext, parse_condition, parse_datetime};
 use super::doc::{Doc, Field};
-use super::keys::{QueryError, check_key};
+use super::keys::{QueryError, check_key, quoted};
 use super::select::{
     Compile, Page, Selection, SortKey, Uncompiled, default_order, parse_sort, sort_docs, sorted_order,
 };
@@ -52,7 +52,7 @@ impl Accumulator {
             "push" => Self::Push,
             "add_to_set" => Self::AddToSet,
             "merge_objects" => Self::MergeObjects,
-            other => return Err(QueryError::new(format!("{at}: operator {other} is unknown"))),
+            other => return Err(QueryError::new(format!("{at}: operator {} is unknown", quoted(other)))),
         })
     }
 }
@@ -139,7 +139,7 @@ fn key_checker(grouped: bool) -> impl Fn(&str, &str) -> Result<(), QueryError> {
 /// Refuses any field of a stage object that is not in `known`.
 fn only_known(map: &Map<String, Value>, known: &[&str], at: &str) -> Result<(), QueryError> {
     match map.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(extra) => Err(QueryError::new(format!("{at}.{extra} is not a known field"))),
+        Some(extra) => Err(QueryError::new(format!("{at}.{} is not a known field", quoted(extra)))),
         None => Ok(()),
     }
 }
@@ -294,7 +294,7 @@ fn parse_stages(stages: &[Value], cx: &ParseContext) -> Result<Vec<Stage>, Query
         let [(name, body)] = map.iter().collect::<Vec<_>>()[..] else {
             return Err(QueryError::new(format!("{at} must have exactly one stage")));
         };
-        let at = format!("{at}.{name}");
+        let at = format!("{at}.{}", quoted(name));
         let check = key_checker(grouped);
         let stage = match name.as_str() {
             "group" => {
@@ -332,7 +332,7 @@ fn parse_stages(stages: &[Value], cx: &ParseContext) -> Result<Vec<Stage>, Query
             }
             "limit" => Stage::Limit(whole(body, &at)?),
             "skip" => Stage::Skip(whole(body, &at)?),
-            other => return Err(QueryError::new(format!("{at}: stage {other} is unknown"))),
+            other => return Err(QueryError::new(format!("{at}: stage {} is unknown", quoted(other)))),
         };
         out.push(stage);
     }
@@ -446,7 +446,7 @@ fn parse_project(
             Some("average") => Reducer::Average,
             Some("max") => Reducer::Max,
             Some("min") => Reducer::Min,
-            Some(other) => return Err(QueryError::new(format!("{at}: operator {other} is unknown"))),
+            Some(other) => return Err(QueryError::new(format!("{at}: operator {} is unknown", quoted(other)))),
         };
         fields.push((key, name, reducer));
     }

@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
 use super::doc::Doc;
-use super::keys::{QueryError, check_key};
+use super::keys::{QueryError, check_key, quoted};
 use super::value::{compare, equal};
 
 /// The longest regex pattern accepted (bytes), how many one request may hold (every `regex`
@@ -156,7 +156,7 @@ pub fn parse_condition(raw: &Value, at: &str, cx: &ParseContext) -> Result<Condi
         Some(_) => return Err(QueryError::new(format!("{at}: operator must be a string"))),
     };
     if let Some(extra) = map.keys().next() {
-        return Err(QueryError::new(format!("{at}: unknown field {extra}")));
+        return Err(QueryError::new(format!("{at}: unknown field {}", quoted(extra))));
     }
     let operator = parse_operator(&operator, value, at, cx)?;
     Ok(Condition { key, operator })
@@ -257,7 +257,7 @@ fn parse_operator(name: &str, value: Value, at: &str, cx: &ParseContext) -> Resu
                     .ok_or_else(|| QueryError::new(format!("{at}: {name} lies outside the representable dates")))?;
                 Operator::Datetime(b, when)
             } else {
-                return Err(QueryError::new(format!("{at}: operator {name} is unknown")));
+                return Err(QueryError::new(format!("{at}: operator {} is unknown", quoted(name))));
             }
         }
     };

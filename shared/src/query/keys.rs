@@ -33,6 +33,13 @@ impl QueryError {
     }
 }
 
+/// A client's text (a key, an operator, a stage name) as a query error quotes it: at most
+/// [`MAX_QUOTED_CHARS`](crate::error::MAX_QUOTED_CHARS) characters, then `…` (SPEC section 1).
+/// Every client value a query message names goes through it; the rest of the message is ours.
+pub fn quoted(text: &str) -> String {
+    crate::error::cut(text, crate::error::MAX_QUOTED_CHARS)
+}
+
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
         ApiError::DbQuery { reason: e.0 }
@@ -43,11 +50,15 @@ impl From<QueryError> for ApiError {
 pub fn check_key(key: &str, at: &str) -> Result<(), QueryError> {
     let root = key.split('.').next().unwrap_or_default();
     if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(QueryError::new(format!("{at}: key {key:?} is not a field path")));
+        return Err(QueryError::new(format!(
+            "{at}: key {:?} is not a field path",
+            quoted(key)
+        )));
     }
     if !USER_FIELDS.contains(&root) {
         return Err(QueryError::new(format!(
-            "{at}: key {key} cannot be queried (not a UserInfo field)"
+            "{at}: key {} cannot be queried (not a UserInfo field)",
+            quoted(key)
         )));
     }
     Ok(())

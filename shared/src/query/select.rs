@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::condition::{Condition, ParseContext, parse_condition};
 use super::doc::{Doc, Field};
-use super::keys::QueryError;
+use super::keys::{QueryError, quoted};
 use crate::error::ApiError;
 use crate::input::Fields;
 
@@ -114,7 +114,7 @@ pub(crate) fn parse_sort(
             Some(_) => return Err(QueryError::new(format!("{at}.desc must be true or false"))),
         };
         if let Some(extra) = map.keys().find(|k| !["key", "desc"].contains(&k.as_str())) {
-            return Err(QueryError::new(format!("{at}.{extra} is not a known field")));
+            return Err(QueryError::new(format!("{at}.{} is not a known field", quoted(extra))));
         }
         Ok(SortKey {
             key: key.to_string(),
@@ -225,12 +225,12 @@ impl Page {
             let number = value
                 .as_i64()
                 .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-                .ok_or_else(|| QueryError::new(format!("{at}.{key} must be a whole number")))?;
+                .ok_or_else(|| QueryError::new(format!("{at}.{} must be a whole number", quoted(&key))))?;
             match key.as_str() {
                 "start" => page.start = usize::try_from(number.max(1)).unwrap_or(1),
                 "limit" if number < 0 => return Err(QueryError::new(format!("{at}.limit must not be negative"))),
                 "limit" => page.limit = usize::try_from(number).ok().filter(|l| *l > 0),
-                _ => return Err(QueryError::new(format!("{at}.{key} is not a known field"))),
+                _ => return Err(QueryError::new(format!("{at}.{} is not a known field", quoted(&key)))),
             }
         }
         Ok(page)
