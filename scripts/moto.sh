@@ -1,27 +1,41 @@
-# Sourced by the scripts: starts one moto server (scripts/moto_server.py: moto without its
-# DynamoDB memory leak) on a free 127.0.0.1 port for the whole run, exports MOTO_ENDPOINT for
-# the tests, and stops the server when the script exits.
-MOTO_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-MOTO_LOG="${TMPDIR:-/tmp}/moto-$MOTO_PORT.log"
-python3 scripts/moto_server.py "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
-MOTO_PID=$!
-# A second server answering one request at a time, for the race tests (scripts/moto_server.py).
-MOTO_SERIAL_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-python3 scripts/moto_server.py "$MOTO_SERIAL_PORT" --serial >"${TMPDIR:-/tmp}/moto-$MOTO_SERIAL_PORT.log" 2>&1 &
-MOTO_SERIAL_PID=$!
-moto_stop() {
-    kill "$MOTO_PID" "$MOTO_SERIAL_PID" 2>/dev/null || true
-    wait "$MOTO_PID" "$MOTO_SERIAL_PID" 2>/dev/null || true
-}
-trap moto_stop EXIT
-for port in "$MOTO_PORT" "$MOTO_SERIAL_PORT"; do
+# Sourced by the scripts: moto servers (scripts/moto_server.py: moto without its DynamoDB
+# memory leak) on free ports, each log in ${TMPDIR:-/tmp}/moto-PORT.log.
+#
+#   moto_start HOST [--serial]   starts one on a free port of HOST (a local address) and waits
+#                                until it listens; sets MOTO_STARTED_URL and MOTO_STARTED_PID
+#   moto_run_servers             the test run's two on 127.0.0.1, a threaded one and one that
+#                                answers a request at a time (for the race tests); exports
+#                                MOTO_ENDPOINT and MOTO_SERIAL_ENDPOINT for the tests
+#   moto_stop                    stops the run's two
+moto_start() {
+    local host="$1" port
+    shift
+    port="$(python3 -c "import socket; s = socket.socket(); s.bind(('$host', 0)); print(s.getsockname()[1])")"
+    python3 scripts/moto_server.py "$port" --host "$host" "$@" >"${TMPDIR:-/tmp}/moto-$port.log" 2>&1 &
+    MOTO_STARTED_PID=$!
+    MOTO_STARTED_URL="http://$host:$port"
     for _ in $(seq 1 100); do
-        if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
-            break
+        if python3 -c "import socket; socket.create_connection(('$host', $port), 0.2)" 2>/dev/null; then
+            return 0
         fi
         sleep 0.2
     done
-done
-export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
-export MOTO_SERIAL_ENDPOINT="http://127.0.0.1:$MOTO_SERIAL_PORT"
-echo "== moto server on $MOTO_ENDPOINT (log: $MOTO_LOG); one request at a time on $MOTO_SERIAL_ENDPOINT"
+    echo "moto did not listen on $host:$port within 20 s (log: ${TMPDIR:-/tmp}/moto-$port.log)" >&2
+    kill "$MOTO_STARTED_PID" 2>/dev/null || true
+    return 1
+}
+
+moto_run_servers() {
+    moto_start 127.0.0.1
+    MOTO_PID=$MOTO_STARTED_PID
+    export MOTO_ENDPOINT=$MOTO_STARTED_URL
+    moto_start 127.0.0.1 --serial
+    MOTO_SERIAL_PID=$MOTO_STARTED_PID
+    export MOTO_SERIAL_ENDPOINT=$MOTO_STARTED_URL
+    echo "== moto server on $MOTO_ENDPOINT; one request at a time on $MOTO_SERIAL_ENDPOINT (logs: ${TMPDIR:-/tmp}/moto-PORT.log)"
+}
+
+moto_stop() {
+    kill "${MOTO_PID:-}" "${MOTO_SERIAL_PID:-}" 2>/dev/null || true
+    wait "${MOTO_PID:-}" "${MOTO_SERIAL_PID:-}" 2>/dev/null || true
+}

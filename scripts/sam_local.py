@@ -204,10 +204,8 @@ class Check:
         logs = done.stderr
         if done.returncode != 0:
             fail(f"{binary}: sam local invoke exited {done.returncode}\n{logs}")
-        for pattern in SECRETS:
-            for text in (logs,) if answer_has_tokens else (done.stdout, logs):
-                if pattern.search(text):
-                    fail(f"{binary}: a secret ({pattern.pattern}) in the answer or the logs:\n{text}")
+        for text in (logs,) if answer_has_tokens else (done.stdout, logs):
+            refuse_secrets(text, f"{binary}: the answer or the logs:\n{text}")
         lines = [line for line in done.stdout.splitlines() if line.strip()]
         if not lines:
             fail(f"{binary}: no answer\n{logs}")
@@ -442,9 +440,7 @@ class Check:
                 server.kill()
             log.close()
         logs = (self.work / "start-api.log").read_text()
-        for pattern in SECRETS:
-            if pattern.search(logs):
-                fail(f"sam local start-api: a secret ({pattern.pattern}) in the logs (target/sam-local/start-api.log)")
+        refuse_secrets(logs, "sam local start-api: the logs (target/sam-local/start-api.log)")
         print(f"ok   sam local start-api: {calls} calls answered as expected in {time.monotonic() - started:.0f} s")
 
 
@@ -460,6 +456,13 @@ def port_open(port):
         return True
     except OSError:
         return False
+
+
+def refuse_secrets(text, where):
+    """Fails if `text` holds a token, a password hash or the password (`where` says whose)."""
+    for pattern in SECRETS:
+        if pattern.search(text):
+            fail(f"a secret ({pattern.pattern}) in {where}")
 
 
 def fail(message):

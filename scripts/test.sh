@@ -135,7 +135,7 @@ source scripts/tools.sh  # installed: only puts them on PATH
 lap "waiting for the tools (venvs, arm64 target)"
 export MOTO_PEAK_DIR="$RUN_DIR/moto-peaks"
 source scripts/moto.sh
-trap cleanup EXIT  # moto.sh's own trap stops only the servers
+moto_run_servers  # stopped by cleanup (moto_stop)
 python3 scripts/moto_server_check.py "$MOTO_ENDPOINT"
 lap "moto servers start and check"
 

@@ -3,8 +3,9 @@
 //!
 //! `./scripts/test.sh` starts one server for the whole run and exports `MOTO_ENDPOINT`. Without
 //! it (a plain `cargo test`), the first test that needs moto starts `scripts/moto_server.py`
-//! (moto from PATH's `python3`, without moto's DynamoDB memory leak) for this test process; a watchdog shell kills it when the process exits (its stdin, held here,
-//! closes), so no server outlives the tests.
+//! (moto from PATH's `python3`, without moto's DynamoDB memory leak) for this test process; a
+//! watchdog shell kills it when the process exits (its stdin, held here, closes), so no server
+//! outlives the tests.
 //!
 //! What a test process creates on moto (tables, queues) it deletes when it exits
 //! ([`forget_at_exit`]): moto keeps everything in memory until it stops, and under
