@@ -3,6 +3,134 @@
 
 use lambda_http::http::StatusCode;
 
+/// The SPEC's error codes, each with its HTTP status: what an operation's description lists
+/// and what [`ApiError::code`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    RequiredParameter,
+    InvalidParameter,
+    IncorrectPasswordFormat,
+    IncorrectEmailFormat,
+    PasswordNotChanged,
+    UnableToResetPasswordInExternalAuth,
+    UnableToResetPasswordWithoutEmail,
+    VerificationUnavailable,
+    InvalidVerifyCode,
+    NotAllowedActions,
+    MfaAlreadyEnabled,
+    MfaAlreadyDisabled,
+    MfaNotEnabled,
+    NotSupportedMfaType,
+    LastAdminCannotDisabledDeleted,
+    InvalidRole,
+    DbQuery,
+    AuthenticateFailure,
+    MfaRequired,
+    PermissionDenied,
+    NotFound,
+    NotUnique,
+    Conflict,
+    PayloadTooLarge,
+    Unavailable,
+    MethodNotAllowed,
+    Unknown,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 27] = [
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::IncorrectPasswordFormat,
+        ErrorCode::IncorrectEmailFormat,
+        ErrorCode::PasswordNotChanged,
+        ErrorCode::UnableToResetPasswordInExternalAuth,
+        ErrorCode::UnableToResetPasswordWithoutEmail,
+        ErrorCode::VerificationUnavailable,
+        ErrorCode::InvalidVerifyCode,
+        ErrorCode::NotAllowedActions,
+        ErrorCode::MfaAlreadyEnabled,
+        ErrorCode::MfaAlreadyDisabled,
+        ErrorCode::MfaNotEnabled,
+        ErrorCode::NotSupportedMfaType,
+        ErrorCode::LastAdminCannotDisabledDeleted,
+        ErrorCode::InvalidRole,
+        ErrorCode::DbQuery,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::MfaRequired,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::NotUnique,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::Unavailable,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::RequiredParameter => "ERROR_REQUIRED_PARAMETER",
+            ErrorCode::InvalidParameter => "ERROR_INVALID_PARAMETER",
+            ErrorCode::IncorrectPasswordFormat => "ERROR_INCORRECT_PASSWORD_FORMAT",
+            ErrorCode::IncorrectEmailFormat => "ERROR_INCORRECT_EMAIL_FORMAT",
+            ErrorCode::PasswordNotChanged => "ERROR_PASSWORD_NOT_CHANGED",
+            ErrorCode::UnableToResetPasswordInExternalAuth => "ERROR_UNABLE_TO_RESET_PASSWORD_IN_EXTERNAL_AUTH",
+            ErrorCode::UnableToResetPasswordWithoutEmail => "ERROR_UNABLE_TO_RESET_PASSWORD_WITHOUT_EMAIL",
+            ErrorCode::VerificationUnavailable => "ERROR_VERIFICATION_UNAVAILABLE",
+            ErrorCode::InvalidVerifyCode => "ERROR_INVALID_VERIFY_CODE",
+            ErrorCode::NotAllowedActions => "ERROR_NOT_ALLOWED_ACTIONS",
+            ErrorCode::MfaAlreadyEnabled => "ERROR_MFA_ALREADY_ENABLED",
+            ErrorCode::MfaAlreadyDisabled => "ERROR_MFA_ALREADY_DISABLED",
+            ErrorCode::MfaNotEnabled => "ERROR_MFA_NOT_ENABLED",
+            ErrorCode::NotSupportedMfaType => "ERROR_NOT_SUPPORTED_MFA_TYPE",
+            ErrorCode::LastAdminCannotDisabledDeleted => "ERROR_LAST_ADMIN_CANNOT_DISABLED_DELETED",
+            ErrorCode::InvalidRole => "ERROR_INVALID_ROLE",
+            ErrorCode::DbQuery => "ERROR_DB_QUERY",
+            ErrorCode::AuthenticateFailure => "ERROR_AUTHENTICATE_FAILURE",
+            ErrorCode::MfaRequired => "ERROR_MFA_REQUIRED",
+            ErrorCode::PermissionDenied => "ERROR_PERMISSION_DENIED",
+            ErrorCode::NotFound => "ERROR_NOT_FOUND",
+            ErrorCode::NotUnique => "ERROR_NOT_UNIQUE",
+            ErrorCode::Conflict => "ERROR_CONFLICT",
+            ErrorCode::PayloadTooLarge => "ERROR_PAYLOAD_TOO_LARGE",
+            ErrorCode::Unavailable => "ERROR_UNAVAILABLE",
+            ErrorCode::MethodNotAllowed => "ERROR_METHOD_NOT_ALLOWED",
+            ErrorCode::Unknown => "ERROR_UNKNOWN",
+        }
+    }
+
+    /// The HTTP status the code answers with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::AuthenticateFailure | ErrorCode::MfaRequired => 401,
+            ErrorCode::PermissionDenied => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::NotUnique | ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Unknown => 500,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::RequiredParameter
+            | ErrorCode::InvalidParameter
+            | ErrorCode::IncorrectPasswordFormat
+            | ErrorCode::IncorrectEmailFormat
+            | ErrorCode::PasswordNotChanged
+            | ErrorCode::UnableToResetPasswordInExternalAuth
+            | ErrorCode::UnableToResetPasswordWithoutEmail
+            | ErrorCode::VerificationUnavailable
+            | ErrorCode::InvalidVerifyCode
+            | ErrorCode::NotAllowedActions
+            | ErrorCode::MfaAlreadyEnabled
+            | ErrorCode::MfaAlreadyDisabled
+            | ErrorCode::MfaNotEnabled
+            | ErrorCode::NotSupportedMfaType
+            | ErrorCode::LastAdminCannotDisabledDeleted
+            | ErrorCode::InvalidRole
+            | ErrorCode::DbQuery => 400,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("Required parameter. (key = {key})")]
@@ -85,51 +213,46 @@ impl ApiError {
 
     /// The SPEC's error code.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The SPEC's error code, as the enum descriptions list.
+    pub fn error_code(&self) -> ErrorCode {
         use ApiError::*;
         match self {
-            RequiredParameter { .. } => "ERROR_REQUIRED_PARAMETER",
-            InvalidParameter { .. } => "ERROR_INVALID_PARAMETER",
-            IncorrectPasswordFormat { .. } => "ERROR_INCORRECT_PASSWORD_FORMAT",
-            IncorrectEmailFormat { .. } => "ERROR_INCORRECT_EMAIL_FORMAT",
-            PasswordNotChanged => "ERROR_PASSWORD_NOT_CHANGED",
-            UnableToResetPasswordInExternalAuth { .. } => "ERROR_UNABLE_TO_RESET_PASSWORD_IN_EXTERNAL_AUTH",
-            UnableToResetPasswordWithoutEmail { .. } => "ERROR_UNABLE_TO_RESET_PASSWORD_WITHOUT_EMAIL",
-            VerificationUnavailable { .. } => "ERROR_VERIFICATION_UNAVAILABLE",
-            InvalidVerifyCode { .. } => "ERROR_INVALID_VERIFY_CODE",
-            NotAllowedActions { .. } => "ERROR_NOT_ALLOWED_ACTIONS",
-            MfaAlreadyEnabled { .. } => "ERROR_MFA_ALREADY_ENABLED",
-            MfaAlreadyDisabled { .. } => "ERROR_MFA_ALREADY_DISABLED",
-            MfaNotEnabled { .. } => "ERROR_MFA_NOT_ENABLED",
-            NotSupportedMfaType { .. } => "ERROR_NOT_SUPPORTED_MFA_TYPE",
-            LastAdminCannotDisabledDeleted { .. } => "ERROR_LAST_ADMIN_CANNOT_DISABLED_DELETED",
-            InvalidRole { .. } => "ERROR_INVALID_ROLE",
-            DbQuery { .. } => "ERROR_DB_QUERY",
-            AuthenticateFailure { .. } => "ERROR_AUTHENTICATE_FAILURE",
-            MfaRequired { .. } => "ERROR_MFA_REQUIRED",
-            PermissionDenied { .. } => "ERROR_PERMISSION_DENIED",
-            NotFound { .. } | NoSuchPath { .. } => "ERROR_NOT_FOUND",
-            NotUnique { .. } => "ERROR_NOT_UNIQUE",
-            Conflict { .. } => "ERROR_CONFLICT",
-            PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
-            Unavailable { .. } | DomainTooLarge { .. } => "ERROR_UNAVAILABLE",
-            MethodNotAllowed { .. } => "ERROR_METHOD_NOT_ALLOWED",
-            Unknown { .. } => "ERROR_UNKNOWN",
+            RequiredParameter { .. } => ErrorCode::RequiredParameter,
+            InvalidParameter { .. } => ErrorCode::InvalidParameter,
+            IncorrectPasswordFormat { .. } => ErrorCode::IncorrectPasswordFormat,
+            IncorrectEmailFormat { .. } => ErrorCode::IncorrectEmailFormat,
+            PasswordNotChanged => ErrorCode::PasswordNotChanged,
+            UnableToResetPasswordInExternalAuth { .. } => ErrorCode::UnableToResetPasswordInExternalAuth,
+            UnableToResetPasswordWithoutEmail { .. } => ErrorCode::UnableToResetPasswordWithoutEmail,
+            VerificationUnavailable { .. } => ErrorCode::VerificationUnavailable,
+            InvalidVerifyCode { .. } => ErrorCode::InvalidVerifyCode,
+            NotAllowedActions { .. } => ErrorCode::NotAllowedActions,
+            MfaAlreadyEnabled { .. } => ErrorCode::MfaAlreadyEnabled,
+            MfaAlreadyDisabled { .. } => ErrorCode::MfaAlreadyDisabled,
+            MfaNotEnabled { .. } => ErrorCode::MfaNotEnabled,
+            NotSupportedMfaType { .. } => ErrorCode::NotSupportedMfaType,
+            LastAdminCannotDisabledDeleted { .. } => ErrorCode::LastAdminCannotDisabledDeleted,
+            InvalidRole { .. } => ErrorCode::InvalidRole,
+            DbQuery { .. } => ErrorCode::DbQuery,
+            AuthenticateFailure { .. } => ErrorCode::AuthenticateFailure,
+            MfaRequired { .. } => ErrorCode::MfaRequired,
+            PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            NotFound { .. } | NoSuchPath { .. } => ErrorCode::NotFound,
+            NotUnique { .. } => ErrorCode::NotUnique,
+            Conflict { .. } => ErrorCode::Conflict,
+            PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Unavailable { .. } | DomainTooLarge { .. } => ErrorCode::Unavailable,
+            MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Unknown { .. } => ErrorCode::Unknown,
         }
     }
 
+    /// The HTTP status of the answer.
     pub fn status(&self) -> StatusCode {
-        use ApiError::*;
-        match self {
-            AuthenticateFailure { .. } | MfaRequired { .. } => StatusCode::UNAUTHORIZED,
-            PermissionDenied { .. } => StatusCode::FORBIDDEN,
-            NotFound { .. } | NoSuchPath { .. } => StatusCode::NOT_FOUND,
-            NotUnique { .. } | Conflict { .. } => StatusCode::CONFLICT,
-            PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Unavailable { .. } | DomainTooLarge { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Unknown { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        StatusCode::from_u16(self.error_code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// The body every error answers with: `{"detail": {"code", "message"}}`. The message

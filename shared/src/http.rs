@@ -114,7 +114,7 @@ async fn respond(app: &App, served: Served, request: &Request) -> Result<Value, 
         return (served.code)(app, None, Fields::from_map(Default::default())).await;
     }
     check_content_type(request)?;
-    let fields = Fields::from_json(body)?.in_proto_names(crate::proto3::request_message(op))?;
+    let fields = Fields::from_json(body)?.in_proto_names(op.describe().request)?;
     (served.code)(app, caller.as_ref(), fields).await
 }
 

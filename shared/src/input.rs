@@ -84,6 +84,15 @@ impl Fields {
         crate::proto3::normalize(self.map, message).map(Self::from_map)
     }
 
+    /// The first of `keys` that is absent or `null`, as ERROR_REQUIRED_PARAMETER: an
+    /// operation's required fields (its description's list), checked before it reads any.
+    pub fn check_required(&self, keys: &[&str]) -> Result<(), ApiError> {
+        match keys.iter().find(|key| self.map.get(**key).is_none_or(Value::is_null)) {
+            Some(key) => Err(ApiError::required(*key)),
+            None => Ok(()),
+        }
+    }
+
     /// Any value under `key` (`null` is not given), for a field whose type its reader checks.
     pub fn take(&mut self, key: &str) -> Option<Value> {
         self.map.remove(key).filter(|v| !v.is_null())

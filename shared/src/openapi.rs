@@ -1,6 +1,6 @@
 //! The API as an OpenAPI 3.1 document, generated from the code: the paths and token rule of
 //! [`Operation`], the request messages of [`crate::proto3`], the bounds the model enforces,
-//! the enums' names, and the error codes of [`ApiError`]. `docs/openapi.json` is this
+//! the enums' names, and the error codes of [`ErrorCode`]. `docs/openapi.json` is this
 //! document as committed; a test fails when the two differ, so a change in code shows up as a
 //! change of the document in review (`UPDATE_OPENAPI=1 cargo test -p users-shared openapi`
 //! writes it anew).
@@ -9,14 +9,17 @@
 //! lowerCamelCase JSON name, enums by number and integers as strings (SPEC section 3), which
 //! the schema does not spell out twice.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
-use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::model::{
     AuthType, EMAIL_PATTERN, MAX_EMAIL, MAX_ID, MAX_LANGUAGE, MAX_NAME, MAX_TAG_KEYS, MAX_USER_ID, MfaState, MfaType,
     RequiredAction, RoleType, State,
 };
 use crate::ops::Operation;
+use crate::ops::description::{Description, Method};
 use crate::proto3::{self, Field, Kind, Message};
 use crate::query::{MAX_PAGE, MAX_PATTERN_BYTES};
 use crate::secrets::{MAX_PASSWORD, MIN_PASSWORD};
@@ -91,23 +94,6 @@ fn add_message(message: &'static Message, schemas: &mut Map<String, Value>) {
     }
 }
 
-/// The fields each request must carry (SPEC section 4).
-fn required(op: Operation) -> Vec<&'static str> {
-    match op {
-        Operation::Create => vec!["user_id", "auth_type", "permission_group", "domain_id"],
-        Operation::ConfirmEmail | Operation::ConfirmMfa => vec!["user_id", "verify_code", "domain_id"],
-        Operation::SetRequiredActions => vec!["user_id", "actions", "domain_id"],
-        Operation::EnableMfa => vec!["user_id", "mfa_type", "options", "domain_id"],
-        Operation::List => vec!["domain_id"],
-        Operation::Stat => vec!["query", "domain_id"],
-        Operation::TokenIssue => vec!["credentials", "domain_id"],
-        Operation::TokenGrant => vec!["grant_type", "token", "scope"],
-        Operation::PublicKey => vec!["domain_id"],
-        Operation::Jwks => vec![],
-        _ => vec!["user_id", "domain_id"],
-    }
-}
-
 fn user_info() -> Value {
     json!({
         "type": "object",
@@ -142,167 +128,37 @@ fn user_info() -> Value {
     })
 }
 
-fn response_schema(op: Operation) -> Value {
-    match op {
-        Operation::VerifyEmail | Operation::ResetPassword | Operation::Delete => {
-            json!({"$ref": "#/components/schemas/Empty"})
-        }
-        Operation::List => json!({"$ref": "#/components/schemas/UsersInfo"}),
-        Operation::Stat => json!({"$ref": "#/components/schemas/StatResult"}),
-        Operation::TokenIssue => json!({"$ref": "#/components/schemas/TokenInfo"}),
-        Operation::TokenGrant => json!({"$ref": "#/components/schemas/GrantTokenInfo"}),
-        Operation::PublicKey => json!({"$ref": "#/components/schemas/PublicKeyInfo"}),
-        Operation::Jwks => json!({"$ref": "#/components/schemas/Jwks"}),
-        _ => json!({"$ref": "#/components/schemas/UserInfo"}),
+/// The answers besides 200, by status: the error codes the operation's description lists, and
+/// those any request may meet (ERROR_UNKNOWN, ERROR_UNAVAILABLE).
+fn errors(described: &Description) -> Vec<(u16, Vec<&'static str>)> {
+    let mut by_status: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
+    for code in described
+        .errors
+        .iter()
+        .chain(&[ErrorCode::Unknown, ErrorCode::Unavailable])
+    {
+        by_status.entry(code.status()).or_default().push(code.as_str());
     }
+    by_status.into_iter().collect()
 }
 
-/// The error codes each method can answer, by status, taken from [`ApiError`] itself.
-fn errors(op: Operation) -> Vec<(u16, Vec<&'static str>)> {
-    let id = String::new;
-    let mut bad_request = vec![ApiError::required("").code(), ApiError::invalid("", "").code()];
-    bad_request.extend(match op {
-        Operation::Create => vec![
-            ApiError::IncorrectPasswordFormat { rule: "" }.code(),
-            ApiError::IncorrectEmailFormat { key: id() }.code(),
-            ApiError::UnableToResetPasswordInExternalAuth { user_id: id() }.code(),
-            ApiError::UnableToResetPasswordWithoutEmail { user_id: id() }.code(),
-            ApiError::InvalidRole { reason: id() }.code(),
-        ],
-        Operation::Update => vec![
-            ApiError::IncorrectPasswordFormat { rule: "" }.code(),
-            ApiError::IncorrectEmailFormat { key: id() }.code(),
-            ApiError::PasswordNotChanged.code(),
-            ApiError::UnableToResetPasswordInExternalAuth { user_id: id() }.code(),
-            ApiError::UnableToResetPasswordWithoutEmail { user_id: id() }.code(),
-            ApiError::VerificationUnavailable { user_id: id() }.code(),
-        ],
-        Operation::VerifyEmail => vec![ApiError::IncorrectEmailFormat { key: id() }.code()],
-        Operation::ConfirmEmail => vec![ApiError::InvalidVerifyCode { user_id: id() }.code()],
-        Operation::SetRequiredActions => vec![
-            ApiError::NotAllowedActions {
-                action: id(),
-                auth_type: id(),
-                user_id: id(),
-            }
-            .code(),
-        ],
-        Operation::EnableMfa => vec![
-            ApiError::NotSupportedMfaType { mfa_type: id() }.code(),
-            ApiError::IncorrectEmailFormat { key: id() }.code(),
-            ApiError::MfaAlreadyEnabled { user_id: id() }.code(),
-        ],
-        Operation::DisableMfa => vec![ApiError::MfaAlreadyDisabled { user_id: id() }.code()],
-        Operation::ConfirmMfa => vec![
-            ApiError::MfaNotEnabled { user_id: id() }.code(),
-            ApiError::InvalidVerifyCode { user_id: id() }.code(),
-        ],
-        Operation::Disable | Operation::Delete => {
-            vec![ApiError::LastAdminCannotDisabledDeleted { user_id: id() }.code()]
-        }
-        Operation::List | Operation::Stat => vec![ApiError::DbQuery { reason: id() }.code()],
-        Operation::ResetPassword
-        | Operation::Enable
-        | Operation::Get
-        | Operation::TokenIssue
-        | Operation::TokenGrant
-        | Operation::PublicKey
-        | Operation::Jwks => vec![],
-    });
-    if op == Operation::Jwks {
-        let unavailable = ApiError::Unavailable { service: "" }.code();
-        return vec![
-            (500, vec![ApiError::Unknown { request_id: id() }.code()]),
-            (503, vec![unavailable]),
-        ];
-    }
-    let mut out = vec![(400, bad_request)];
-    if op.needs_token() || op == Operation::TokenGrant {
-        out.push((401, vec![ApiError::AuthenticateFailure { reason: "" }.code()]));
-        out.push((403, vec![ApiError::PermissionDenied { reason: "" }.code()]));
-    }
-    if op == Operation::TokenIssue {
-        let mfa = ApiError::MfaRequired { to: id() }.code();
-        out.push((401, vec![ApiError::AuthenticateFailure { reason: "" }.code(), mfa]));
-    }
-    if op.needs_token() && !matches!(op, Operation::Create | Operation::List | Operation::Stat) {
-        out.push((404, vec![ApiError::NotFound { user_id: id() }.code()]));
-    }
-    match op {
-        Operation::Create => out.push((409, vec![ApiError::NotUnique { user_id: id() }.code()])),
-        Operation::ResetPassword
-        | Operation::Get
-        | Operation::List
-        | Operation::Stat
-        | Operation::TokenGrant
-        | Operation::PublicKey
-        | Operation::Jwks => {}
-        _ => out.push((409, vec![ApiError::Conflict { user_id: id() }.code()])),
-    }
-    out.push((413, vec![ApiError::PayloadTooLarge { limit: 0 }.code()]));
-    out.push((500, vec![ApiError::Unknown { request_id: id() }.code()]));
-    out.push((503, vec![ApiError::Unavailable { service: "" }.code()]));
-    out
-}
-
-fn example(op: Operation) -> Value {
-    // The domain `users-local serve` prints a token for, so the examples can be tried as they are.
-    let target = json!({"user_id": "alice", "domain_id": "domain-local"});
-    let mut body = target.as_object().cloned().unwrap_or_default();
-    let extra = match op {
-        Operation::Create => json!({"auth_type": "LOCAL", "password": "Wonderland1", "permission_group": "DOMAIN",
-                                    "reset_password": false, "email": "alice@example.com", "name": "Alice"}),
-        Operation::Update => json!({"name": "Alice Liddell", "tags": {"team": "core"}}),
-        Operation::VerifyEmail => json!({"email": "alice@example.com"}),
-        Operation::ConfirmEmail | Operation::ConfirmMfa => json!({"verify_code": "042917"}),
-        Operation::SetRequiredActions => json!({"actions": ["UPDATE_PASSWORD"]}),
-        Operation::EnableMfa => json!({"mfa_type": "EMAIL", "options": {"email": "alice@example.com"}}),
-        Operation::DisableMfa => json!({"force": false}),
-        Operation::List => {
-            body.remove("user_id");
-            json!({"query": {"filter": [{"k": "state", "v": "ENABLED", "o": "eq"}], "page": {"start": 1, "limit": 20}}})
-        }
-        Operation::Stat => {
-            body.remove("user_id");
-            json!({"query": {"aggregate": [{"group": {"keys": [{"key": "state", "name": "state"}],
-                                                      "fields": [{"operator": "count", "name": "count"}]}}]}})
-        }
-        Operation::TokenIssue => {
-            body.remove("user_id");
-            json!({"credentials": {"user_id": "alice", "password": "Wonderland1"}})
-        }
-        Operation::TokenGrant => {
-            body.remove("user_id");
-            json!({"grant_type": "REFRESH_TOKEN", "token": "<the refresh_token of token/issue>", "scope": "DOMAIN"})
-        }
-        Operation::PublicKey => {
-            body.remove("user_id");
-            json!({})
-        }
-        _ => json!({}),
-    };
-    if let Value::Object(extra) = extra {
-        body.extend(extra);
-    }
-    Value::Object(body)
-}
-
-fn operation(op: Operation, schemas: &mut Map<String, Value>) -> Value {
-    let message = proto3::request_message(op);
+fn operation(described: &Description, schemas: &mut Map<String, Value>) -> Value {
+    let message = described.request;
     add_message(message, schemas);
     let request_name = format!("{}Body", message.name);
     if !schemas.contains_key(&request_name) {
         schemas.insert(
             request_name.clone(),
-            json!({"allOf": [message_ref(message), {"required": required(op)}]}),
+            json!({"allOf": [message_ref(message), {"required": described.required}]}),
         );
     }
     let mut responses = Map::new();
+    let response = json!({"$ref": format!("#/components/schemas/{}", described.response)});
     responses.insert(
         "200".into(),
-        json!({"description": "OK", "content": {"application/json": {"schema": response_schema(op)}}}),
+        json!({"description": "OK", "content": {"application/json": {"schema": response}}}),
     );
-    for (status, codes) in errors(op) {
+    for (status, codes) in errors(described) {
         responses.insert(
             status.to_string(),
             json!({
@@ -314,32 +170,22 @@ fn operation(op: Operation, schemas: &mut Map<String, Value>) -> Value {
             }),
         );
     }
-    let summary = match op {
-        Operation::TokenIssue => "Token.issue: sign in with user_id and password (then an MFA code)".to_string(),
-        Operation::TokenGrant => "Token.grant: an access token for a scope, from a refresh token".to_string(),
-        Operation::PublicKey => "Domain.get_public_key: the token signing key, as a JWK in a string".to_string(),
-        Operation::Jwks => "The token signing keys as a JWKS (cacheable for 300 s)".to_string(),
-        _ => format!("User.{}", op.name()),
-    };
     let mut method = json!({
-        "operationId": op.name().replace('.', "_"),
-        "summary": summary,
-        "requestBody": {"required": true, "content": {"application/json": {
-            "schema": {"$ref": format!("#/components/schemas/{request_name}")},
-            "example": example(op),
-        }}},
+        "operationId": described.name.replace('.', "_"),
+        "summary": described.summary,
         "responses": responses,
     });
-    if !op.needs_token() {
+    if described.method == Method::Post {
+        let example: Value = serde_json::from_str(described.example).unwrap_or(Value::Null);
+        method["requestBody"] = json!({"required": true, "content": {"application/json": {
+            "schema": {"$ref": format!("#/components/schemas/{request_name}")},
+            "example": example,
+        }}});
+    }
+    if !described.needs_token {
         method["security"] = json!([]);
     }
-    if op == Operation::Jwks {
-        if let Some(method) = method.as_object_mut() {
-            method.remove("requestBody");
-        }
-        return json!({"get": method});
-    }
-    json!({"post": method})
+    json!({ described.method.as_str().to_lowercase(): method })
 }
 
 /// The whole document.
@@ -393,14 +239,18 @@ pub fn document() -> Value {
         json!({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "object"}}}}),
     );
     let mut paths = Map::new();
-    for op in Operation::ALL.into_iter().chain(Operation::TOKEN_API) {
-        paths.insert(op.path().to_string(), operation(op, &mut schemas));
+    for op in Operation::ALL {
+        let described = op.describe();
+        paths.insert(described.path.to_string(), operation(described, &mut schemas));
+        // An alias is the same operation under its own operationId (ids are unique in a document).
+        for alias in described.aliases {
+            let mut aliased = operation(described, &mut schemas);
+            let method = described.method.as_str().to_lowercase();
+            aliased[&method]["operationId"] = json!(alias.operation_id);
+            aliased[&method]["summary"] = json!(alias.summary);
+            paths.insert(alias.path.to_string(), aliased);
+        }
     }
-    // stat's alias: the same operation under its own operationId (ids are unique in a document).
-    let mut alias = operation(Operation::Stat, &mut schemas);
-    alias["post"]["operationId"] = json!("stat_v2");
-    alias["post"]["summary"] = json!("User.stat (alias of /identity/v1/user/stat)");
-    paths.insert("/identity/v2/user/stat".into(), alias);
     // What `users-local serve` serves besides the API: this document and its page.
     paths.insert(
         "/openapi.json".into(),
@@ -462,9 +312,11 @@ mod tests {
         let doc = document();
         assert!(doc["paths"]["/openapi.json"]["get"].is_object());
         for op in Operation::ALL {
-            let path = &doc["paths"][op.path()]["post"];
-            assert_eq!(path["operationId"], op.name());
-            let message = proto3::request_message(op);
+            let described = op.describe();
+            let method = described.method.as_str().to_lowercase();
+            let path = &doc["paths"][described.path][method.as_str()];
+            assert_eq!(path["operationId"], described.name.replace('.', "_"));
+            let message = described.request;
             for field in message.fields {
                 assert!(
                     doc["components"]["schemas"][message.name]["properties"][field.name].is_object(),
@@ -473,12 +325,7 @@ mod tests {
                     field.name
                 );
             }
-            assert_eq!(path["security"].is_array(), !op.needs_token(), "{op:?}");
-        }
-        for op in Operation::TOKEN_API {
-            let method = op.http_method().to_lowercase();
-            let path = &doc["paths"][op.path()][method.as_str()];
-            assert_eq!(path["security"], json!([]), "{op:?} needs no token");
+            assert_eq!(path["security"] == json!([]), !described.needs_token, "{op:?}");
             assert!(path["responses"]["200"].is_object(), "{op:?}");
         }
         let issue = &doc["paths"]["/identity/v2/token/issue"]["post"]["responses"]["401"]["description"];

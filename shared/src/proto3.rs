@@ -21,7 +21,6 @@
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::ops::Operation;
 
 /// How a field's value is read.
 #[derive(Debug, Clone, Copy)]
@@ -374,33 +373,10 @@ pub static DOMAIN_REQUEST: Message = Message {
     name: "DomainRequest",
     fields: &[field("domain_id", STR)],
 };
-static EMPTY: Message = Message {
+pub static EMPTY: Message = Message {
     name: "Empty",
     fields: &[],
 };
-
-/// The request message of an operation.
-pub fn request_message(op: Operation) -> &'static Message {
-    match op {
-        Operation::Create => &CREATE_USER_REQUEST,
-        Operation::Update => &UPDATE_USER_REQUEST,
-        Operation::VerifyEmail => &VERIFY_EMAIL_REQUEST,
-        Operation::ConfirmEmail => &CONFIRM_EMAIL_REQUEST,
-        Operation::SetRequiredActions => &SET_REQUIRED_ACTIONS_REQUEST,
-        Operation::EnableMfa => &ENABLE_MFA_REQUEST,
-        Operation::DisableMfa => &DISABLE_MFA_REQUEST,
-        Operation::ConfirmMfa => &CONFIRM_MFA_REQUEST,
-        Operation::ResetPassword | Operation::Enable | Operation::Disable | Operation::Delete | Operation::Get => {
-            &USER_REQUEST
-        }
-        Operation::List => &USER_SEARCH_QUERY,
-        Operation::Stat => &USER_STAT_QUERY,
-        Operation::TokenIssue => &ISSUE_TOKEN_REQUEST,
-        Operation::TokenGrant => &GRANT_TOKEN_REQUEST,
-        Operation::PublicKey => &DOMAIN_REQUEST,
-        Operation::Jwks => &EMPTY,
-    }
-}
 
 /// The lowerCamelCase JSON name of a proto field name (`filter_or` → `filterOr`).
 pub fn json_name(name: &str) -> String {
@@ -551,10 +527,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::ops::Operation;
 
     fn normalized(op: Operation, body: Value) -> Result<Value, ApiError> {
         let Value::Object(map) = body else { panic!("an object") };
-        normalize(map, request_message(op)).map(Value::Object)
+        normalize(map, op.describe().request).map(Value::Object)
     }
 
     #[test]

@@ -8,9 +8,38 @@ use super::support::{Edit, check_code, load_for, modify_from, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{Mfa, MfaState};
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
+
+pub static DESCRIPTION: Description = Description {
+    name: "confirm_mfa",
+    summary: "User.confirm_mfa",
+    method: Method::Post,
+    path: "/identity/v2/user/confirm-mfa",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: false,
+    hands_over_work: false,
+    request: &proto3::CONFIRM_MFA_REQUEST,
+    required: &["user_id", "domain_id", "verify_code"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::MfaNotEnabled,
+        ErrorCode::InvalidVerifyCode,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local", "verify_code": "042917"}"#,
+};
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;

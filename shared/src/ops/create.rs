@@ -6,13 +6,44 @@ use super::support::{now, send_mail, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{
     AuthType, Email, Language, Mfa, Name, PermissionGroup, RequiredAction, RoleBinding, RoleType, State, Tags,
     Timestamp, Timezone, User, UserId, WorkspaceId,
 };
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::secrets::Password;
+
+pub static DESCRIPTION: Description = Description {
+    name: "create",
+    summary: "User.create",
+    method: Method::Post,
+    path: "/identity/v2/user/create",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: true,
+    hands_over_work: false,
+    request: &proto3::CREATE_USER_REQUEST,
+    required: &["user_id", "domain_id", "auth_type", "permission_group"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::IncorrectPasswordFormat,
+        ErrorCode::IncorrectEmailFormat,
+        ErrorCode::UnableToResetPasswordInExternalAuth,
+        ErrorCode::UnableToResetPasswordWithoutEmail,
+        ErrorCode::InvalidRole,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotUnique,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local", "auth_type": "LOCAL", "password": "Wonderland1", "permission_group": "DOMAIN", "reset_password": false, "email": "alice@example.com", "name": "Alice"}"#,
+};
 
 /// The managed roles and the role type each confers.
 const MANAGED_ROLES: [(&str, RoleType); 3] = [

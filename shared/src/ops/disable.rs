@@ -6,8 +6,36 @@ use super::enable::set_state;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::State;
+use crate::ops::description::{Description, Method};
+use crate::proto3;
+
+pub static DESCRIPTION: Description = Description {
+    name: "disable",
+    summary: "User.disable",
+    method: Method::Post,
+    path: "/identity/v2/user/disable",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: false,
+    hands_over_work: false,
+    request: &proto3::USER_REQUEST,
+    required: &["user_id", "domain_id"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::LastAdminCannotDisabledDeleted,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
+};
 
 pub async fn run(app: &App, caller: &Caller, f: Fields) -> Result<Value, ApiError> {
     set_state(app, caller, f, State::Disabled).await

@@ -8,9 +8,37 @@ use super::support::{Edit, load_for, mail_code, modify, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::Mfa;
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
+
+pub static DESCRIPTION: Description = Description {
+    name: "disable_mfa",
+    summary: "User.disable_mfa",
+    method: Method::Post,
+    path: "/identity/v2/user/disable-mfa",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: true,
+    hands_over_work: false,
+    request: &proto3::DISABLE_MFA_REQUEST,
+    required: &["user_id", "domain_id"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::MfaAlreadyDisabled,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local", "force": false}"#,
+};
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;

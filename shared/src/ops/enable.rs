@@ -6,8 +6,35 @@ use super::support::{Edit, modify, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::State;
+use crate::ops::description::{Description, Method};
+use crate::proto3;
+
+pub static DESCRIPTION: Description = Description {
+    name: "enable",
+    summary: "User.enable",
+    method: Method::Post,
+    path: "/identity/v2/user/enable",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: false,
+    hands_over_work: false,
+    request: &proto3::USER_REQUEST,
+    required: &["user_id", "domain_id"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
+};
 
 pub async fn run(app: &App, caller: &Caller, f: Fields) -> Result<Value, ApiError> {
     set_state(app, caller, f, State::Enabled).await

@@ -8,9 +8,39 @@ use super::support::{Edit, load_for, mail_code, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{Email, Mfa, MfaState, MfaType};
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
+
+pub static DESCRIPTION: Description = Description {
+    name: "enable_mfa",
+    summary: "User.enable_mfa",
+    method: Method::Post,
+    path: "/identity/v2/user/enable-mfa",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: true,
+    hands_over_work: false,
+    request: &proto3::ENABLE_MFA_REQUEST,
+    required: &["user_id", "domain_id", "mfa_type", "options"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::NotSupportedMfaType,
+        ErrorCode::IncorrectEmailFormat,
+        ErrorCode::MfaAlreadyEnabled,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local", "mfa_type": "EMAIL", "options": {"email": "alice@example.com"}}"#,
+};
 
 pub const MFA_CODE_TTL: TimeDelta = TimeDelta::seconds(300);
 /// What an MFA code confirms, recorded with the code.

@@ -6,7 +6,33 @@ use super::support::{load_for, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
+use crate::ops::description::{Description, Method};
+use crate::proto3;
+
+pub static DESCRIPTION: Description = Description {
+    name: "get",
+    summary: "User.get",
+    method: Method::Post,
+    path: "/identity/v2/user/get",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: false,
+    hands_over_work: false,
+    request: &proto3::USER_REQUEST,
+    required: &["user_id", "domain_id"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
+};
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;

@@ -8,9 +8,35 @@ use super::support::off_the_workers;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{AuthType, DomainId, State};
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::query::{Condition, Query};
+
+pub static DESCRIPTION: Description = Description {
+    name: "list",
+    summary: "User.list",
+    method: Method::Post,
+    path: "/identity/v2/user/list",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: false,
+    hands_over_work: false,
+    request: &proto3::USER_SEARCH_QUERY,
+    required: &["domain_id"],
+    response: "UsersInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::DbQuery,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"domain_id": "domain-local", "query": {"filter": [{"k": "state", "v": "ENABLED", "o": "eq"}], "page": {"start": 1, "limit": 20}}}"#,
+};
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let domain_id = DomainId::parse("domain_id", f.required_string("domain_id")?)?;

@@ -9,11 +9,13 @@ mod confirm_email;
 mod confirm_mfa;
 mod create;
 mod delete;
+pub mod description;
 mod disable;
 mod disable_mfa;
 mod enable;
 mod enable_mfa;
 mod get;
+mod jwks;
 mod list;
 mod public_key;
 pub mod reset_password;
@@ -36,152 +38,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::Fields;
-
-/// The API methods, each with its path (SPEC section 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    Create,
-    Update,
-    VerifyEmail,
-    ConfirmEmail,
-    ResetPassword,
-    SetRequiredActions,
-    EnableMfa,
-    DisableMfa,
-    ConfirmMfa,
-    Enable,
-    Disable,
-    Delete,
-    Get,
-    List,
-    Stat,
-    /// The Token API (SPEC section 9): sign-in, then a token for a scope.
-    TokenIssue,
-    TokenGrant,
-    /// The signing key, the Cloudforet way (`domain/get-public-key`) and as a JWKS.
-    PublicKey,
-    Jwks,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 15] = [
-        Operation::Create,
-        Operation::Update,
-        Operation::VerifyEmail,
-        Operation::ConfirmEmail,
-        Operation::ResetPassword,
-        Operation::SetRequiredActions,
-        Operation::EnableMfa,
-        Operation::DisableMfa,
-        Operation::ConfirmMfa,
-        Operation::Enable,
-        Operation::Disable,
-        Operation::Delete,
-        Operation::Get,
-        Operation::List,
-        Operation::Stat,
-    ];
-
-    /// The Token API's methods (SPEC section 9), served beside the User API.
-    pub const TOKEN_API: [Operation; 4] = [
-        Operation::TokenIssue,
-        Operation::TokenGrant,
-        Operation::PublicKey,
-        Operation::Jwks,
-    ];
-
-    /// The method name of the API document.
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::Create => "create",
-            Operation::Update => "update",
-            Operation::VerifyEmail => "verify_email",
-            Operation::ConfirmEmail => "confirm_email",
-            Operation::ResetPassword => "reset_password",
-            Operation::SetRequiredActions => "set_required_actions",
-            Operation::EnableMfa => "enable_mfa",
-            Operation::DisableMfa => "disable_mfa",
-            Operation::ConfirmMfa => "confirm_mfa",
-            Operation::Enable => "enable",
-            Operation::Disable => "disable",
-            Operation::Delete => "delete",
-            Operation::Get => "get",
-            Operation::List => "list",
-            Operation::Stat => "stat",
-            Operation::TokenIssue => "token.issue",
-            Operation::TokenGrant => "token.grant",
-            Operation::PublicKey => "domain.get_public_key",
-            Operation::Jwks => "jwks",
-        }
-    }
-
-    /// The path of the API document. stat is also served at `/identity/v2/user/stat`.
-    pub fn path(self) -> &'static str {
-        match self {
-            Operation::Create => "/identity/v2/user/create",
-            Operation::Update => "/identity/v2/user/update",
-            Operation::VerifyEmail => "/identity/v2/user/verify-email",
-            Operation::ConfirmEmail => "/identity/v2/user/confirm-email",
-            Operation::ResetPassword => "/identity/v2/user/reset-password",
-            Operation::SetRequiredActions => "/identity/v2/user/set-required-actions",
-            Operation::EnableMfa => "/identity/v2/user/enable-mfa",
-            Operation::DisableMfa => "/identity/v2/user/disable-mfa",
-            Operation::ConfirmMfa => "/identity/v2/user/confirm-mfa",
-            Operation::Enable => "/identity/v2/user/enable",
-            Operation::Disable => "/identity/v2/user/disable",
-            Operation::Delete => "/identity/v2/user/delete",
-            Operation::Get => "/identity/v2/user/get",
-            Operation::List => "/identity/v2/user/list",
-            Operation::Stat => "/identity/v1/user/stat",
-            Operation::TokenIssue => "/identity/v2/token/issue",
-            Operation::TokenGrant => "/identity/v2/token/grant",
-            Operation::PublicKey => "/identity/v2/domain/get-public-key",
-            Operation::Jwks => "/.well-known/jwks.json",
-        }
-    }
-
-    pub fn from_path(path: &str) -> Option<Operation> {
-        let path = path.strip_suffix('/').unwrap_or(path);
-        if path == "/identity/v2/user/stat" {
-            return Some(Operation::Stat);
-        }
-        Operation::ALL
-            .into_iter()
-            .chain(Operation::TOKEN_API)
-            .find(|op| op.path() == path)
-    }
-
-    /// reset_password and the Token API are called without a token.
-    pub fn needs_token(self) -> bool {
-        self != Operation::ResetPassword && !Operation::TOKEN_API.contains(&self)
-    }
-
-    /// The JWKS is read with GET (as every JWKS is); every other method is a POST.
-    pub fn http_method(self) -> &'static str {
-        if self == Operation::Jwks { "GET" } else { "POST" }
-    }
-
-    /// Whether the operation can send mail. A Lambda function whose operation never mails
-    /// builds no mail client, and template.yaml grants SES only to those that do.
-    /// reset_password does not: its mail goes out from the work it hands over.
-    pub fn sends_mail(self) -> bool {
-        matches!(
-            self,
-            Operation::Create
-                | Operation::Update
-                | Operation::VerifyEmail
-                | Operation::EnableMfa
-                | Operation::DisableMfa
-                | Operation::TokenIssue
-        )
-    }
-
-    /// Whether the operation hands work over (`crate::deferred`) instead of doing all of it:
-    /// its Lambda function needs the provisioning queue.
-    pub fn hands_over_work(self) -> bool {
-        self == Operation::ResetPassword
-    }
-}
+use crate::ops::description::Description;
 
 /// What an operation's code returns.
 pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send + 'a>>;
@@ -192,7 +49,7 @@ pub type Code = for<'a> fn(&'a App, Option<&'a Caller>, Fields) -> Reply<'a>;
 
 /// An operation with its code: what a Lambda function serves. A function's `main` names its
 /// constant ([`Served::GET`], …), so its binary links that operation's code and no other's
-/// (issue 14: a `match` over every operation made each function carry all fifteen, with the
+/// (issue 14: a `match` over every operation made each function carry all of them, with the
 /// query engine, the password hashing and the mail templates).
 #[derive(Clone, Copy)]
 pub struct Served {
@@ -212,65 +69,64 @@ pub async fn run(app: &App, op: Operation, caller: Option<&Caller>, fields: Fiel
     (Served::of(op).code)(app, caller, fields).await
 }
 
-/// Each operation's code: the operations of SPEC section 4 need the caller, the Token API's and
-/// reset_password do not.
-mod code {
-    use super::*;
-
-    fn signed_in(caller: Option<&Caller>) -> Result<&Caller, ApiError> {
-        caller.ok_or(ApiError::AuthenticateFailure {
-            reason: "missing Authorization header",
-        })
-    }
-
-    macro_rules! with_caller {
-        ($($name:ident),* $(,)?) => {$(
-            pub fn $name<'a>(app: &'a App, caller: Option<&'a Caller>, fields: Fields) -> Reply<'a> {
-                Box::pin(async move { super::$name::run(app, signed_in(caller)?, fields).await })
-            }
-        )*};
-    }
-
-    macro_rules! without_caller {
-        ($($name:ident => $run:expr),* $(,)?) => {$(
-            pub fn $name<'a>(app: &'a App, _caller: Option<&'a Caller>, fields: Fields) -> Reply<'a> {
-                Box::pin($run(app, fields))
-            }
-        )*};
-    }
-
-    with_caller!(
-        create,
-        update,
-        verify_email,
-        confirm_email,
-        set_required_actions,
-        enable_mfa,
-        disable_mfa,
-        confirm_mfa,
-        enable,
-        disable,
-        delete,
-        get,
-        list,
-        stat,
-    );
-
-    without_caller!(
-        reset_password => super::reset_password::run,
-        token_issue => super::token_issue::run,
-        token_grant => super::token_grant::run,
-        public_key => super::public_key::run,
-        jwks => |app, _fields| super::public_key::jwks(app),
-    );
+fn signed_in(caller: Option<&Caller>) -> Result<&Caller, ApiError> {
+    caller.ok_or(ApiError::AuthenticateFailure {
+        reason: "missing Authorization header",
+    })
 }
 
-/// One list makes both the constants and [`Served::of`], so an operation and its code cannot
-/// be paired wrongly.
-macro_rules! served {
-    ($($constant:ident = $variant:ident => $code:ident),* $(,)?) => {
+/// The code of one operation: its required fields checked (its description's list), then its
+/// module's `run`, with the caller (`signed_in`) or without (`anonymous`).
+macro_rules! code {
+    (signed_in $module:ident) => {
+        pub fn $module<'a>(app: &'a App, caller: Option<&'a Caller>, fields: Fields) -> Reply<'a> {
+            Box::pin(async move {
+                let caller = super::signed_in(caller)?;
+                fields.check_required(super::$module::DESCRIPTION.required)?;
+                super::$module::run(app, caller, fields).await
+            })
+        }
+    };
+    (anonymous $module:ident) => {
+        pub fn $module<'a>(app: &'a App, _caller: Option<&'a Caller>, fields: Fields) -> Reply<'a> {
+            Box::pin(async move {
+                fields.check_required(super::$module::DESCRIPTION.required)?;
+                super::$module::run(app, fields).await
+            })
+        }
+    };
+}
+
+/// The one list of operations: each is its enum variant, its module (which holds its
+/// [`Description`] and its code) and its [`Served`] constant. An operation missing here has no
+/// variant; a module without a `DESCRIPTION` does not compile.
+macro_rules! operations {
+    ($($variant:ident => $module:ident, $constant:ident, $style:ident;)*) => {
+        /// The API methods (SPEC sections 1 and 9), each described by its module.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation {
+            $($variant,)*
+        }
+
+        impl Operation {
+            /// Every operation: the User API's fifteen, then the Token API's.
+            pub const ALL: [Operation; [$(stringify!($variant)),*].len()] = [$(Operation::$variant),*];
+
+            /// The operation's description, declared in its module.
+            pub fn describe(self) -> &'static Description {
+                match self {
+                    $(Operation::$variant => &$module::DESCRIPTION,)*
+                }
+            }
+        }
+
+        mod code {
+            use super::*;
+            $(code!($style $module);)*
+        }
+
         impl Served {
-            $(pub const $constant: Served = Served { op: Operation::$variant, code: code::$code };)*
+            $(pub const $constant: Served = Served { op: Operation::$variant, code: code::$module };)*
 
             /// Any operation with its code. A Lambda function names its constant instead: this
             /// links every operation's code.
@@ -283,27 +139,74 @@ macro_rules! served {
     };
 }
 
-served!(
-    CREATE = Create => create,
-    UPDATE = Update => update,
-    VERIFY_EMAIL = VerifyEmail => verify_email,
-    CONFIRM_EMAIL = ConfirmEmail => confirm_email,
-    RESET_PASSWORD = ResetPassword => reset_password,
-    SET_REQUIRED_ACTIONS = SetRequiredActions => set_required_actions,
-    ENABLE_MFA = EnableMfa => enable_mfa,
-    DISABLE_MFA = DisableMfa => disable_mfa,
-    CONFIRM_MFA = ConfirmMfa => confirm_mfa,
-    ENABLE = Enable => enable,
-    DISABLE = Disable => disable,
-    DELETE = Delete => delete,
-    GET = Get => get,
-    LIST = List => list,
-    STAT = Stat => stat,
-    TOKEN_ISSUE = TokenIssue => token_issue,
-    TOKEN_GRANT = TokenGrant => token_grant,
-    PUBLIC_KEY = PublicKey => public_key,
-    JWKS = Jwks => jwks,
-);
+operations! {
+    Create => create, CREATE, signed_in;
+    Update => update, UPDATE, signed_in;
+    VerifyEmail => verify_email, VERIFY_EMAIL, signed_in;
+    ConfirmEmail => confirm_email, CONFIRM_EMAIL, signed_in;
+    ResetPassword => reset_password, RESET_PASSWORD, anonymous;
+    SetRequiredActions => set_required_actions, SET_REQUIRED_ACTIONS, signed_in;
+    EnableMfa => enable_mfa, ENABLE_MFA, signed_in;
+    DisableMfa => disable_mfa, DISABLE_MFA, signed_in;
+    ConfirmMfa => confirm_mfa, CONFIRM_MFA, signed_in;
+    Enable => enable, ENABLE, signed_in;
+    Disable => disable, DISABLE, signed_in;
+    Delete => delete, DELETE, signed_in;
+    Get => get, GET, signed_in;
+    List => list, LIST, signed_in;
+    Stat => stat, STAT, signed_in;
+    TokenIssue => token_issue, TOKEN_ISSUE, anonymous;
+    TokenGrant => token_grant, TOKEN_GRANT, anonymous;
+    PublicKey => public_key, PUBLIC_KEY, anonymous;
+    Jwks => jwks, JWKS, anonymous;
+}
+
+impl Operation {
+    /// The User API's methods (SPEC section 4), without the Token API's (section 9).
+    pub fn user_api() -> impl Iterator<Item = Operation> {
+        Operation::ALL.into_iter().filter(|op| !op.is_token_api())
+    }
+
+    /// Whether the operation belongs to the Token API (SPEC section 9).
+    pub fn is_token_api(self) -> bool {
+        !self.describe().path.contains("/user/")
+    }
+
+    /// The method name of the API document.
+    pub fn name(self) -> &'static str {
+        self.describe().name
+    }
+
+    /// The path of the API document.
+    pub fn path(self) -> &'static str {
+        self.describe().path
+    }
+
+    /// The operation served at `path` (its own or an alias; a trailing `/` is allowed).
+    pub fn from_path(path: &str) -> Option<Operation> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        Operation::ALL.into_iter().find(|op| {
+            let described = op.describe();
+            described.path == path || described.aliases.iter().any(|alias| alias.path == path)
+        })
+    }
+
+    pub fn needs_token(self) -> bool {
+        self.describe().needs_token
+    }
+
+    pub fn http_method(self) -> &'static str {
+        self.describe().method.as_str()
+    }
+
+    pub fn sends_mail(self) -> bool {
+        self.describe().sends_mail
+    }
+
+    pub fn hands_over_work(self) -> bool {
+        self.describe().hands_over_work
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -311,11 +214,61 @@ mod tests {
 
     #[test]
     fn every_path_routes_to_its_operation() {
-        for op in Operation::ALL.into_iter().chain(Operation::TOKEN_API) {
+        for op in Operation::ALL {
             assert_eq!(Operation::from_path(op.path()), Some(op));
         }
         assert_eq!(Operation::from_path("/identity/v2/user/stat"), Some(Operation::Stat));
         assert_eq!(Operation::from_path("/identity/v2/user/get/"), Some(Operation::Get));
         assert_eq!(Operation::from_path("/identity/v2/user/nope"), None);
+    }
+
+    /// Every description is whole and agrees with itself: one name and path per operation,
+    /// required fields that its message has, an example that carries them, the errors of a
+    /// body for every method that reads one and of a token for every method that needs one.
+    #[test]
+    fn every_operation_is_described_once_and_whole() {
+        use crate::error::ErrorCode;
+        use crate::ops::description::Method;
+        let mut names = std::collections::BTreeSet::new();
+        let mut paths = std::collections::BTreeSet::new();
+        for op in Operation::ALL {
+            let d = op.describe();
+            assert!(names.insert(d.name), "{op:?}: name {} twice", d.name);
+            assert!(paths.insert(d.path), "{op:?}: path {} twice", d.path);
+            for alias in d.aliases {
+                assert!(paths.insert(alias.path), "{op:?}: alias {} twice", alias.path);
+            }
+            assert!(!d.summary.is_empty() && !d.response.is_empty(), "{op:?}");
+            for key in d.required {
+                assert!(
+                    d.request.fields.iter().any(|f| f.name == *key),
+                    "{op:?}: {key} is no field of {}",
+                    d.request.name
+                );
+            }
+            if d.method == Method::Post {
+                let example: serde_json::Map<String, Value> =
+                    serde_json::from_str(d.example).unwrap_or_else(|e| panic!("{op:?}: example: {e}"));
+                for key in d.required {
+                    assert!(example.contains_key(*key), "{op:?}: the example lacks {key}");
+                }
+                for code in [
+                    ErrorCode::RequiredParameter,
+                    ErrorCode::InvalidParameter,
+                    ErrorCode::PayloadTooLarge,
+                ] {
+                    assert!(d.errors.contains(&code), "{op:?} lists no {code:?}");
+                }
+            } else {
+                assert!(d.example.is_empty() && d.required.is_empty(), "{op:?} reads no body");
+            }
+            if d.needs_token {
+                for code in [ErrorCode::AuthenticateFailure, ErrorCode::PermissionDenied] {
+                    assert!(d.errors.contains(&code), "{op:?} lists no {code:?}");
+                }
+            }
+            assert_eq!(Served::of(op).op, op);
+        }
+        assert_eq!(Operation::user_api().count(), 15);
     }
 }

@@ -15,10 +15,33 @@ use super::support::{Edit, modify_from, now, send_mail, store_error, target};
 use crate::app::App;
 use crate::deferred::{DeferError, ResetJob};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{AuthType, RequiredAction, Timestamp, User};
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::secrets::Password;
+
+pub static DESCRIPTION: Description = Description {
+    name: "reset_password",
+    summary: "User.reset_password",
+    method: Method::Post,
+    path: "/identity/v2/user/reset-password",
+    aliases: &[],
+    needs_token: false,
+    sends_mail: false,
+    hands_over_work: true,
+    request: &proto3::USER_REQUEST,
+    required: &["user_id", "domain_id"],
+    response: "Empty",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
+};
 
 /// One reset mail per user per window.
 const WINDOW: TimeDelta = TimeDelta::seconds(60);

@@ -6,8 +6,36 @@ use super::support::{Edit, modify, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{AuthType, RequiredAction};
+use crate::ops::description::{Description, Method};
+use crate::proto3;
+
+pub static DESCRIPTION: Description = Description {
+    name: "set_required_actions",
+    summary: "User.set_required_actions",
+    method: Method::Post,
+    path: "/identity/v2/user/set-required-actions",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: false,
+    hands_over_work: false,
+    request: &proto3::SET_REQUIRED_ACTIONS_REQUEST,
+    required: &["user_id", "domain_id", "actions"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::NotAllowedActions,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local", "actions": ["UPDATE_PASSWORD"]}"#,
+};
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let (domain_id, user_id) = target(&mut f)?;

@@ -6,9 +6,39 @@ use super::support::off_the_workers;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::DomainId;
+use crate::ops::description::{Alias, Description, Method};
+use crate::proto3;
 use crate::query::StatQuery;
+
+pub static DESCRIPTION: Description = Description {
+    name: "stat",
+    summary: "User.stat",
+    method: Method::Post,
+    path: "/identity/v1/user/stat",
+    aliases: &[Alias {
+        path: "/identity/v2/user/stat",
+        operation_id: "stat_v2",
+        summary: "User.stat (alias of /identity/v1/user/stat)",
+    }],
+    needs_token: true,
+    sends_mail: false,
+    hands_over_work: false,
+    request: &proto3::USER_STAT_QUERY,
+    required: &["domain_id", "query"],
+    response: "StatResult",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::DbQuery,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"domain_id": "domain-local", "query": {"aggregate": [{"group": {"keys": [{"key": "state", "name": "state"}], "fields": [{"operator": "count", "name": "count"}]}}]}}"#,
+};
 
 pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, ApiError> {
     let domain_id = DomainId::parse("domain_id", f.required_string("domain_id")?)?;

@@ -9,8 +9,33 @@ use super::token_issue::{issuer, read_timeout};
 use crate::app::App;
 use crate::auth::issuer::TokenSubject;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{DomainId, RoleType, State, User, UserId, WorkspaceId};
+use crate::ops::description::{Description, Method};
+use crate::proto3;
+
+pub static DESCRIPTION: Description = Description {
+    name: "token.grant",
+    summary: "Token.grant: an access token for a scope, from a refresh token",
+    method: Method::Post,
+    path: "/identity/v2/token/grant",
+    aliases: &[],
+    needs_token: false,
+    sends_mail: false,
+    hands_over_work: false,
+    request: &proto3::GRANT_TOKEN_REQUEST,
+    required: &["grant_type", "token", "scope"],
+    response: "GrantTokenInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"domain_id": "domain-local", "grant_type": "REFRESH_TOKEN", "token": "<the refresh_token of token/issue>", "scope": "DOMAIN"}"#,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {

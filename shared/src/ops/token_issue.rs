@@ -16,10 +16,36 @@ use super::support::{check_code, mail_code, modify_from, now, store_error};
 use crate::app::App;
 use crate::auth::issuer::{Issuer, MAX_ACCESS_TTL, TokenSubject};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{AuthType, DomainId, RoleType, State, User, UserId, Versioned};
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::secrets::PasswordHash;
 use crate::store::{CodeChange, CodePurpose, SignInClaim};
+
+pub static DESCRIPTION: Description = Description {
+    name: "token.issue",
+    summary: "Token.issue: sign in with user_id and password (then an MFA code)",
+    method: Method::Post,
+    path: "/identity/v2/token/issue",
+    aliases: &[],
+    needs_token: false,
+    sends_mail: true,
+    hands_over_work: false,
+    request: &proto3::ISSUE_TOKEN_REQUEST,
+    required: &["credentials", "domain_id"],
+    response: "TokenInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::MfaRequired,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"domain_id": "domain-local", "credentials": {"user_id": "alice", "password": "Wonderland1"}}"#,
+};
 
 /// The one answer of every failed sign-in.
 pub const SIGN_IN_FAILED: &str = "the user_id or password is wrong, or this user cannot sign in now";

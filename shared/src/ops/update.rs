@@ -6,10 +6,43 @@ use super::support::{Edit, load_for, modify_from, save_once, send_mail, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{AuthType, Email, Language, Name, RequiredAction, Tags, Timezone, User};
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::secrets::{Password, PasswordHash};
+
+pub static DESCRIPTION: Description = Description {
+    name: "update",
+    summary: "User.update",
+    method: Method::Post,
+    path: "/identity/v2/user/update",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: true,
+    hands_over_work: false,
+    request: &proto3::UPDATE_USER_REQUEST,
+    required: &["user_id", "domain_id"],
+    response: "UserInfo",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::IncorrectPasswordFormat,
+        ErrorCode::IncorrectEmailFormat,
+        ErrorCode::PasswordNotChanged,
+        ErrorCode::UnableToResetPasswordInExternalAuth,
+        ErrorCode::UnableToResetPasswordWithoutEmail,
+        ErrorCode::VerificationUnavailable,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local", "name": "Alice Liddell", "tags": {"team": "core"}}"#,
+};
 
 /// The profile fields an update may carry. `email: Some(None)` clears the email.
 struct Profile {

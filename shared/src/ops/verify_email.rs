@@ -7,9 +7,37 @@ use super::support::{Edit, load_for, mail_code, modify, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::Email;
+use crate::ops::description::{Description, Method};
+use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
+
+pub static DESCRIPTION: Description = Description {
+    name: "verify_email",
+    summary: "User.verify_email",
+    method: Method::Post,
+    path: "/identity/v2/user/verify-email",
+    aliases: &[],
+    needs_token: true,
+    sends_mail: true,
+    hands_over_work: false,
+    request: &proto3::VERIFY_EMAIL_REQUEST,
+    required: &["user_id", "domain_id"],
+    response: "Empty",
+    errors: &[
+        ErrorCode::RequiredParameter,
+        ErrorCode::InvalidParameter,
+        ErrorCode::IncorrectEmailFormat,
+        ErrorCode::AuthenticateFailure,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+    ],
+    example: r#"{"user_id": "alice", "domain_id": "domain-local", "email": "alice@example.com"}"#,
+};
 
 const CODE_TTL: TimeDelta = TimeDelta::seconds(3600);
 

@@ -1,0 +1,60 @@
+//! What an operation is, declared once beside its code: everything routing, the proto3
+//! mapping, the Lambda wiring, the OpenAPI document and the tests that walk every operation
+//! need to know about it. `Operation::describe` hands out each operation's [`Description`].
+
+use crate::error::ErrorCode;
+use crate::proto3::Message;
+
+/// The HTTP method an operation is served with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A second path the operation is also served at, as its own OpenAPI operation.
+#[derive(Debug)]
+pub struct Alias {
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+}
+
+#[derive(Debug)]
+pub struct Description {
+    /// The method name of the API document (`verify_email`, `token.issue`).
+    pub name: &'static str,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
+    pub method: Method,
+    pub path: &'static str,
+    pub aliases: &'static [Alias],
+    /// Whether a request must carry a verified access token.
+    pub needs_token: bool,
+    /// Whether the operation can send mail: a Lambda function whose operation never mails
+    /// builds no mail client, and template.yaml grants SES only to those that do.
+    pub sends_mail: bool,
+    /// Whether it hands work over (`crate::deferred`): its function needs the queue.
+    pub hands_over_work: bool,
+    /// The proto request message its body is read as.
+    pub request: &'static Message,
+    /// The fields a request must carry; absent (or null) is ERROR_REQUIRED_PARAMETER naming
+    /// the first missing one, checked before the operation reads anything.
+    pub required: &'static [&'static str],
+    /// The component schema of a successful answer.
+    pub response: &'static str,
+    /// The error codes it answers with, besides ERROR_UNKNOWN and ERROR_UNAVAILABLE (any
+    /// request may meet those).
+    pub errors: &'static [ErrorCode],
+    /// An example request body (JSON); empty for a method without a body.
+    pub example: &'static str,
+}
