@@ -521,3 +521,34 @@ fn the_api_document_and_its_page_are_served() {
     let (status, _, _) = get(&server.addr, "/identity/v2/user/get");
     assert_eq!(status, 405);
 }
+
+/// Every path of the API document is served by `users-local` with its documented method (an
+/// answer of the API, not "No such path"), and a path it does not describe is not.
+#[test]
+fn every_documented_path_is_served_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let document = users::openapi::document();
+    let mut served = 0;
+    for (path, methods) in document["paths"].as_object().unwrap() {
+        for method in methods.as_object().unwrap().keys() {
+            let (status, body) = if method == "get" {
+                let (status, _, body) = get(&server.addr, path);
+                (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+            } else {
+                post(&server.addr, path, Some(&server.token), "{}")
+            };
+            let message = body["detail"]["message"].as_str().unwrap_or_default();
+            assert!(!message.starts_with("No such path"), "{method} {path}: {status} {body}");
+            assert!(status != 405, "{method} {path}: {status} {body}");
+            served += 1;
+        }
+    }
+    assert_eq!(served, 22);
+    for path in ["/identity/v2/user/nope", "/identity/v2/token/", "/identity/v1/user/get"] {
+        let (status, body) = post(&server.addr, path, Some(&server.token), "{}");
+        assert_eq!(status, 404, "{path}");
+        let message = body["detail"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("No such path"), "{path}: {body}");
+    }
+}

@@ -255,11 +255,13 @@ pub fn document() -> Value {
     paths.insert(
         "/openapi.json".into(),
         json!({"get": {"operationId": "openapi", "summary": "This document (users-local only)", "security": [],
+            "x-users-local-only": true,
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
     );
     paths.insert(
         "/docs".into(),
         json!({"get": {"operationId": "docs", "summary": "This document as a page (users-local only)", "security": [],
+            "x-users-local-only": true,
             "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}}}}),
     );
     json!({

@@ -289,10 +289,11 @@ fn every_method_has_its_own_function_on_its_paths() {
             })
             .collect();
         paths.sort();
-        let mut expected = vec![op.path().to_string()];
-        if op == Operation::Stat {
-            expected.push("/identity/v2/user/stat".into());
-        }
+        let described = op.describe();
+        let mut expected: Vec<String> = std::iter::once(described.path)
+            .chain(described.aliases.iter().map(|alias| alias.path))
+            .map(str::to_string)
+            .collect();
         expected.sort();
         assert_eq!(paths, expected, "routes of {binary}");
     }
@@ -496,4 +497,40 @@ fn list_and_stat_have_the_memory_their_domain_copies_need() {
         let budget = users::app::domain_copy_budget(None, Some(&memory.to_string())).expect("budget");
         assert!(budget / 840 >= 570_000, "{name}: {budget} bytes");
     }
+}
+
+/// The routes the template deploys are the paths the API document describes, each with its
+/// method, and nothing else: a route without a description, or a description without a
+/// route, fails here by name. The document's `x-users-local-only` paths (itself and its page)
+/// are served by `users-local` alone.
+#[test]
+fn the_deployed_routes_are_the_documented_paths() {
+    let template = template();
+    let routed: BTreeSet<(String, String)> = functions(&template)
+        .values()
+        .flat_map(|function| {
+            function["Properties"]["Events"]
+                .as_mapping()
+                .map(|events| events.values().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+        .filter(|event| event["Type"] == "HttpApi")
+        .map(|event| (text(&event["Properties"]["Method"]), text(&event["Properties"]["Path"])))
+        .collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("docs/openapi.json")).expect("JSON");
+    let mut documented = BTreeSet::new();
+    for (path, methods) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in methods.as_object().expect("methods") {
+            if operation["x-users-local-only"] != true {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(undocumented.is_empty(), "routed but not documented: {undocumented:?}");
+    assert!(unrouted.is_empty(), "documented but not routed: {unrouted:?}");
+    assert_eq!(routed.len(), 20, "{routed:?}");
 }
