@@ -267,7 +267,7 @@ impl ApiError {
     /// [`MAX_REASON_CHARS`].
     pub fn bounded(&self) -> Self {
         use ApiError::*;
-        let quote = |text: &String| cut(text, MAX_QUOTED_CHARS);
+        let quote = |text: &String| quoted(text);
         let reason = |text: &String| cut(text, MAX_REASON_CHARS);
         let mut error = self.clone();
         match &mut error {
@@ -320,6 +320,13 @@ pub const MAX_QUOTED_CHARS: usize = 128;
 pub const MAX_REASON_CHARS: usize = 2 * MAX_QUOTED_CHARS + 128;
 
 /// `text`, or its first `max` characters and `…`.
+/// A client's text (a key, a value, an operator, a role id) as a message quotes it: at most
+/// [`MAX_QUOTED_CHARS`] characters, then `…` (SPEC section 1). The one helper every message
+/// that names client text goes through; the rest of a message is ours.
+pub fn quoted(text: &str) -> String {
+    cut(text, MAX_QUOTED_CHARS)
+}
+
 pub fn cut(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         None => text.to_owned(),

@@ -66,10 +66,7 @@ impl Fields {
         match self.scope {
             Scope::Body => ApiError::invalid(key, reason.to_string()),
             Scope::Query(name) => ApiError::DbQuery {
-                reason: format!(
-                    "{name}.{} {reason}",
-                    crate::error::cut(key, crate::error::MAX_QUOTED_CHARS)
-                ),
+                reason: format!("{name}.{} {reason}", crate::error::quoted(key)),
             },
         }
     }

@@ -5,8 +5,8 @@ use serde_json::Value;
 use super::support::{now, send_mail, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
-use crate::error::ApiError;
 use crate::error::ErrorCode;
+use crate::error::{ApiError, quoted};
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{
@@ -183,7 +183,7 @@ fn resolve_role(
         .find(|(id, _)| *id == role_id)
         .map(|(_, role_type)| *role_type)
         .ok_or_else(|| ApiError::InvalidRole {
-            reason: format!("unknown role_id {role_id}"),
+            reason: format!("unknown role_id {}", quoted(&role_id)),
         })?;
     match (group, role_type) {
         (PermissionGroup::Domain, RoleType::DomainAdmin) => {}
@@ -194,7 +194,10 @@ fn resolve_role(
         }
         _ => {
             return Err(ApiError::InvalidRole {
-                reason: format!("role_id {role_id} cannot be bound with permission_group {group}"),
+                reason: format!(
+                    "role_id {} cannot be bound with permission_group {group}",
+                    quoted(&role_id)
+                ),
             });
         }
     }

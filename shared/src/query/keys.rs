@@ -33,12 +33,7 @@ impl QueryError {
     }
 }
 
-/// A client's text (a key, an operator, a stage name) as a query error quotes it: at most
-/// [`MAX_QUOTED_CHARS`](crate::error::MAX_QUOTED_CHARS) characters, then `…` (SPEC section 1).
-/// Every client value a query message names goes through it; the rest of the message is ours.
-pub fn quoted(text: &str) -> String {
-    crate::error::cut(text, crate::error::MAX_QUOTED_CHARS)
-}
+pub use crate::error::quoted;
 
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
