@@ -197,13 +197,21 @@ def official_client(server):
 def schemathesis(server, document, examples):
     command = [
         os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run", document,
-        "--url", server.base, "--header", f"Authorization: Bearer {server.admin}",
-        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        "--url", server.base,
+        "--checks", os.environ.get("SCHEMATHESIS_CHECKS", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"),
         "--max-examples", str(examples), "--seed", "1", "--phases", "examples,coverage,fuzzing",
         "--generation-allow-x00", "true", "--no-color",
     ]
+    # The hooks give the generated requests real users, codes and tokens (schemathesis_hooks.py).
+    env = {
+        **server.env,
+        "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+        "PYTHONPATH": os.path.dirname(os.path.abspath(__file__)),
+        "USERS_BASE": server.base, "USERS_ADMIN": server.admin, "USERS_BINARY": server.binary,
+        "USERS_DATA": server.data, "USERS_DOMAIN": DOMAIN,
+    }
     print("== schemathesis:", " ".join(command[1:4]), "...", flush=True)
-    result = subprocess.run(command)
+    result = subprocess.run(command, env=env)
     if result.returncode != 0:
         raise SystemExit(f"schemathesis found answers that do not conform (exit {result.returncode})")
 

@@ -15,21 +15,21 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ErrorCode;
 use crate::model::{
-    AuthType, EMAIL_PATTERN, MAX_EMAIL, MAX_ID, MAX_LANGUAGE, MAX_NAME, MAX_TAG_KEYS, MAX_USER_ID, MfaState, MfaType,
-    RequiredAction, RoleType, State,
+    AuthType, MAX_EMAIL, MAX_ID, MAX_LANGUAGE, MAX_NAME, MAX_TAG_KEYS, MAX_USER_ID, MfaState, MfaType, RequiredAction,
+    RoleType, State,
 };
 use crate::ops::Operation;
 use crate::ops::description::{Description, Method};
 use crate::proto3::{self, Field, Kind, Message};
 use crate::query::{MAX_PAGE, MAX_PATTERN_BYTES};
-use crate::secrets::{MAX_PASSWORD, MIN_PASSWORD};
 
 fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {
     all.iter().map(|v| name(*v)).collect()
 }
 
-/// The schema of a request field: its kind, with the bounds the model enforces on it.
+/// The schema of a request field: its kind, with the constraints its [`Rule`] states.
 fn field_schema(field: &Field) -> Value {
+    let rule = &field.rule;
     let mut schema = match field.kind {
         Kind::Str => json!({"type": "string"}),
         Kind::Bool => json!({"type": "boolean"}),
@@ -42,23 +42,46 @@ fn field_schema(field: &Field) -> Value {
         Kind::Struct => json!({"type": "object"}),
         Kind::Value => json!({}),
     };
-    let bounds = match field.name {
-        "user_id" => json!({"minLength": 1, "maxLength": MAX_USER_ID}),
-        "domain_id" | "workspace_id" | "role_id" => json!({"maxLength": MAX_ID}),
-        "name" if matches!(field.kind, Kind::Str) => json!({"maxLength": MAX_NAME}),
-        "email" => json!({"maxLength": MAX_EMAIL, "pattern": EMAIL_PATTERN}),
-        "language" => json!({"maxLength": MAX_LANGUAGE}),
-        "password" => json!({"minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD}),
-        "verify_code" => json!({"pattern": "^[0-9]{6}$"}),
-        "tags" => json!({"maxProperties": MAX_TAG_KEYS}),
-        "mfa_type" => json!({"enum": names(MfaType::ALL, MfaType::as_str)}),
-        "limit" if matches!(field.kind, Kind::Int) => {
-            json!({"description": format!("0 = all, at most {MAX_PAGE} per response")})
+    if let Some(name) = rule.schema {
+        schema = json!({"$ref": format!("#/components/schemas/{name}")});
+    }
+    if let Some(min) = rule.min_length {
+        schema["minLength"] = json!(min);
+    }
+    if let Some(max) = rule.max_length {
+        schema["maxLength"] = json!(max);
+    }
+    match rule.patterns {
+        [] => {}
+        [one] => schema["pattern"] = json!(one),
+        all => {
+            let each: Vec<Value> = all.iter().map(|p| json!({"pattern": p})).collect();
+            schema["allOf"] = json!(each);
         }
-        _ => json!({}),
-    };
-    if let (Value::Object(schema), Value::Object(bounds)) = (&mut schema, bounds) {
-        schema.extend(bounds);
+    }
+    if !rule.one_of.is_empty() {
+        schema["enum"] = json!(rule.one_of);
+    }
+    if let Some(max) = rule.max_properties {
+        schema["maxProperties"] = json!(max);
+    }
+    if let Some((min, max)) = rule.range {
+        schema["minimum"] = json!(min);
+        schema["maximum"] = json!(max);
+    }
+    if let Some((shape, closed)) = rule.shape {
+        let properties: Map<String, Value> = shape
+            .fields
+            .iter()
+            .map(|f| (f.name.to_string(), field_schema(f)))
+            .collect();
+        let required: Vec<&str> = shape.fields.iter().map(|f| f.name).collect();
+        schema["properties"] = Value::Object(properties);
+        schema["required"] = json!(required);
+        schema["additionalProperties"] = json!(!closed);
+    }
+    if let Some(note) = rule.note {
+        schema["description"] = json!(note);
     }
     schema
 }
@@ -192,10 +215,21 @@ fn operation(described: &Description, schemas: &mut Map<String, Value>) -> Value
 pub fn document() -> Value {
     let mut schemas = Map::new();
     schemas.insert("UserInfo".into(), user_info());
+    // What list answers per user: UserInfo, or the keys `query.minimal` or `query.only` select.
+    let mut selection = user_info();
+    if let Some(selection) = selection.as_object_mut() {
+        selection.remove("required");
+    }
+    schemas.insert("UserInfoSelection".into(), selection);
+    // Every IANA time zone name the server knows, or "" (not given).
+    let zones: Vec<&str> = std::iter::once("")
+        .chain(chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name()))
+        .collect();
+    schemas.insert("Timezone".into(), json!({"type": "string", "enum": zones}));
     schemas.insert(
         "UsersInfo".into(),
         json!({"type": "object", "required": ["results", "total_count"], "properties": {
-            "results": {"type": "array", "maxItems": MAX_PAGE, "items": {"$ref": "#/components/schemas/UserInfo"}},
+            "results": {"type": "array", "maxItems": MAX_PAGE, "items": {"$ref": "#/components/schemas/UserInfoSelection"}},
             "total_count": {"type": "integer", "minimum": 0},
         }}),
     );

@@ -20,7 +20,10 @@
 
 use serde_json::{Map, Value};
 
+use crate::auth::issuer::MAX_ACCESS_TTL;
 use crate::error::ApiError;
+use crate::model::{MAX_EMAIL, MAX_ID, MAX_LANGUAGE, MAX_NAME, MAX_TAG_KEYS, MAX_USER_ID};
+use crate::secrets::{MAX_PASSWORD, MIN_PASSWORD};
 
 /// How a field's value is read.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +54,45 @@ pub enum Kind {
 pub struct Field {
     pub name: &'static str,
     pub kind: Kind,
+    /// What the operations accept in it, as the API document states it.
+    pub rule: Rule,
+}
+
+/// The constraints the operations enforce on a field's value, as far as a JSON schema can say
+/// them: a value the rule allows passes the field's validation (the document is never looser
+/// than the server). What a schema cannot say (a verify code must be the one mailed, a role
+/// must suit its permission group) is the operation's business rule, listed in its errors.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
+    /// Regular expressions (ECMA-262, unanchored unless they say `^…$`) the value must match,
+    /// each of them.
+    pub patterns: &'static [&'static str],
+    /// The only values accepted.
+    pub one_of: &'static [&'static str],
+    /// The component schema the value is (a long list kept once, such as the time zones).
+    pub schema: Option<&'static str>,
+    pub max_properties: Option<usize>,
+    /// An integer's range.
+    pub range: Option<(i64, i64)>,
+    /// The keys a `google.protobuf.Struct` must hold, and whether it may hold others.
+    pub shape: Option<(&'static Message, bool)>,
+    pub note: Option<&'static str>,
+}
+
+impl Rule {
+    pub const NONE: Rule = Rule {
+        min_length: None,
+        max_length: None,
+        patterns: &[],
+        one_of: &[],
+        schema: None,
+        max_properties: None,
+        range: None,
+        shape: None,
+        note: None,
+    };
 }
 
 #[derive(Debug)]
@@ -67,8 +109,129 @@ pub struct EnumTable {
 }
 
 const fn field(name: &'static str, kind: Kind) -> Field {
-    Field { name, kind }
+    Field {
+        name,
+        kind,
+        rule: Rule::NONE,
+    }
 }
+
+const fn ruled(name: &'static str, kind: Kind, rule: Rule) -> Field {
+    Field { name, kind, rule }
+}
+
+/// An identifier (SPEC section 2): no white space at either end, no control character.
+const IDENTIFIER: &str = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+/// The same, or `""` (the proto3 default: not given).
+const OPTIONAL_IDENTIFIER: &str = r"^(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?)?$";
+/// One plain address (SPEC section 2), or `""` (no email).
+const OPTIONAL_EMAIL: &str = r#"^(?:[^@\s\x00-\x1f\x7f-\x9f<>,;:"()\[\]\\]+@[^@\s\x00-\x1f\x7f-\x9f<>,;:"()\[\]\\]+\.[^@\s\x00-\x1f\x7f-\x9f<>,;:"()\[\]\\]+)?$"#;
+const NO_CONTROL: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+
+const USER_ID: Field = ruled(
+    "user_id",
+    STR,
+    Rule {
+        min_length: Some(1),
+        max_length: Some(MAX_USER_ID),
+        patterns: &[IDENTIFIER],
+        ..Rule::NONE
+    },
+);
+const DOMAIN_ID: Field = ruled(
+    "domain_id",
+    STR,
+    Rule {
+        min_length: Some(1),
+        max_length: Some(MAX_ID),
+        patterns: &[IDENTIFIER],
+        ..Rule::NONE
+    },
+);
+const OPTIONAL_DOMAIN_ID: Field = ruled(
+    "domain_id",
+    STR,
+    Rule {
+        max_length: Some(MAX_ID),
+        patterns: &[OPTIONAL_IDENTIFIER],
+        ..Rule::NONE
+    },
+);
+const WORKSPACE_ID: Field = ruled(
+    "workspace_id",
+    STR,
+    Rule {
+        max_length: Some(MAX_ID),
+        patterns: &[OPTIONAL_IDENTIFIER],
+        ..Rule::NONE
+    },
+);
+const NAME: Field = ruled(
+    "name",
+    STR,
+    Rule {
+        max_length: Some(MAX_NAME),
+        patterns: &[NO_CONTROL],
+        ..Rule::NONE
+    },
+);
+const EMAIL_RULE: Rule = Rule {
+    max_length: Some(MAX_EMAIL),
+    patterns: &[OPTIONAL_EMAIL],
+    ..Rule::NONE
+};
+const EMAIL: Field = ruled("email", STR, EMAIL_RULE);
+const PASSWORD_RULE: Rule = Rule {
+    min_length: Some(MIN_PASSWORD),
+    max_length: Some(MAX_PASSWORD),
+    patterns: &["[a-z]", "[A-Z]", "[0-9]"],
+    note: Some("at least one lowercase letter, one uppercase letter and one digit"),
+    ..Rule::NONE
+};
+const PASSWORD: Field = ruled("password", STR, PASSWORD_RULE);
+const LANGUAGE: Field = ruled(
+    "language",
+    STR,
+    Rule {
+        max_length: Some(MAX_LANGUAGE),
+        patterns: &["^[A-Za-z0-9_-]*$"],
+        ..Rule::NONE
+    },
+);
+const TIMEZONE: Field = ruled(
+    "timezone",
+    STR,
+    Rule {
+        schema: Some("Timezone"),
+        ..Rule::NONE
+    },
+);
+const TAGS: Field = ruled(
+    "tags",
+    Kind::Struct,
+    Rule {
+        max_properties: Some(MAX_TAG_KEYS),
+        note: Some("at most 16 KiB as JSON"),
+        ..Rule::NONE
+    },
+);
+const VERIFY_CODE: Field = ruled(
+    "verify_code",
+    STR,
+    Rule {
+        patterns: &["^[0-9]{6}$"],
+        ..Rule::NONE
+    },
+);
+const TIMEOUT: Field = ruled(
+    "timeout",
+    Kind::Int,
+    Rule {
+        range: Some((0, MAX_ACCESS_TTL)),
+        note: Some("seconds; 0 = the default"),
+        ..Rule::NONE
+    },
+);
 
 const STR: Kind = Kind::Str;
 const BOOL: Kind = Kind::Bool;
@@ -122,7 +285,17 @@ static SORT: Message = Message {
 };
 static PAGE: Message = Message {
     name: "Page",
-    fields: &[field("start", Kind::Int), field("limit", Kind::Int)],
+    fields: &[
+        field("start", Kind::Int),
+        ruled(
+            "limit",
+            Kind::Int,
+            Rule {
+                note: Some("0 = all, at most 1000 per response"),
+                ..Rule::NONE
+            },
+        ),
+    ],
 };
 static UNWIND: Message = Message {
     name: "Unwind",
@@ -226,88 +399,125 @@ pub static STATISTICS_QUERY: Message = Message {
     ],
 };
 
+/// `options` of enable_mfa: the address the codes go to (SPEC 4.7).
+static MFA_OPTIONS: Message = Message {
+    name: "MFAOptions",
+    fields: &[ruled(
+        "email",
+        STR,
+        Rule {
+            min_length: Some(1),
+            ..EMAIL_RULE
+        },
+    )],
+};
+/// `credentials` of token/issue: exactly a user_id and a password.
+static CREDENTIALS: Message = Message {
+    name: "Credentials",
+    fields: &[
+        USER_ID,
+        ruled(
+            "password",
+            STR,
+            Rule {
+                min_length: Some(1),
+                ..Rule::NONE
+            },
+        ),
+    ],
+};
+
 // identity/v2/user.proto
 pub static CREATE_USER_REQUEST: Message = Message {
     name: "CreateUserRequest",
     fields: &[
-        field("user_id", STR),
-        field("password", STR),
-        field("name", STR),
-        field("email", STR),
+        USER_ID,
+        PASSWORD,
+        NAME,
+        EMAIL,
         field("auth_type", Kind::Enum(&AUTH_TYPE)),
-        field("language", STR),
-        field("timezone", STR),
-        field("tags", Kind::Struct),
+        LANGUAGE,
+        TIMEZONE,
+        TAGS,
         field("reset_password", BOOL),
-        field("role_id", STR),
+        ruled(
+            "role_id",
+            STR,
+            Rule {
+                one_of: &[
+                    "",
+                    "managed-domain-admin",
+                    "managed-workspace-owner",
+                    "managed-workspace-member",
+                ],
+                ..Rule::NONE
+            },
+        ),
         field("permission_group", Kind::Enum(&PERMISSION_GROUP)),
-        field("domain_id", STR),
-        field("workspace_id", STR),
+        DOMAIN_ID,
+        WORKSPACE_ID,
     ],
 };
 pub static UPDATE_USER_REQUEST: Message = Message {
     name: "UpdateUserRequest",
     fields: &[
-        field("user_id", STR),
-        field("password", STR),
-        field("name", STR),
-        field("email", STR),
-        field("language", STR),
-        field("timezone", STR),
-        field("tags", Kind::Struct),
+        USER_ID,
+        PASSWORD,
+        NAME,
+        EMAIL,
+        LANGUAGE,
+        TIMEZONE,
+        TAGS,
         field("reset_password", BOOL),
-        field("domain_id", STR),
+        DOMAIN_ID,
     ],
 };
 pub static VERIFY_EMAIL_REQUEST: Message = Message {
     name: "VerifyEmailRequest",
-    fields: &[
-        field("user_id", STR),
-        field("email", STR),
-        field("force", BOOL),
-        field("domain_id", STR),
-    ],
+    fields: &[USER_ID, EMAIL, field("force", BOOL), DOMAIN_ID],
 };
 pub static CONFIRM_EMAIL_REQUEST: Message = Message {
     name: "ConfirmEmailRequest",
-    fields: &[
-        field("user_id", STR),
-        field("verify_code", STR),
-        field("domain_id", STR),
-    ],
+    fields: &[USER_ID, VERIFY_CODE, DOMAIN_ID],
 };
 pub static SET_REQUIRED_ACTIONS_REQUEST: Message = Message {
     name: "SetRequiredActionsRequest",
-    fields: &[
-        field("user_id", STR),
-        field("actions", Kind::Enums(&USER_REQUIRED_ACTION)),
-        field("domain_id", STR),
-    ],
+    fields: &[USER_ID, field("actions", Kind::Enums(&USER_REQUIRED_ACTION)), DOMAIN_ID],
 };
 pub static ENABLE_MFA_REQUEST: Message = Message {
     name: "EnableMFARequest",
     fields: &[
-        field("user_id", STR),
-        field("mfa_type", STR),
-        field("options", Kind::Struct),
-        field("domain_id", STR),
+        USER_ID,
+        ruled(
+            "mfa_type",
+            STR,
+            Rule {
+                one_of: &["EMAIL"],
+                ..Rule::NONE
+            },
+        ),
+        ruled(
+            "options",
+            Kind::Struct,
+            Rule {
+                shape: Some((&MFA_OPTIONS, true)),
+                ..Rule::NONE
+            },
+        ),
+        DOMAIN_ID,
     ],
 };
 pub static DISABLE_MFA_REQUEST: Message = Message {
     name: "DisableMFARequest",
-    fields: &[field("user_id", STR), field("force", BOOL), field("domain_id", STR)],
+    fields: &[USER_ID, field("force", BOOL), DOMAIN_ID],
 };
 pub static CONFIRM_MFA_REQUEST: Message = Message {
     name: "ConfirmMFARequest",
-    fields: &[
-        field("user_id", STR),
-        field("verify_code", STR),
-        field("domain_id", STR),
-    ],
+    fields: &[USER_ID, VERIFY_CODE, DOMAIN_ID],
 };
 pub static USER_REQUEST: Message = Message {
     name: "UserRequest",
-    fields: &[field("user_id", STR), field("domain_id", STR)],
+    fields: &[USER_ID, DOMAIN_ID],
 };
 pub static USER_SEARCH_QUERY: Message = Message {
     name: "UserSearchQuery",
@@ -318,16 +528,13 @@ pub static USER_SEARCH_QUERY: Message = Message {
         field("state", Kind::Enum(&USER_STATE)),
         field("email", STR),
         field("auth_type", Kind::Enum(&AUTH_TYPE)),
-        field("domain_id", STR),
+        DOMAIN_ID,
         field("workspace_id", STR),
     ],
 };
 pub static USER_STAT_QUERY: Message = Message {
     name: "UserStatQuery",
-    fields: &[
-        field("query", Kind::Message(&STATISTICS_QUERY)),
-        field("domain_id", STR),
-    ],
+    fields: &[field("query", Kind::Message(&STATISTICS_QUERY)), DOMAIN_ID],
 };
 
 // The Token API. IssueTokenRequest is identity/v2/token.proto of spaceone-api 2.0.25;
@@ -350,28 +557,49 @@ pub static SCOPE: EnumTable = EnumTable {
 pub static ISSUE_TOKEN_REQUEST: Message = Message {
     name: "IssueTokenRequest",
     fields: &[
-        field("credentials", Kind::Struct),
+        ruled(
+            "credentials",
+            Kind::Struct,
+            Rule {
+                shape: Some((&CREDENTIALS, true)),
+                ..Rule::NONE
+            },
+        ),
         field("auth_type", Kind::Enum(&AUTH_TYPE)),
-        field("timeout", Kind::Int),
+        TIMEOUT,
         field("refresh_count", Kind::Int),
-        field("verify_code", STR),
-        field("domain_id", STR),
+        VERIFY_CODE,
+        DOMAIN_ID,
     ],
 };
 pub static GRANT_TOKEN_REQUEST: Message = Message {
     name: "GrantTokenRequest",
     fields: &[
         field("grant_type", Kind::Enum(&GRANT_TYPE)),
-        field("token", STR),
-        field("scope", Kind::Enum(&SCOPE)),
-        field("timeout", Kind::Int),
-        field("domain_id", STR),
-        field("workspace_id", STR),
+        ruled(
+            "token",
+            STR,
+            Rule {
+                min_length: Some(1),
+                ..Rule::NONE
+            },
+        ),
+        ruled(
+            "scope",
+            Kind::Enum(&SCOPE),
+            Rule {
+                one_of: &["DOMAIN", "WORKSPACE", "USER"],
+                ..Rule::NONE
+            },
+        ),
+        TIMEOUT,
+        OPTIONAL_DOMAIN_ID,
+        WORKSPACE_ID,
     ],
 };
 pub static DOMAIN_REQUEST: Message = Message {
     name: "DomainRequest",
-    fields: &[field("domain_id", STR)],
+    fields: &[DOMAIN_ID],
 };
 pub static EMPTY: Message = Message {
     name: "Empty",
@@ -528,6 +756,28 @@ mod tests {
 
     use super::*;
     use crate::ops::Operation;
+
+    /// The rules that restate a list kept elsewhere agree with it.
+    #[test]
+    fn rules_agree_with_the_lists_they_restate() {
+        let limit = PAGE.fields.iter().find(|f| f.name == "limit").and_then(|f| f.rule.note);
+        assert!(limit.is_some_and(|note| note.contains(&crate::query::MAX_PAGE.to_string())));
+        let mfa = ENABLE_MFA_REQUEST
+            .fields
+            .iter()
+            .find(|f| f.name == "mfa_type")
+            .map(|f| f.rule.one_of);
+        let types: Vec<&str> = crate::model::MfaType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(mfa, Some(types.as_slice()));
+        let scopes = GRANT_TOKEN_REQUEST
+            .fields
+            .iter()
+            .find(|f| f.name == "scope")
+            .map(|f| f.rule.one_of);
+        for scope in scopes.unwrap_or_default() {
+            assert!(SCOPE.values.iter().any(|(_, name)| *name == Some(*scope)), "{scope}");
+        }
+    }
 
     fn normalized(op: Operation, body: Value) -> Result<Value, ApiError> {
         let Value::Object(map) = body else { panic!("an object") };

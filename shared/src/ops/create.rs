@@ -228,3 +228,22 @@ fn credential(
         (AuthType::Local, false, Some(password)) => Password::parse(password).map(Credential::Given),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document's list of role ids is the managed roles, and `""` (not given).
+    #[test]
+    fn the_documented_role_ids_are_the_managed_roles() {
+        let documented = proto3::CREATE_USER_REQUEST
+            .fields
+            .iter()
+            .find(|f| f.name == "role_id")
+            .map(|f| f.rule.one_of)
+            .unwrap_or_default();
+        let mut expected = vec![""];
+        expected.extend(MANAGED_ROLES.iter().map(|(id, _)| *id));
+        assert_eq!(documented, expected.as_slice());
+    }
+}
