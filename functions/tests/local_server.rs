@@ -517,9 +517,27 @@ fn the_api_document_and_its_page_are_served() {
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/javascript"), "{content_type}");
     assert!(script.len() > 100_000);
-    // Anything else that is not a POST is still 405 through the API's handler.
-    let (status, _, _) = get(&server.addr, "/identity/v2/user/get");
-    assert_eq!(status, 405);
+    // A method a path is not served with is 405, naming the one it is in `Allow` (RFC 9110).
+    for (method, path, allow) in [
+        ("GET", "/identity/v2/user/get", "post"),
+        ("TRACE", "/identity/v2/user/get", "post"),
+        ("POST", "/.well-known/jwks.json", "get"),
+        ("POST", "/docs", "get"),
+        ("DELETE", "/openapi.json", "get"),
+    ] {
+        let mut stream = connect_and_send(
+            &server.addr,
+            format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        let (answer, _) = read_until_closed(&mut stream);
+        let head = answer
+            .split_once("\r\n\r\n")
+            .map(|(h, _)| h)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 405"), "{method} {path}: {head}");
+        assert!(head.contains(&format!("\r\nallow: {allow}")), "{method} {path}: {head}");
+    }
 }
 
 /// Every path of the API document is served by `users-local` with its documented method (an

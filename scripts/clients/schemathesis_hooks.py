@@ -9,8 +9,8 @@ sent as drawn), `before_call` puts real data in the fields that must name someth
   schemathesis's own authentication, so its checks of missing and spoiled tokens still run;
 - `domain_id` is the server's domain, `user_id` one of the users this operation owns: each
   operation has its own users (created here, on first use), so one operation's changes (a
-  disable, a new password, MFA switched on) never decide another's answer; `delete` gets a
-  fresh user each time.
+  disable, a new password, MFA switched on) never decide another's answer; `delete` (and an
+  `update` that sets a password) gets a fresh user each time.
 - `create` gets a user_id nobody has; `disable-mfa` a user whose MFA is on;
 - `enable-mfa` and `confirm-mfa` are sent with that user's own token (only the user may);
   `confirm-email` and `confirm-mfa` get the code the server just mailed (read from its outbox);
@@ -123,6 +123,13 @@ def enable_mfa(user_id, address):
          own_token(user_id))
 
 
+def verify_email(user_id):
+    address = f"{user_id}@example.com"
+    target = {"user_id": user_id, "domain_id": DOMAIN}
+    post("/identity/v2/user/verify-email", {**target, "email": address})
+    post("/identity/v2/user/confirm-email", {**target, "verify_code": last_code(address)})
+
+
 def is_positive(case):
     meta = getattr(case, "meta", None)
     mode = getattr(getattr(meta, "generation", None), "mode", None)
@@ -162,7 +169,16 @@ def before_call(ctx, case, **kwargs):
         _counter[0] += 1
         body["user_id"] = f"st-new-{_counter[0]}"
         return
-    user_id = new_user("delete", local=False) if path.endswith("/delete") else pick(path)
+    if path.endswith("/delete"):
+        user_id = new_user("delete", local=False)
+    elif path.endswith("/update") and (body.get("password") or body.get("reset_password")):
+        # A new password must differ from the current one, which earlier cases changed; a reset
+        # goes to a verified address.
+        user_id = new_user("update")
+        if body.get("reset_password"):
+            verify_email(user_id)
+    else:
+        user_id = pick(path)
     body["user_id"] = user_id
     address = f"{user_id}@example.com"
     if path.endswith("/disable-mfa"):

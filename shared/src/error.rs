@@ -194,7 +194,11 @@ pub enum ApiError {
     #[error("No such path. (path = {path})")]
     NoSuchPath { path: String },
     #[error("This method is not allowed here. (method = {method})")]
-    MethodNotAllowed { method: String },
+    MethodNotAllowed {
+        method: String,
+        /// The method the path is served with (the answer's `Allow` header, RFC 9110).
+        allow: &'static str,
+    },
     #[error("An unexpected error occurred. (request_id = {request_id})")]
     Unknown { request_id: String },
 }
@@ -301,7 +305,7 @@ impl ApiError {
             MfaRequired { to } => *to = quote(to),
             DomainTooLarge { domain_id, .. } => *domain_id = quote(domain_id),
             NoSuchPath { path } => *path = quote(path),
-            MethodNotAllowed { method } => *method = quote(method),
+            MethodNotAllowed { method, .. } => *method = quote(method),
             Unknown { request_id } => *request_id = quote(request_id),
             IncorrectPasswordFormat { .. }
             | PasswordNotChanged

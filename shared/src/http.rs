@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use futures_util::FutureExt;
 
-use lambda_http::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
 
@@ -79,6 +79,14 @@ async fn handle_or_404(app: &App, served: Option<Served>, request: Request) -> R
     }
 }
 
+/// The answer for a method a path is not served with (`allow` is the one it is).
+pub fn method_not_allowed(method: &str, allow: &'static str) -> Response<Body> {
+    error_response(&ApiError::MethodNotAllowed {
+        method: method.chars().take(20).collect(),
+        allow,
+    })
+}
+
 /// The answer for a body too large to read at all (the local server stops reading early).
 pub fn payload_too_large() -> Response<Body> {
     error_response(&ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES })
@@ -89,6 +97,7 @@ async fn respond(app: &App, served: Served, request: &Request) -> Result<Value, 
     if request.method().as_str() != op.http_method() {
         return Err(ApiError::MethodNotAllowed {
             method: request.method().as_str().chars().take(20).collect(),
+            allow: op.http_method(),
         });
     }
     let body: &[u8] = request.body().as_ref();
@@ -163,7 +172,11 @@ fn finish(method: &str, outcome: Result<Value, ApiError>, request_id: &str, star
 }
 
 fn error_response(error: &ApiError) -> Response<Body> {
-    json_response(error.status(), &error.body())
+    let mut response = json_response(error.status(), &error.body());
+    if let ApiError::MethodNotAllowed { allow, .. } = error {
+        response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    response
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response<Body> {

@@ -20,7 +20,7 @@ use crate::model::{
 };
 use crate::ops::Operation;
 use crate::ops::description::{Description, Method};
-use crate::proto3::{self, Field, Kind, Message};
+use crate::proto3::{self, Condition, Field, Is, Kind, Message};
 use crate::query::{MAX_PAGE, MAX_PATTERN_BYTES};
 
 fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {
@@ -65,6 +65,9 @@ fn field_schema(field: &Field) -> Value {
     if let Some(max) = rule.max_properties {
         schema["maxProperties"] = json!(max);
     }
+    if let Some(min) = rule.min_items {
+        schema["minItems"] = json!(min);
+    }
     if let Some((min, max)) = rule.range {
         schema["minimum"] = json!(min);
         schema["maximum"] = json!(max);
@@ -96,6 +99,59 @@ fn message_ref(message: &Message) -> Value {
     json!({"$ref": format!("#/components/schemas/{}", message.name)})
 }
 
+/// A [`Condition`] as `if`/`then`.
+fn condition(message: &Message, condition: &Condition) -> Value {
+    let part = |clauses: &[(&str, Is)], then: bool| {
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for (name, is) in clauses {
+            let string = message
+                .fields
+                .iter()
+                .any(|f| f.name == *name && matches!(f.kind, Kind::Str));
+            let schema = match is {
+                Is::OneOf(values) => {
+                    required.push(*name);
+                    json!({"enum": values})
+                }
+                Is::True => {
+                    required.push(*name);
+                    json!({"const": true})
+                }
+                Is::NotTrue => json!({"not": {"const": true}}),
+                Is::Given if string => {
+                    required.push(*name);
+                    json!({"minLength": 1})
+                }
+                Is::Given => {
+                    required.push(*name);
+                    json!({})
+                }
+                Is::Absent if then => json!(false),
+                Is::Absent => {
+                    properties.insert((*name).to_string(), json!({}));
+                    continue;
+                }
+            };
+            properties.insert((*name).to_string(), schema);
+        }
+        let mut out = json!({"properties": properties, "required": required});
+        if !then {
+            // "absent" in a condition's `if`: the key is not there.
+            let absent: Vec<&str> = clauses
+                .iter()
+                .filter(|(_, is)| matches!(is, Is::Absent))
+                .map(|(name, _)| *name)
+                .collect();
+            if !absent.is_empty() {
+                out["not"] = json!({"anyOf": absent.iter().map(|n| json!({"required": [n]})).collect::<Vec<_>>()});
+            }
+        }
+        out
+    };
+    json!({"if": part(condition.when, false), "then": part(condition.then, true)})
+}
+
 /// A message and every message it holds, as component schemas.
 fn add_message(message: &'static Message, schemas: &mut Map<String, Value>) {
     if schemas.contains_key(message.name) {
@@ -106,10 +162,12 @@ fn add_message(message: &'static Message, schemas: &mut Map<String, Value>) {
         .iter()
         .map(|f| (f.name.to_string(), field_schema(f)))
         .collect();
-    schemas.insert(
-        message.name.to_string(),
-        json!({"type": "object", "properties": properties}),
-    );
+    let mut schema = json!({"type": "object", "properties": properties, "additionalProperties": false});
+    if !message.conditions.is_empty() {
+        let conditions: Vec<Value> = message.conditions.iter().map(|c| condition(message, c)).collect();
+        schema["allOf"] = json!(conditions);
+    }
+    schemas.insert(message.name.to_string(), schema);
     for field in message.fields {
         if let Kind::Message(inner) | Kind::Messages(inner) = field.kind {
             add_message(inner, schemas);

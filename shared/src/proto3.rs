@@ -74,6 +74,7 @@ pub struct Rule {
     /// The component schema the value is (a long list kept once, such as the time zones).
     pub schema: Option<&'static str>,
     pub max_properties: Option<usize>,
+    pub min_items: Option<usize>,
     /// An integer's range.
     pub range: Option<(i64, i64)>,
     /// The keys a `google.protobuf.Struct` must hold, and whether it may hold others.
@@ -89,6 +90,7 @@ impl Rule {
         one_of: &[],
         schema: None,
         max_properties: None,
+        min_items: None,
         range: None,
         shape: None,
         note: None,
@@ -99,6 +101,30 @@ impl Rule {
 pub struct Message {
     pub name: &'static str,
     pub fields: &'static [Field],
+    /// Rules between its fields, which the operations enforce and the document states.
+    pub conditions: &'static [Condition],
+}
+
+/// When every `when` holds, every `then` must: say, a WORKSPACE scope needs a workspace_id.
+#[derive(Debug)]
+pub struct Condition {
+    pub when: &'static [(&'static str, Is)],
+    pub then: &'static [(&'static str, Is)],
+}
+
+/// What a field is, in a [`Condition`].
+#[derive(Debug, Clone, Copy)]
+pub enum Is {
+    /// One of these values.
+    OneOf(&'static [&'static str]),
+    /// `true`.
+    True,
+    /// Absent, `null` or `false`.
+    NotTrue,
+    /// Given, and not empty.
+    Given,
+    /// Not given at all.
+    Absent,
 }
 
 /// An enum's names by number; `None` is the proto's "not set" value.
@@ -262,6 +288,7 @@ pub static USER_STATE: EnumTable = EnumTable {
 // core/v1/query.proto
 static FILTER: Message = Message {
     name: "Filter",
+    conditions: &[],
     fields: &[
         field("key", STR),
         field("k", STR),
@@ -273,10 +300,21 @@ static FILTER: Message = Message {
 };
 static SORT_KEY: Message = Message {
     name: "SortKey",
+    conditions: &[],
     fields: &[field("key", STR), field("desc", BOOL)],
 };
 static SORT: Message = Message {
     name: "Sort",
+    conditions: &[
+        Condition {
+            when: &[("keys", Is::Given)],
+            then: &[("key", Is::Absent), ("desc", Is::Absent)],
+        },
+        Condition {
+            when: &[("keys", Is::Absent)],
+            then: &[("key", Is::Given)],
+        },
+    ],
     fields: &[
         field("key", STR),
         field("desc", BOOL),
@@ -285,6 +323,7 @@ static SORT: Message = Message {
 };
 static PAGE: Message = Message {
     name: "Page",
+    conditions: &[],
     fields: &[
         field("start", Kind::Int),
         ruled(
@@ -297,12 +336,9 @@ static PAGE: Message = Message {
         ),
     ],
 };
-static UNWIND: Message = Message {
-    name: "Unwind",
-    fields: &[field("path", STR), field("filter", Kind::Messages(&FILTER))],
-};
 pub static QUERY: Message = Message {
     name: "Query",
+    conditions: &[],
     fields: &[
         field("filter", Kind::Messages(&FILTER)),
         field("filter_or", Kind::Messages(&FILTER)),
@@ -312,11 +348,11 @@ pub static QUERY: Message = Message {
         field("count_only", BOOL),
         field("only", Kind::Strs),
         field("keyword", STR),
-        field("unwind", Kind::Message(&UNWIND)),
     ],
 };
 static GROUP_KEY: Message = Message {
     name: "AggregateGroupKey",
+    conditions: &[],
     fields: &[
         field("key", STR),
         field("k", STR),
@@ -327,10 +363,12 @@ static GROUP_KEY: Message = Message {
 };
 static GROUP_SUB_FIELD: Message = Message {
     name: "AggregateGroupSubField",
+    conditions: &[],
     fields: &[field("key", STR), field("k", STR), field("name", STR), field("n", STR)],
 };
 static GROUP_FIELD: Message = Message {
     name: "AggregateGroupField",
+    conditions: &[],
     fields: &[
         field("key", STR),
         field("k", STR),
@@ -344,6 +382,7 @@ static GROUP_FIELD: Message = Message {
 };
 static GROUP: Message = Message {
     name: "AggregateGroup",
+    conditions: &[],
     fields: &[
         field("keys", Kind::Messages(&GROUP_KEY)),
         field("fields", Kind::Messages(&GROUP_FIELD)),
@@ -351,6 +390,7 @@ static GROUP: Message = Message {
 };
 static PROJECT_FIELD: Message = Message {
     name: "AggregateProjectField",
+    conditions: &[],
     fields: &[
         field("key", STR),
         field("k", STR),
@@ -362,6 +402,7 @@ static PROJECT_FIELD: Message = Message {
 };
 static PROJECT: Message = Message {
     name: "AggregateProject",
+    conditions: &[],
     fields: &[
         field("fields", Kind::Messages(&PROJECT_FIELD)),
         field("exclude_keys", BOOL),
@@ -369,14 +410,17 @@ static PROJECT: Message = Message {
 };
 static AGGREGATE_UNWIND: Message = Message {
     name: "AggregateUnwind",
+    conditions: &[],
     fields: &[field("path", STR)],
 };
 static AGGREGATE_COUNT: Message = Message {
     name: "AggregateCount",
+    conditions: &[],
     fields: &[field("name", STR)],
 };
 static STAGE: Message = Message {
     name: "StatisticsAggregate",
+    conditions: &[],
     fields: &[
         field("unwind", Kind::Message(&AGGREGATE_UNWIND)),
         field("group", Kind::Message(&GROUP)),
@@ -389,6 +433,7 @@ static STAGE: Message = Message {
 };
 pub static STATISTICS_QUERY: Message = Message {
     name: "StatisticsQuery",
+    conditions: &[],
     fields: &[
         field("filter", Kind::Messages(&FILTER)),
         field("filter_or", Kind::Messages(&FILTER)),
@@ -402,6 +447,7 @@ pub static STATISTICS_QUERY: Message = Message {
 /// `options` of enable_mfa: the address the codes go to (SPEC 4.7).
 static MFA_OPTIONS: Message = Message {
     name: "MFAOptions",
+    conditions: &[],
     fields: &[ruled(
         "email",
         STR,
@@ -414,6 +460,7 @@ static MFA_OPTIONS: Message = Message {
 /// `credentials` of token/issue: exactly a user_id and a password.
 static CREDENTIALS: Message = Message {
     name: "Credentials",
+    conditions: &[],
     fields: &[
         USER_ID,
         ruled(
@@ -430,6 +477,36 @@ static CREDENTIALS: Message = Message {
 // identity/v2/user.proto
 pub static CREATE_USER_REQUEST: Message = Message {
     name: "CreateUserRequest",
+    conditions: &[
+        // EXTERNAL users have no password here (SPEC 4.1).
+        Condition {
+            when: &[("auth_type", Is::OneOf(&["EXTERNAL"]))],
+            then: &[("password", Is::Absent), ("reset_password", Is::NotTrue)],
+        },
+        Condition {
+            when: &[("auth_type", Is::OneOf(&["LOCAL"])), ("reset_password", Is::NotTrue)],
+            then: &[("password", Is::Given)],
+        },
+        // The temporary password is mailed.
+        Condition {
+            when: &[("reset_password", Is::True)],
+            then: &[("email", Is::Given)],
+        },
+        Condition {
+            when: &[("role_id", Is::OneOf(&["managed-domain-admin"]))],
+            then: &[("permission_group", Is::OneOf(&["DOMAIN"]))],
+        },
+        Condition {
+            when: &[(
+                "role_id",
+                Is::OneOf(&["managed-workspace-owner", "managed-workspace-member"]),
+            )],
+            then: &[
+                ("permission_group", Is::OneOf(&["WORKSPACE"])),
+                ("workspace_id", Is::Given),
+            ],
+        },
+    ],
     fields: &[
         USER_ID,
         PASSWORD,
@@ -460,6 +537,11 @@ pub static CREATE_USER_REQUEST: Message = Message {
 };
 pub static UPDATE_USER_REQUEST: Message = Message {
     name: "UpdateUserRequest",
+    // The temporary password goes to the verified address, so it cannot change with it.
+    conditions: &[Condition {
+        when: &[("reset_password", Is::True)],
+        then: &[("email", Is::Absent)],
+    }],
     fields: &[
         USER_ID,
         PASSWORD,
@@ -474,18 +556,33 @@ pub static UPDATE_USER_REQUEST: Message = Message {
 };
 pub static VERIFY_EMAIL_REQUEST: Message = Message {
     name: "VerifyEmailRequest",
+    conditions: &[],
     fields: &[USER_ID, EMAIL, field("force", BOOL), DOMAIN_ID],
 };
 pub static CONFIRM_EMAIL_REQUEST: Message = Message {
     name: "ConfirmEmailRequest",
+    conditions: &[],
     fields: &[USER_ID, VERIFY_CODE, DOMAIN_ID],
 };
 pub static SET_REQUIRED_ACTIONS_REQUEST: Message = Message {
     name: "SetRequiredActionsRequest",
-    fields: &[USER_ID, field("actions", Kind::Enums(&USER_REQUIRED_ACTION)), DOMAIN_ID],
+    conditions: &[],
+    fields: &[
+        USER_ID,
+        ruled(
+            "actions",
+            Kind::Enums(&USER_REQUIRED_ACTION),
+            Rule {
+                min_items: Some(1),
+                ..Rule::NONE
+            },
+        ),
+        DOMAIN_ID,
+    ],
 };
 pub static ENABLE_MFA_REQUEST: Message = Message {
     name: "EnableMFARequest",
+    conditions: &[],
     fields: &[
         USER_ID,
         ruled(
@@ -509,18 +606,22 @@ pub static ENABLE_MFA_REQUEST: Message = Message {
 };
 pub static DISABLE_MFA_REQUEST: Message = Message {
     name: "DisableMFARequest",
+    conditions: &[],
     fields: &[USER_ID, field("force", BOOL), DOMAIN_ID],
 };
 pub static CONFIRM_MFA_REQUEST: Message = Message {
     name: "ConfirmMFARequest",
+    conditions: &[],
     fields: &[USER_ID, VERIFY_CODE, DOMAIN_ID],
 };
 pub static USER_REQUEST: Message = Message {
     name: "UserRequest",
+    conditions: &[],
     fields: &[USER_ID, DOMAIN_ID],
 };
 pub static USER_SEARCH_QUERY: Message = Message {
     name: "UserSearchQuery",
+    conditions: &[],
     fields: &[
         field("query", Kind::Message(&QUERY)),
         field("user_id", STR),
@@ -534,6 +635,7 @@ pub static USER_SEARCH_QUERY: Message = Message {
 };
 pub static USER_STAT_QUERY: Message = Message {
     name: "UserStatQuery",
+    conditions: &[],
     fields: &[field("query", Kind::Message(&STATISTICS_QUERY)), DOMAIN_ID],
 };
 
@@ -556,6 +658,7 @@ pub static SCOPE: EnumTable = EnumTable {
 };
 pub static ISSUE_TOKEN_REQUEST: Message = Message {
     name: "IssueTokenRequest",
+    conditions: &[],
     fields: &[
         ruled(
             "credentials",
@@ -565,7 +668,15 @@ pub static ISSUE_TOKEN_REQUEST: Message = Message {
                 ..Rule::NONE
             },
         ),
-        field("auth_type", Kind::Enum(&AUTH_TYPE)),
+        ruled(
+            "auth_type",
+            Kind::Enum(&AUTH_TYPE),
+            Rule {
+                one_of: &["LOCAL"],
+                note: Some("EXTERNAL users sign in at their identity provider"),
+                ..Rule::NONE
+            },
+        ),
         TIMEOUT,
         field("refresh_count", Kind::Int),
         VERIFY_CODE,
@@ -574,6 +685,10 @@ pub static ISSUE_TOKEN_REQUEST: Message = Message {
 };
 pub static GRANT_TOKEN_REQUEST: Message = Message {
     name: "GrantTokenRequest",
+    conditions: &[Condition {
+        when: &[("scope", Is::OneOf(&["WORKSPACE"]))],
+        then: &[("workspace_id", Is::Given)],
+    }],
     fields: &[
         field("grant_type", Kind::Enum(&GRANT_TYPE)),
         ruled(
@@ -599,10 +714,12 @@ pub static GRANT_TOKEN_REQUEST: Message = Message {
 };
 pub static DOMAIN_REQUEST: Message = Message {
     name: "DomainRequest",
+    conditions: &[],
     fields: &[DOMAIN_ID],
 };
 pub static EMPTY: Message = Message {
     name: "Empty",
+    conditions: &[],
     fields: &[],
 };
 
@@ -715,6 +832,12 @@ fn int(value: Value, path: &str) -> Result<Value, ApiError> {
             .filter(|n| i32::try_from(*n).is_ok() || u32::try_from(*n).is_ok())
             .map(Value::from)
             .ok_or_else(|| ApiError::invalid(path, "must be a 32-bit integer (a number, or a string holding one)")),
+        // An integral number written with a fraction or exponent (`20.0`, `2e1`) is that integer,
+        // as proto3 JSON parsers read it and as JSON Schema counts it.
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= f64::from(u32::MAX) => Ok(Value::from(f as i64)),
+            _ => Ok(Value::Number(n)),
+        },
         other => Ok(other),
     }
 }

@@ -160,3 +160,49 @@ async fn unknown_fields_are_named_as_spelled_and_bad_numbers_refused() {
     .await
     .err("ERROR_INVALID_PARAMETER", 400);
 }
+
+/// Defaults as proto3 clients may send them: `""` is "not given" in update's language and
+/// time zone and in stat's distinct (as everywhere else), and an integer may be written as an
+/// integral number with a fraction (`20.0`), as proto3 JSON parsers and JSON Schema read it.
+/// schemathesis found each of these refused although the document allowed them.
+#[tokio::test]
+async fn empty_strings_are_defaults_and_integral_numbers_are_integers() {
+    let api = TestApi::new().await;
+    api.create_user("alice", json!({"language": "ko", "timezone": "Asia/Seoul"}))
+        .await;
+    let updated = api
+        .admin_call(
+            "update",
+            json!({"user_id": "alice", "domain_id": DOMAIN, "language": "", "timezone": "", "name": "A"}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        (updated["language"].as_str(), updated["timezone"].as_str()),
+        (Some("ko"), Some("Asia/Seoul"))
+    );
+    let stat = api
+        .post(
+            "/identity/v1/user/stat",
+            Some(&api.admin()),
+            json!({"domain_id": DOMAIN, "query": {"distinct": "", "aggregate": [{"count": {"name": "n"}}]}}),
+        )
+        .await
+        .ok();
+    assert_eq!(stat["results"], json!([{"n": 1}]));
+    let listed = api
+        .admin_call(
+            "list",
+            json!({"domain_id": DOMAIN, "query": {"page": {"start": 1.0, "limit": 1e1}}}),
+        )
+        .await
+        .ok();
+    assert_eq!(listed["total_count"], 1);
+    let refused = api
+        .admin_call(
+            "list",
+            json!({"domain_id": DOMAIN, "query": {"page": {"start": 1, "limit": 1.5}}}),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+}

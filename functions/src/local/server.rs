@@ -245,16 +245,17 @@ const DOCS_PAGE: &str = r#"<!DOCTYPE html>
 "#;
 
 /// `GET /openapi.json`, `GET /docs` and the viewer's script; `None` for anything else.
+/// Any other method on those paths is 405 with `Allow: GET`.
 fn documentation(parts: &lambda_http::http::request::Parts) -> Option<Response<Body>> {
-    if parts.method != lambda_http::http::Method::GET {
-        return None;
-    }
     let (content_type, body) = match parts.uri.path() {
         "/openapi.json" => ("application/json", OPENAPI_JSON.as_str()),
         "/docs" | "/docs/" => ("text/html; charset=utf-8", DOCS_PAGE),
         "/docs/redoc.standalone.js" => ("text/javascript; charset=utf-8", REDOC_JS),
         _ => return None,
     };
+    if parts.method != lambda_http::http::Method::GET {
+        return Some(users::http::method_not_allowed(parts.method.as_str(), "GET"));
+    }
     let mut response = Response::new(Body::from(body));
     response
         .headers_mut()

@@ -86,12 +86,13 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
             .string("email")?
             .map(|e| Email::parse_optional("email", &e))
             .transpose()?,
+        // "" is the proto3 default, not given (as in create).
         language: f
-            .string("language")?
+            .non_empty("language")?
             .map(|l| Language::parse("language", &l))
             .transpose()?,
         timezone: f
-            .string("timezone")?
+            .non_empty("timezone")?
             .map(|t| Timezone::parse("timezone", &t))
             .transpose()?,
         tags: f.object("tags")?.map(|t| Tags::parse("tags", t)).transpose()?,

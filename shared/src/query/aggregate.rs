@@ -204,7 +204,8 @@ impl StatQuery {
             .take("page")
             .map(|p| Page::parse(Some(p), "query.page"))
             .transpose()?;
-        let distinct = reader.string("distinct")?;
+        // "" is the proto3 default: not given.
+        let distinct = reader.non_empty("distinct")?;
         let aggregate = reader.take("aggregate");
         reader.finish()?;
         let action = match (distinct, aggregate) {
