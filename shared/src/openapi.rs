@@ -1,9 +1,12 @@
-//! The API as an OpenAPI 3.1 document, generated from the code: the paths and token rule of
-//! [`Operation`], the request messages of [`crate::proto3`], the bounds the model enforces,
-//! the enums' names, and the error codes of [`ErrorCode`]. `docs/openapi.json` is this
-//! document as committed; a test fails when the two differ, so a change in code shows up as a
-//! change of the document in review (`UPDATE_OPENAPI=1 cargo test -p users-shared openapi`
-//! writes it anew).
+//! The API as an OpenAPI 3.1 document, generated from the code: each operation's
+//! [`Description`] (path, method, token rule, request message, required fields, response,
+//! errors, summary, example), the request messages of [`crate::proto3`] with the [`Rule`]s and
+//! [`Condition`]s the operations enforce, the enums' names, and the error codes of
+//! [`ErrorCode`]. The document is built from typed parts (the `openapiv3_1` model, which has
+//! JSON Schema 2020-12's `if`/`then`, `const` and `not` that the conditions need and utoipa's
+//! model lacks), then serialised. `docs/openapi.json` is this document as committed; a test
+//! fails when the two differ, so a change in code shows up as a change of the document in
+//! review (`UPDATE_OPENAPI=1 cargo test -p users-shared openapi` writes it anew).
 //!
 //! Requests are described by their proto names; every field may also be given by its
 //! lowerCamelCase JSON name, enums by number and integers as strings (SPEC section 3), which
@@ -11,7 +14,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use openapiv3_1::extensions::Extensions;
+use openapiv3_1::path::{Operation as PathOperation, PathItem};
+use openapiv3_1::request_body::RequestBody;
+use openapiv3_1::schema::{Object, Schema, Type, Types};
+use openapiv3_1::security::{Http, HttpAuthScheme, SecurityScheme};
+use openapiv3_1::{Components, Content, Info, OpenApi, Response, SecurityRequirement};
+use serde_json::{Value, json};
 
 use crate::error::ErrorCode;
 use crate::model::{
@@ -20,154 +29,227 @@ use crate::model::{
 };
 use crate::ops::Operation;
 use crate::ops::description::{Description, Method};
-use crate::proto3::{self, Condition, Field, Is, Kind, Message};
+use crate::proto3::{Condition, EnumTable, Field, Is, Kind, Message, Rule};
 use crate::query::{MAX_PAGE, MAX_PATTERN_BYTES};
+
+/// The component schemas, by name, as the document is built.
+type Schemas = indexmap::IndexMap<String, Schema>;
 
 fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {
     all.iter().map(|v| name(*v)).collect()
 }
 
+fn typed(kind: Type) -> Object {
+    let mut object = Object::default();
+    object.schema_type = Some(Types::Single(kind));
+    object
+}
+
+fn string() -> Object {
+    typed(Type::String)
+}
+
+/// A string that is one of `values`.
+fn one_of(values: &[&str]) -> Object {
+    let mut object = string();
+    object.enum_values = Some(values.iter().map(|v| json!(v)).collect());
+    object
+}
+
+fn array(items: impl Into<Schema>) -> Object {
+    let mut object = typed(Type::Array);
+    object.items = Some(items.into());
+    object
+}
+
+fn count() -> Object {
+    let mut object = typed(Type::Integer);
+    object.minimum = Some(0.0.into());
+    object
+}
+
+/// `$ref` to a component schema.
+fn component(name: &str) -> Object {
+    let mut object = Object::default();
+    object.reference = format!("#/components/schemas/{name}");
+    object
+}
+
+/// An object of these properties, the `required` ones required.
+fn record(properties: Vec<(&str, Object)>, required: &[&str]) -> Object {
+    let mut object = typed(Type::Object);
+    for (name, schema) in properties {
+        object.properties.insert(name.to_string(), schema.into());
+    }
+    object.required = required.iter().map(|r| r.to_string()).collect();
+    object
+}
+
+fn described(mut object: Object, text: &str) -> Object {
+    object.description = text.to_string();
+    object
+}
+
 /// The schema of a request field: its kind, with the constraints its [`Rule`] states.
-fn field_schema(field: &Field) -> Value {
-    let rule = &field.rule;
-    let mut schema = match field.kind {
-        Kind::Str => json!({"type": "string"}),
-        Kind::Bool => json!({"type": "boolean"}),
-        Kind::Strs => json!({"type": "array", "items": {"type": "string"}}),
-        Kind::Int => json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
+fn field_schema(field: &Field) -> Object {
+    let mut object = match field.kind {
+        Kind::Str => string(),
+        Kind::Bool => typed(Type::Boolean),
+        Kind::Strs => array(string()),
+        Kind::Int => {
+            let mut int = count();
+            int.maximum = Some(f64::from(u32::MAX).into());
+            int
+        }
         Kind::Enum(table) => enum_schema(table),
-        Kind::Enums(table) => json!({"type": "array", "items": enum_schema(table)}),
-        Kind::Message(message) => message_ref(message),
-        Kind::Messages(message) => json!({"type": "array", "items": message_ref(message)}),
-        Kind::Struct => json!({"type": "object"}),
-        Kind::Value => json!({}),
+        Kind::Enums(table) => array(enum_schema(table)),
+        Kind::Message(message) => component(message.name),
+        Kind::Messages(message) => array(component(message.name)),
+        Kind::Struct => typed(Type::Object),
+        Kind::Value => Object::default(),
     };
+    constrain(&mut object, &field.rule);
+    object
+}
+
+/// What a [`Rule`] says, on the field's schema.
+fn constrain(object: &mut Object, rule: &Rule) {
     if let Some(name) = rule.schema {
-        schema = json!({"$ref": format!("#/components/schemas/{name}")});
+        *object = component(name);
     }
-    if let Some(min) = rule.min_length {
-        schema["minLength"] = json!(min);
-    }
-    if let Some(max) = rule.max_length {
-        schema["maxLength"] = json!(max);
-    }
+    object.min_length = rule.min_length.map(|n| n as u64);
+    object.max_length = rule.max_length.map(|n| n as u64);
     match rule.patterns {
         [] => {}
-        [one] => schema["pattern"] = json!(one),
+        [one] => object.pattern = Some(one.to_string()),
         all => {
-            let each: Vec<Value> = all.iter().map(|p| json!({"pattern": p})).collect();
-            schema["allOf"] = json!(each);
+            object.all_of = all
+                .iter()
+                .map(|p| {
+                    let mut each = Object::default();
+                    each.pattern = Some(p.to_string());
+                    each.into()
+                })
+                .collect();
         }
     }
     if !rule.one_of.is_empty() {
-        schema["enum"] = json!(rule.one_of);
+        object.enum_values = Some(rule.one_of.iter().map(|v| json!(v)).collect());
     }
-    if let Some(max) = rule.max_properties {
-        schema["maxProperties"] = json!(max);
-    }
-    if let Some(min) = rule.min_items {
-        schema["minItems"] = json!(min);
-    }
+    object.max_properties = rule.max_properties.map(|n| n as u64);
+    object.min_items = rule.min_items.map(|n| n as u64);
     if let Some((min, max)) = rule.range {
-        schema["minimum"] = json!(min);
-        schema["maximum"] = json!(max);
+        object.minimum = Some((min as f64).into());
+        object.maximum = Some((max as f64).into());
     }
     if let Some((shape, closed)) = rule.shape {
-        let properties: Map<String, Value> = shape
-            .fields
-            .iter()
-            .map(|f| (f.name.to_string(), field_schema(f)))
-            .collect();
-        let required: Vec<&str> = shape.fields.iter().map(|f| f.name).collect();
-        schema["properties"] = Value::Object(properties);
-        schema["required"] = json!(required);
-        schema["additionalProperties"] = json!(!closed);
+        for field in shape.fields {
+            object
+                .properties
+                .insert(field.name.to_string(), field_schema(field).into());
+        }
+        object.required = shape.fields.iter().map(|f| f.name.to_string()).collect();
+        object.additional_properties = Some(Schema::Bool(!closed));
     }
     if let Some(note) = rule.note {
-        schema["description"] = json!(note);
+        object.description = note.to_string();
     }
-    schema
 }
 
 /// An enum by name (the schema lists the names; numbers are accepted too, SPEC section 3).
-fn enum_schema(table: &proto3::EnumTable) -> Value {
+fn enum_schema(table: &EnumTable) -> Object {
     let names: Vec<&str> = table.values.iter().filter_map(|(_, name)| *name).collect();
-    json!({"type": "string", "enum": names})
-}
-
-fn message_ref(message: &Message) -> Value {
-    json!({"$ref": format!("#/components/schemas/{}", message.name)})
+    one_of(&names)
 }
 
 /// A [`Condition`] as `if`/`then`.
-fn condition(message: &Message, condition: &Condition) -> Value {
+fn condition(message: &Message, condition: &Condition) -> Object {
     let part = |clauses: &[(&str, Is)], then: bool| {
-        let mut properties = Map::new();
-        let mut required = Vec::new();
+        let mut out = Object::default();
+        let mut absent = Vec::new();
         for (name, is) in clauses {
             let string = message
                 .fields
                 .iter()
                 .any(|f| f.name == *name && matches!(f.kind, Kind::Str));
-            let schema = match is {
+            let mut schema = Object::default();
+            let required = match is {
                 Is::OneOf(values) => {
-                    required.push(*name);
-                    json!({"enum": values})
+                    schema.enum_values = Some(values.iter().map(|v| json!(v)).collect());
+                    true
                 }
                 Is::True => {
-                    required.push(*name);
-                    json!({"const": true})
+                    schema.const_value = Some(json!(true));
+                    true
                 }
-                Is::NotTrue => json!({"not": {"const": true}}),
-                Is::Given if string => {
-                    required.push(*name);
-                    json!({"minLength": 1})
+                Is::NotTrue => {
+                    let mut is_true = Object::default();
+                    is_true.const_value = Some(json!(true));
+                    schema.not = Some(is_true.into());
+                    false
                 }
                 Is::Given => {
-                    required.push(*name);
-                    json!({})
+                    if string {
+                        schema.min_length = Some(1);
+                    }
+                    true
                 }
-                Is::Absent if then => json!(false),
-                Is::Absent => {
-                    properties.insert((*name).to_string(), json!({}));
+                Is::Absent if then => {
+                    out.properties.insert((*name).to_string(), Schema::Bool(false));
                     continue;
                 }
+                Is::Absent => {
+                    absent.push(*name);
+                    false
+                }
             };
-            properties.insert((*name).to_string(), schema);
-        }
-        let mut out = json!({"properties": properties, "required": required});
-        if !then {
-            // "absent" in a condition's `if`: the key is not there.
-            let absent: Vec<&str> = clauses
-                .iter()
-                .filter(|(_, is)| matches!(is, Is::Absent))
-                .map(|(name, _)| *name)
-                .collect();
-            if !absent.is_empty() {
-                out["not"] = json!({"anyOf": absent.iter().map(|n| json!({"required": [n]})).collect::<Vec<_>>()});
+            if required {
+                out.required.push((*name).to_string());
             }
+            out.properties.insert((*name).to_string(), schema.into());
+        }
+        if !absent.is_empty() {
+            // "absent" in a condition's `if`: the key is not there.
+            let mut any = Object::default();
+            any.any_of = Some(
+                absent
+                    .iter()
+                    .map(|name| {
+                        let mut has = Object::default();
+                        has.required = vec![(*name).to_string()];
+                        has.into()
+                    })
+                    .collect(),
+            );
+            out.not = Some(any.into());
         }
         out
     };
-    json!({"if": part(condition.when, false), "then": part(condition.then, true)})
+    let mut out = Object::default();
+    out.if_cond = Some(part(condition.when, false).into());
+    out.then = Some(part(condition.then, true).into());
+    out
 }
 
-/// A message and every message it holds, as component schemas.
-fn add_message(message: &'static Message, schemas: &mut Map<String, Value>) {
+/// A message and every message it holds, as component schemas: closed (an unknown key is a
+/// 400), with its conditions.
+fn add_message(message: &'static Message, schemas: &mut Schemas) {
     if schemas.contains_key(message.name) {
         return;
     }
-    let properties: Map<String, Value> = message
-        .fields
-        .iter()
-        .map(|f| (f.name.to_string(), field_schema(f)))
-        .collect();
-    let mut schema = json!({"type": "object", "properties": properties, "additionalProperties": false});
-    if !message.conditions.is_empty() {
-        let conditions: Vec<Value> = message.conditions.iter().map(|c| condition(message, c)).collect();
-        schema["allOf"] = json!(conditions);
+    let mut object = typed(Type::Object);
+    for field in message.fields {
+        object
+            .properties
+            .insert(field.name.to_string(), field_schema(field).into());
     }
-    schemas.insert(message.name.to_string(), schema);
+    object.additional_properties = Some(Schema::Bool(false));
+    object.all_of = message
+        .conditions
+        .iter()
+        .map(|c| condition(message, c).into())
+        .collect();
+    schemas.insert(message.name.to_string(), object.into());
     for field in message.fields {
         if let Kind::Message(inner) | Kind::Messages(inner) = field.kind {
             add_message(inner, schemas);
@@ -175,38 +257,72 @@ fn add_message(message: &'static Message, schemas: &mut Map<String, Value>) {
     }
 }
 
-fn user_info() -> Value {
-    json!({
-        "type": "object",
-        "required": ["user_id", "name", "state", "email", "email_verified", "auth_type", "role_type", "mfa",
-                     "language", "timezone", "required_actions", "tags", "domain_id", "created_at", "last_accessed_at"],
-        "additionalProperties": false,
-        "properties": {
-            "user_id": {"type": "string", "minLength": 1, "maxLength": MAX_USER_ID},
-            "name": {"type": "string", "maxLength": MAX_NAME},
-            "state": {"type": "string", "enum": names(State::ALL, State::as_str)},
-            "email": {"type": "string", "maxLength": MAX_EMAIL},
-            "email_verified": {"type": "boolean"},
-            "auth_type": {"type": "string", "enum": names(AuthType::ALL, AuthType::as_str)},
-            "role_type": {"type": "string", "enum": names(RoleType::ALL, RoleType::as_str)},
-            "mfa": {
-                "type": "object",
-                "required": ["state"],
-                "properties": {
-                    "state": {"type": "string", "enum": names(MfaState::ALL, MfaState::as_str)},
-                    "mfa_type": {"type": "string", "enum": names(MfaType::ALL, MfaType::as_str)},
-                    "options": {"type": "object"},
-                },
-            },
-            "language": {"type": "string", "maxLength": MAX_LANGUAGE},
-            "timezone": {"type": "string"},
-            "required_actions": {"type": "array", "items": {"type": "string", "enum": names(RequiredAction::ALL, RequiredAction::as_str)}},
-            "tags": {"type": "object", "maxProperties": MAX_TAG_KEYS},
-            "domain_id": {"type": "string", "maxLength": MAX_ID},
-            "created_at": {"type": "string", "format": "date-time"},
-            "last_accessed_at": {"type": ["string", "null"], "format": "date-time"},
-        },
-    })
+fn user_info() -> Object {
+    let enum_of = one_of;
+    let mut mfa = record(
+        vec![
+            ("state", enum_of(&names(MfaState::ALL, MfaState::as_str))),
+            ("mfa_type", enum_of(&names(MfaType::ALL, MfaType::as_str))),
+            ("options", typed(Type::Object)),
+        ],
+        &["state"],
+    );
+    mfa.additional_properties = None;
+    let bounded = |max: usize| {
+        let mut s = string();
+        s.max_length = Some(max as u64);
+        s
+    };
+    let mut user_id = bounded(MAX_USER_ID);
+    user_id.min_length = Some(1);
+    let mut tags = typed(Type::Object);
+    tags.max_properties = Some(MAX_TAG_KEYS as u64);
+    let mut created_at = string();
+    created_at.format = "date-time".into();
+    let mut last_accessed_at = Object::default();
+    last_accessed_at.schema_type = Some(Types::Multi(vec![Type::String, Type::Null]));
+    last_accessed_at.format = "date-time".into();
+    let mut user = record(
+        vec![
+            ("user_id", user_id),
+            ("name", bounded(MAX_NAME)),
+            ("state", enum_of(&names(State::ALL, State::as_str))),
+            ("email", bounded(MAX_EMAIL)),
+            ("email_verified", typed(Type::Boolean)),
+            ("auth_type", enum_of(&names(AuthType::ALL, AuthType::as_str))),
+            ("role_type", enum_of(&names(RoleType::ALL, RoleType::as_str))),
+            ("mfa", mfa),
+            ("language", bounded(MAX_LANGUAGE)),
+            ("timezone", string()),
+            (
+                "required_actions",
+                array(enum_of(&names(RequiredAction::ALL, RequiredAction::as_str))),
+            ),
+            ("tags", tags),
+            ("domain_id", bounded(MAX_ID)),
+            ("created_at", created_at),
+            ("last_accessed_at", last_accessed_at),
+        ],
+        &[
+            "user_id",
+            "name",
+            "state",
+            "email",
+            "email_verified",
+            "auth_type",
+            "role_type",
+            "mfa",
+            "language",
+            "timezone",
+            "required_actions",
+            "tags",
+            "domain_id",
+            "created_at",
+            "last_accessed_at",
+        ],
+    );
+    user.additional_properties = Some(Schema::Bool(false));
+    user
 }
 
 /// The answers besides 200, by status: the error codes the operation's description lists, and
@@ -223,161 +339,231 @@ fn errors(described: &Description) -> Vec<(u16, Vec<&'static str>)> {
     by_status.into_iter().collect()
 }
 
-fn operation(described: &Description, schemas: &mut Map<String, Value>) -> Value {
+fn json_content(schema: Object) -> indexmap::IndexMap<String, Content> {
+    indexmap::IndexMap::from([("application/json".to_string(), Content::new(Some(schema)))])
+}
+
+fn answer(description: String, schema: Object) -> Response {
+    let mut response = Response::new(description);
+    response.content = json_content(schema);
+    response
+}
+
+fn operation(described: &Description, schemas: &mut Schemas) -> PathOperation {
     let message = described.request;
     add_message(message, schemas);
     let request_name = format!("{}Body", message.name);
     if !schemas.contains_key(&request_name) {
-        schemas.insert(
-            request_name.clone(),
-            json!({"allOf": [message_ref(message), {"required": described.required}]}),
-        );
+        let mut required = Object::default();
+        required.required = described.required.iter().map(|r| r.to_string()).collect();
+        let mut body = Object::default();
+        body.all_of = vec![component(message.name).into(), required.into()];
+        schemas.insert(request_name.clone(), body.into());
     }
-    let mut responses = Map::new();
-    let response = json!({"$ref": format!("#/components/schemas/{}", described.response)});
+    let mut operation = PathOperation::default();
+    operation.operation_id = Some(described.name.replace('.', "_"));
+    operation.summary = Some(described.summary.to_string());
+    let responses = &mut operation.responses.responses;
     responses.insert(
         "200".into(),
-        json!({"description": "OK", "content": {"application/json": {"schema": response}}}),
+        openapiv3_1::RefOr::T(answer("OK".into(), component(described.response))),
     );
     for (status, codes) in errors(described) {
+        let mut code = Object::default();
+        code.enum_values = Some(codes.iter().map(|c| json!(c)).collect());
+        let narrowed = record(vec![("detail", record(vec![("code", code)], &[]))], &[]);
+        let mut narrowed = narrowed;
+        narrowed.schema_type = None;
+        if let Some(Schema::Object(detail)) = narrowed.properties.get_mut("detail") {
+            detail.schema_type = None;
+        }
+        let mut schema = Object::default();
+        schema.all_of = vec![component("Error").into(), narrowed.into()];
         responses.insert(
             status.to_string(),
-            json!({
-                "description": format!("One of: {}", codes.join(", ")),
-                "content": {"application/json": {"schema": {"allOf": [
-                    {"$ref": "#/components/schemas/Error"},
-                    {"properties": {"detail": {"properties": {"code": {"enum": codes}}}}},
-                ]}}},
-            }),
+            openapiv3_1::RefOr::T(answer(format!("One of: {}", codes.join(", ")), schema)),
         );
     }
-    let mut method = json!({
-        "operationId": described.name.replace('.', "_"),
-        "summary": described.summary,
-        "responses": responses,
-    });
     if described.method == Method::Post {
-        let example: Value = serde_json::from_str(described.example).unwrap_or(Value::Null);
-        method["requestBody"] = json!({"required": true, "content": {"application/json": {
-            "schema": {"$ref": format!("#/components/schemas/{request_name}")},
-            "example": example,
-        }}});
+        let mut content = Content::new(Some(component(&request_name)));
+        content.example = serde_json::from_str(described.example).ok();
+        let mut body = RequestBody::new();
+        body.required = Some(true);
+        body.content = indexmap::IndexMap::from([("application/json".to_string(), content)]);
+        operation.request_body = Some(body);
     }
     if !described.needs_token {
-        method["security"] = json!([]);
+        operation.security = Some(vec![]);
     }
-    json!({ described.method.as_str().to_lowercase(): method })
+    operation
 }
 
-/// The whole document.
-pub fn document() -> Value {
-    let mut schemas = Map::new();
-    schemas.insert("UserInfo".into(), user_info());
+fn path_item(method: Method, operation: PathOperation) -> PathItem {
+    let mut item = PathItem::default();
+    match method {
+        Method::Get => item.get = Some(operation),
+        Method::Post => item.post = Some(operation),
+    }
+    item
+}
+
+/// A page `users-local serve` serves besides the API (this document and its viewer).
+fn local_only(operation_id: &str, summary: &str, media_type: &str, schema: Object) -> PathItem {
+    let mut operation = PathOperation::default();
+    operation.operation_id = Some(operation_id.into());
+    operation.summary = Some(summary.into());
+    operation.security = Some(vec![]);
+    operation.extensions = Some(Extensions::new([("x-users-local-only", true)]));
+    let mut ok = Response::new("OK");
+    ok.content = indexmap::IndexMap::from([(media_type.to_string(), Content::new(Some(schema)))]);
+    operation
+        .responses
+        .responses
+        .insert("200".into(), openapiv3_1::RefOr::T(ok));
+    path_item(Method::Get, operation)
+}
+
+/// The whole document, typed.
+pub fn openapi() -> OpenApi {
+    let mut schemas = Schemas::new();
+    schemas.insert("UserInfo".into(), user_info().into());
     // What list answers per user: UserInfo, or the keys `query.minimal` or `query.only` select.
     let mut selection = user_info();
-    if let Some(selection) = selection.as_object_mut() {
-        selection.remove("required");
-    }
-    schemas.insert("UserInfoSelection".into(), selection);
+    selection.required.clear();
+    schemas.insert("UserInfoSelection".into(), selection.into());
     // Every IANA time zone name the server knows, or "" (not given).
     let zones: Vec<&str> = std::iter::once("")
         .chain(chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name()))
         .collect();
-    schemas.insert("Timezone".into(), json!({"type": "string", "enum": zones}));
+    schemas.insert("Timezone".into(), one_of(&zones).into());
+    let mut results = array(component("UserInfoSelection"));
+    results.max_items = Some(MAX_PAGE as u64);
     schemas.insert(
         "UsersInfo".into(),
-        json!({"type": "object", "required": ["results", "total_count"], "properties": {
-            "results": {"type": "array", "maxItems": MAX_PAGE, "items": {"$ref": "#/components/schemas/UserInfoSelection"}},
-            "total_count": {"type": "integer", "minimum": 0},
-        }}),
+        record(
+            vec![("results", results), ("total_count", count())],
+            &["results", "total_count"],
+        )
+        .into(),
     );
     schemas.insert(
         "StatResult".into(),
-        json!({"type": "object", "required": ["results"], "properties": {
-            "results": {"type": "array"},
-            "total_count": {"type": "integer", "minimum": 0},
-        }}),
+        record(
+            vec![("results", typed(Type::Array)), ("total_count", count())],
+            &["results"],
+        )
+        .into(),
     );
-    schemas.insert("Empty".into(), json!({"type": "object", "maxProperties": 0}));
-    schemas.insert(
-        "Error".into(),
-        json!({"type": "object", "required": ["detail"], "properties": {"detail": {
-            "type": "object", "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        }}}),
-    );
+    let mut empty = typed(Type::Object);
+    empty.max_properties = Some(0);
+    schemas.insert("Empty".into(), empty.into());
+    let detail = record(vec![("code", string()), ("message", string())], &["code", "message"]);
+    schemas.insert("Error".into(), record(vec![("detail", detail)], &["detail"]).into());
     schemas.insert(
         "TokenInfo".into(),
-        json!({"type": "object", "required": ["access_token", "refresh_token"], "properties": {
-            "access_token": {"type": "string"}, "refresh_token": {"type": "string"},
-        }}),
+        record(
+            vec![("access_token", string()), ("refresh_token", string())],
+            &["access_token", "refresh_token"],
+        )
+        .into(),
     );
     schemas.insert(
         "GrantTokenInfo".into(),
-        json!({"type": "object", "required": ["access_token", "role_type"], "properties": {
-            "access_token": {"type": "string"},
-            "role_type": {"type": "string", "enum": names(RoleType::ALL, RoleType::as_str)},
-        }}),
+        record(
+            vec![
+                ("access_token", string()),
+                ("role_type", one_of(&names(RoleType::ALL, RoleType::as_str))),
+            ],
+            &["access_token", "role_type"],
+        )
+        .into(),
     );
     schemas.insert(
         "PublicKeyInfo".into(),
-        json!({"type": "object", "required": ["public_key", "domain_id"], "properties": {
-            "public_key": {"type": "string", "description": "The signing key's public JWK, as a JSON string"},
-            "domain_id": {"type": "string"},
-        }}),
+        record(
+            vec![
+                (
+                    "public_key",
+                    described(string(), "The signing key's public JWK, as a JSON string"),
+                ),
+                ("domain_id", string()),
+            ],
+            &["public_key", "domain_id"],
+        )
+        .into(),
     );
     schemas.insert(
         "Jwks".into(),
-        json!({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "object"}}}}),
+        record(vec![("keys", array(typed(Type::Object)))], &["keys"]).into(),
     );
-    let mut paths = Map::new();
+    let mut paths = openapiv3_1::Paths::default();
     for op in Operation::ALL {
         let described = op.describe();
-        paths.insert(described.path.to_string(), operation(described, &mut schemas));
+        let operation = operation(described, &mut schemas);
         // An alias is the same operation under its own operationId (ids are unique in a document).
         for alias in described.aliases {
-            let mut aliased = operation(described, &mut schemas);
-            let method = described.method.as_str().to_lowercase();
-            aliased[&method]["operationId"] = json!(alias.operation_id);
-            aliased[&method]["summary"] = json!(alias.summary);
-            paths.insert(alias.path.to_string(), aliased);
+            let mut aliased = operation.clone();
+            aliased.operation_id = Some(alias.operation_id.to_string());
+            aliased.summary = Some(alias.summary.to_string());
+            paths
+                .paths
+                .insert(alias.path.to_string(), path_item(described.method, aliased));
         }
+        paths
+            .paths
+            .insert(described.path.to_string(), path_item(described.method, operation));
     }
-    // What `users-local serve` serves besides the API: this document and its page.
-    paths.insert(
+    paths.paths.insert(
         "/openapi.json".into(),
-        json!({"get": {"operationId": "openapi", "summary": "This document (users-local only)", "security": [],
-            "x-users-local-only": true,
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
+        local_only(
+            "openapi",
+            "This document (users-local only)",
+            "application/json",
+            typed(Type::Object),
+        ),
     );
-    paths.insert(
+    paths.paths.insert(
         "/docs".into(),
-        json!({"get": {"operationId": "docs", "summary": "This document as a page (users-local only)", "security": [],
-            "x-users-local-only": true,
-            "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}}}}),
+        local_only(
+            "docs",
+            "This document as a page (users-local only)",
+            "text/html",
+            string(),
+        ),
     );
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Cloudforet identity v2 User API, with its Token API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": format!(
-                "The identity service's User API (spaceone.api.identity.v2.User) as served by this project. \
-                 Every method is POST with a JSON object (at most 256 KiB). Fields may be given by their proto \
-                 names (as below) or their lowerCamelCase JSON names, enums by name or number, integers as \
-                 numbers or strings; both spellings of one field is a 400. Queries hold at most 100 regular \
-                 expressions of at most {MAX_PATTERN_BYTES} bytes each. Errors answer \
-                 {{\"detail\": {{\"code\", \"message\"}}}}."
-            ),
-        },
-        "security": [{"bearer": []}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "A Cloudforet access token (RS256 or ES256; claims did, aud, rol, typ=ACCESS_TOKEN, ver=2.0, exp)."}},
-            "schemas": schemas,
-        },
-    })
+    let mut info = Info::new(
+        "Cloudforet identity v2 User API, with its Token API",
+        env!("CARGO_PKG_VERSION"),
+    );
+    info.description = Some(format!(
+        "The identity service's User API (spaceone.api.identity.v2.User) as served by this project. \
+         Every method is POST with a JSON object (at most 256 KiB). Fields may be given by their proto \
+         names (as below) or their lowerCamelCase JSON names, enums by name or number, integers as \
+         numbers or strings; both spellings of one field is a 400. Queries hold at most 100 regular \
+         expressions of at most {MAX_PATTERN_BYTES} bytes each. Errors answer \
+         {{\"detail\": {{\"code\", \"message\"}}}}."
+    ));
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.bearer_format = Some("JWT".into());
+    bearer.description = Some(
+        "A Cloudforet access token (RS256 or ES256; claims did, aud, rol, typ=ACCESS_TOKEN, ver=2.0, exp).".into(),
+    );
+    let mut components = Components::new();
+    components.schemas = schemas;
+    components
+        .security_schemes
+        .insert("bearer".into(), SecurityScheme::Http(bearer));
+    let mut document = OpenApi::default();
+    document.info = info;
+    document.paths = paths;
+    document.components = Some(components);
+    document.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    document
+}
+
+/// The whole document as JSON.
+pub fn document() -> Value {
+    serde_json::to_value(openapi()).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
