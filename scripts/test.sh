@@ -38,9 +38,11 @@ done) >"$RUN_DIR/memory.log" 2>/dev/null &
 SAMPLER_PID=$!
 ARM64_PID=""
 TOOLS_PID=""
+CLIENTS_PID=""
 cleanup() {
     kill "$SAMPLER_PID" 2>/dev/null || true
     if [ -n "$TOOLS_PID" ]; then kill "$TOOLS_PID" 2>/dev/null || true; fi
+    if [ -n "$CLIENTS_PID" ]; then kill "$CLIENTS_PID" 2>/dev/null || true; fi
     if [ -n "$ARM64_PID" ]; then kill -- -"$ARM64_PID" 2>/dev/null || true; fi
     if declare -F moto_stop >/dev/null; then moto_stop; fi
 }
@@ -161,10 +163,15 @@ venv_install scripts/openapi-requirements.txt "$OPENAPI_VENV"
 "$OPENAPI_VENV/bin/python" -m openapi_spec_validator docs/openapi.json
 lap "openapi validator"
 
-echo "== real clients against users-local: the official spaceone-api 2.0.25 client, schemathesis"
+# The real clients run beside the sam steps: schemathesis keeps one core busy while the sam
+# steps mostly wait on Docker. Their output is shown after the sam steps.
+echo "== real clients against users-local: the official spaceone-api 2.0.25 client, schemathesis (beside the sam steps)"
 venv_install scripts/clients/requirements.txt "$CLIENTS_VENV"
-"$CLIENTS_VENV/bin/python" scripts/clients/real_clients.py target/debug/users-local docs/openapi.json
-lap "real clients"
+CLIENTS_LOG="$RUN_DIR/real-clients.log"
+"$CLIENTS_VENV/bin/python" scripts/clients/real_clients.py target/debug/users-local docs/openapi.json \
+    >"$CLIENTS_LOG" 2>&1 &
+CLIENTS_PID=$!
+lap "real clients (started)"
 
 echo "== sam validate --lint"
 sam validate --lint --region us-east-1 --template template.yaml
@@ -173,6 +180,14 @@ lap "sam validate"
 echo "== sam local invoke and start-api: every function as template.yaml declares it, in Docker (scripts/sam-local.sh)"
 ./scripts/sam-local.sh
 lap "sam local invoke and start-api (Docker)"
+
+echo "== real clients: their output"
+clients_status=0
+wait "$CLIENTS_PID" || clients_status=$?
+CLIENTS_PID=""
+cat "$CLIENTS_LOG"
+test "$clients_status" -eq 0 || { echo "the real clients failed ($clients_status)" >&2; exit 1; }
+lap "waiting for the real clients"
 
 echo "== cargo lambda build --arm64 --profile lambda-check (unoptimised; deployed sizes: docs/performance.md)"
 arm64_status=0
