@@ -166,12 +166,12 @@ fn enum_schema(table: &EnumTable) -> Object {
 fn condition(message: &Message, condition: &Condition) -> Object {
     let part = |clauses: &[(&str, Is)], then: bool| {
         let mut out = Object::default();
-        let mut absent = Vec::new();
+        // What must not hold: a key that is there (absent), or there and not empty (not given).
+        let mut excluded: Vec<Schema> = Vec::new();
         for (name, is) in clauses {
-            let string = message
-                .fields
-                .iter()
-                .any(|f| f.name == *name && matches!(f.kind, Kind::Str));
+            let kind = message.fields.iter().find(|f| f.name == *name).map(|f| f.kind);
+            let string = matches!(kind, Some(Kind::Str));
+            let list = matches!(kind, Some(Kind::Strs | Kind::Enums(_) | Kind::Messages(_)));
             let mut schema = Object::default();
             let required = match is {
                 Is::OneOf(values) => {
@@ -192,15 +192,29 @@ fn condition(message: &Message, condition: &Condition) -> Object {
                     if string {
                         schema.min_length = Some(1);
                     }
+                    if list {
+                        schema.min_items = Some(1);
+                    }
                     true
                 }
+                Is::Present => true,
                 Is::Absent if then => {
                     out.properties.insert((*name).to_string(), Schema::Bool(false));
                     continue;
                 }
                 Is::Absent => {
-                    absent.push(*name);
-                    false
+                    let mut there = Object::default();
+                    there.required = vec![(*name).to_string()];
+                    excluded.push(there.into());
+                    continue;
+                }
+                Is::NotGiven => {
+                    let mut given = Object::default();
+                    given.required = vec![(*name).to_string()];
+                    let value = string_or_list(string, list);
+                    given.properties.insert((*name).to_string(), value.into());
+                    excluded.push(given.into());
+                    continue;
                 }
             };
             if required {
@@ -208,19 +222,9 @@ fn condition(message: &Message, condition: &Condition) -> Object {
             }
             out.properties.insert((*name).to_string(), schema.into());
         }
-        if !absent.is_empty() {
-            // "absent" in a condition's `if`: the key is not there.
+        if !excluded.is_empty() {
             let mut any = Object::default();
-            any.any_of = Some(
-                absent
-                    .iter()
-                    .map(|name| {
-                        let mut has = Object::default();
-                        has.required = vec![(*name).to_string()];
-                        has.into()
-                    })
-                    .collect(),
-            );
+            any.any_of = Some(excluded);
             out.not = Some(any.into());
         }
         out
@@ -229,6 +233,23 @@ fn condition(message: &Message, condition: &Condition) -> Object {
     out.if_cond = Some(part(condition.when, false).into());
     out.then = Some(part(condition.then, true).into());
     out
+}
+
+/// A value that counts as given: a non-empty string or list, or any other non-null value.
+fn string_or_list(is_string: bool, list: bool) -> Object {
+    if is_string {
+        let mut given = string();
+        given.min_length = Some(1);
+        given
+    } else if list {
+        let mut given = typed(Type::Array);
+        given.min_items = Some(1);
+        given
+    } else {
+        let mut given = Object::default();
+        given.not = Some(typed(Type::Null).into());
+        given
+    }
 }
 
 /// A message and every message it holds, as component schemas: closed (an unknown key is a
@@ -244,6 +265,10 @@ fn add_message(message: &'static Message, schemas: &mut Schemas) {
             .insert(field.name.to_string(), field_schema(field).into());
     }
     object.additional_properties = Some(Schema::Bool(false));
+    if message.exactly_one {
+        object.min_properties = Some(1);
+        object.max_properties = Some(1);
+    }
     object.all_of = message
         .conditions
         .iter()

@@ -103,6 +103,8 @@ pub struct Message {
     pub fields: &'static [Field],
     /// Rules between its fields, which the operations enforce and the document states.
     pub conditions: &'static [Condition],
+    /// Exactly one of its fields is given (a stat stage is one of the kinds).
+    pub exactly_one: bool,
 }
 
 /// When every `when` holds, every `then` must: say, a WORKSPACE scope needs a workspace_id.
@@ -121,9 +123,13 @@ pub enum Is {
     True,
     /// Absent, `null` or `false`.
     NotTrue,
-    /// Given, and not empty.
+    /// Given, and not empty (a list: not empty either).
     Given,
-    /// Not given at all.
+    /// Absent, `null` or `""`: not given, as proto3 reads a default.
+    NotGiven,
+    /// There, whatever its value (two spellings of one field may not both be).
+    Present,
+    /// Not there at all.
     Absent,
 }
 
@@ -286,12 +292,46 @@ pub static USER_STATE: EnumTable = EnumTable {
 };
 
 // core/v1/query.proto
+/// A query key: dotted, no empty part.
+const KEY_PATH: &str = r"^[^.]+(?:\.[^.]+)*$";
+/// A filter's key: a UserInfo field (`query::keys::USER_FIELDS`), then any dotted path.
+const FIELD_PATH: &str = r"^(?:user_id|name|state|email|email_verified|auth_type|role_type|mfa|language|timezone|required_actions|tags|domain_id|created_at|last_accessed_at)(?:\.[^.]+)*$";
+const KEY_PATH_RULE: Rule = Rule {
+    min_length: Some(1),
+    patterns: &[KEY_PATH],
+    ..Rule::NONE
+};
+const FIELD_PATH_RULE: Rule = Rule {
+    min_length: Some(1),
+    patterns: &[FIELD_PATH],
+    ..Rule::NONE
+};
+
+/// The conditions of fields spelled two ways (`key` or `k`): never both; with `required`, one
+/// of them.
+macro_rules! spellings {
+    (@acc [$($acc:expr,)*]) => { &[$($acc,)*] };
+    (@acc [$($acc:expr,)*] required($long:literal, $short:literal) $(, $($rest:tt)*)?) => {
+        spellings!(@acc [$($acc,)*
+            Condition { when: &[($long, Is::Present)], then: &[($short, Is::Absent)] },
+            Condition { when: &[($long, Is::Absent)], then: &[($short, Is::Present)] },
+        ] $($($rest)*)?)
+    };
+    (@acc [$($acc:expr,)*] either($long:literal, $short:literal) $(, $($rest:tt)*)?) => {
+        spellings!(@acc [$($acc,)*
+            Condition { when: &[($long, Is::Present)], then: &[($short, Is::Absent)] },
+        ] $($($rest)*)?)
+    };
+    ($($rest:tt)*) => { spellings!(@acc [] $($rest)*) };
+}
+
 static FILTER: Message = Message {
     name: "Filter",
-    conditions: &[],
+    exactly_one: false,
+    conditions: spellings!(required("key", "k"), either("value", "v"), either("operator", "o")),
     fields: &[
-        field("key", STR),
-        field("k", STR),
+        ruled("key", STR, FIELD_PATH_RULE),
+        ruled("k", STR, FIELD_PATH_RULE),
         field("value", Kind::Value),
         field("v", Kind::Value),
         field("operator", STR),
@@ -300,11 +340,13 @@ static FILTER: Message = Message {
 };
 static SORT_KEY: Message = Message {
     name: "SortKey",
+    exactly_one: false,
     conditions: &[],
     fields: &[field("key", STR), field("desc", BOOL)],
 };
 static SORT: Message = Message {
     name: "Sort",
+    exactly_one: false,
     conditions: &[
         Condition {
             when: &[("keys", Is::Given)],
@@ -323,6 +365,7 @@ static SORT: Message = Message {
 };
 static PAGE: Message = Message {
     name: "Page",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         field("start", Kind::Int),
@@ -338,6 +381,7 @@ static PAGE: Message = Message {
 };
 pub static QUERY: Message = Message {
     name: "Query",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         field("filter", Kind::Messages(&FILTER)),
@@ -352,10 +396,11 @@ pub static QUERY: Message = Message {
 };
 static GROUP_KEY: Message = Message {
     name: "AggregateGroupKey",
-    conditions: &[],
+    exactly_one: false,
+    conditions: spellings!(required("key", "k"), either("name", "n")),
     fields: &[
-        field("key", STR),
-        field("k", STR),
+        ruled("key", STR, KEY_PATH_RULE),
+        ruled("k", STR, KEY_PATH_RULE),
         field("name", STR),
         field("n", STR),
         field("date_format", STR),
@@ -363,25 +408,69 @@ static GROUP_KEY: Message = Message {
 };
 static GROUP_SUB_FIELD: Message = Message {
     name: "AggregateGroupSubField",
-    conditions: &[],
-    fields: &[field("key", STR), field("k", STR), field("name", STR), field("n", STR)],
+    exactly_one: false,
+    conditions: spellings!(required("key", "k"), either("name", "n")),
+    fields: &[
+        ruled("key", STR, KEY_PATH_RULE),
+        ruled("k", STR, KEY_PATH_RULE),
+        field("name", STR),
+        field("n", STR),
+    ],
 };
 static GROUP_FIELD: Message = Message {
     name: "AggregateGroupField",
-    conditions: &[],
+    exactly_one: false,
+    conditions: spellings!(required("operator", "o"), required("name", "n"), either("key", "k")),
     fields: &[
-        field("key", STR),
-        field("k", STR),
+        ruled("key", STR, KEY_PATH_RULE),
+        ruled("k", STR, KEY_PATH_RULE),
         field("name", STR),
         field("n", STR),
-        field("operator", STR),
-        field("o", STR),
+        ruled(
+            "operator",
+            STR,
+            Rule {
+                one_of: &[
+                    "count",
+                    "sum",
+                    "average",
+                    "max",
+                    "min",
+                    "first",
+                    "last",
+                    "push",
+                    "add_to_set",
+                    "merge_objects",
+                ],
+                ..Rule::NONE
+            },
+        ),
+        ruled(
+            "o",
+            STR,
+            Rule {
+                one_of: &[
+                    "count",
+                    "sum",
+                    "average",
+                    "max",
+                    "min",
+                    "first",
+                    "last",
+                    "push",
+                    "add_to_set",
+                    "merge_objects",
+                ],
+                ..Rule::NONE
+            },
+        ),
         field("fields", Kind::Messages(&GROUP_SUB_FIELD)),
         field("conditions", Kind::Messages(&FILTER)),
     ],
 };
 static GROUP: Message = Message {
     name: "AggregateGroup",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         field("keys", Kind::Messages(&GROUP_KEY)),
@@ -390,10 +479,11 @@ static GROUP: Message = Message {
 };
 static PROJECT_FIELD: Message = Message {
     name: "AggregateProjectField",
-    conditions: &[],
+    exactly_one: false,
+    conditions: spellings!(required("key", "k"), either("name", "n"), either("operator", "o")),
     fields: &[
-        field("key", STR),
-        field("k", STR),
+        ruled("key", STR, KEY_PATH_RULE),
+        ruled("k", STR, KEY_PATH_RULE),
         field("name", STR),
         field("n", STR),
         field("operator", STR),
@@ -402,6 +492,7 @@ static PROJECT_FIELD: Message = Message {
 };
 static PROJECT: Message = Message {
     name: "AggregateProject",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         field("fields", Kind::Messages(&PROJECT_FIELD)),
@@ -410,16 +501,19 @@ static PROJECT: Message = Message {
 };
 static AGGREGATE_UNWIND: Message = Message {
     name: "AggregateUnwind",
+    exactly_one: false,
     conditions: &[],
     fields: &[field("path", STR)],
 };
 static AGGREGATE_COUNT: Message = Message {
     name: "AggregateCount",
+    exactly_one: false,
     conditions: &[],
     fields: &[field("name", STR)],
 };
 static STAGE: Message = Message {
     name: "StatisticsAggregate",
+    exactly_one: true,
     conditions: &[],
     fields: &[
         field("unwind", Kind::Message(&AGGREGATE_UNWIND)),
@@ -433,7 +527,17 @@ static STAGE: Message = Message {
 };
 pub static STATISTICS_QUERY: Message = Message {
     name: "StatisticsQuery",
-    conditions: &[],
+    exactly_one: false,
+    conditions: &[
+        Condition {
+            when: &[("distinct", Is::NotGiven)],
+            then: &[("aggregate", Is::Given)],
+        },
+        Condition {
+            when: &[("distinct", Is::Given)],
+            then: &[("aggregate", Is::Absent)],
+        },
+    ],
     fields: &[
         field("filter", Kind::Messages(&FILTER)),
         field("filter_or", Kind::Messages(&FILTER)),
@@ -447,6 +551,7 @@ pub static STATISTICS_QUERY: Message = Message {
 /// `options` of enable_mfa: the address the codes go to (SPEC 4.7).
 static MFA_OPTIONS: Message = Message {
     name: "MFAOptions",
+    exactly_one: false,
     conditions: &[],
     fields: &[ruled(
         "email",
@@ -460,6 +565,7 @@ static MFA_OPTIONS: Message = Message {
 /// `credentials` of token/issue: exactly a user_id and a password.
 static CREDENTIALS: Message = Message {
     name: "Credentials",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         USER_ID,
@@ -477,6 +583,7 @@ static CREDENTIALS: Message = Message {
 // identity/v2/user.proto
 pub static CREATE_USER_REQUEST: Message = Message {
     name: "CreateUserRequest",
+    exactly_one: false,
     conditions: &[
         // EXTERNAL users have no password here (SPEC 4.1).
         Condition {
@@ -538,6 +645,7 @@ pub static CREATE_USER_REQUEST: Message = Message {
 pub static UPDATE_USER_REQUEST: Message = Message {
     name: "UpdateUserRequest",
     // The temporary password goes to the verified address, so it cannot change with it.
+    exactly_one: false,
     conditions: &[Condition {
         when: &[("reset_password", Is::True)],
         then: &[("email", Is::Absent)],
@@ -556,16 +664,19 @@ pub static UPDATE_USER_REQUEST: Message = Message {
 };
 pub static VERIFY_EMAIL_REQUEST: Message = Message {
     name: "VerifyEmailRequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[USER_ID, EMAIL, field("force", BOOL), DOMAIN_ID],
 };
 pub static CONFIRM_EMAIL_REQUEST: Message = Message {
     name: "ConfirmEmailRequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[USER_ID, VERIFY_CODE, DOMAIN_ID],
 };
 pub static SET_REQUIRED_ACTIONS_REQUEST: Message = Message {
     name: "SetRequiredActionsRequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         USER_ID,
@@ -582,6 +693,7 @@ pub static SET_REQUIRED_ACTIONS_REQUEST: Message = Message {
 };
 pub static ENABLE_MFA_REQUEST: Message = Message {
     name: "EnableMFARequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         USER_ID,
@@ -606,21 +718,25 @@ pub static ENABLE_MFA_REQUEST: Message = Message {
 };
 pub static DISABLE_MFA_REQUEST: Message = Message {
     name: "DisableMFARequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[USER_ID, field("force", BOOL), DOMAIN_ID],
 };
 pub static CONFIRM_MFA_REQUEST: Message = Message {
     name: "ConfirmMFARequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[USER_ID, VERIFY_CODE, DOMAIN_ID],
 };
 pub static USER_REQUEST: Message = Message {
     name: "UserRequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[USER_ID, DOMAIN_ID],
 };
 pub static USER_SEARCH_QUERY: Message = Message {
     name: "UserSearchQuery",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         field("query", Kind::Message(&QUERY)),
@@ -635,6 +751,7 @@ pub static USER_SEARCH_QUERY: Message = Message {
 };
 pub static USER_STAT_QUERY: Message = Message {
     name: "UserStatQuery",
+    exactly_one: false,
     conditions: &[],
     fields: &[field("query", Kind::Message(&STATISTICS_QUERY)), DOMAIN_ID],
 };
@@ -658,6 +775,7 @@ pub static SCOPE: EnumTable = EnumTable {
 };
 pub static ISSUE_TOKEN_REQUEST: Message = Message {
     name: "IssueTokenRequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[
         ruled(
@@ -685,6 +803,7 @@ pub static ISSUE_TOKEN_REQUEST: Message = Message {
 };
 pub static GRANT_TOKEN_REQUEST: Message = Message {
     name: "GrantTokenRequest",
+    exactly_one: false,
     conditions: &[Condition {
         when: &[("scope", Is::OneOf(&["WORKSPACE"]))],
         then: &[("workspace_id", Is::Given)],
@@ -714,11 +833,13 @@ pub static GRANT_TOKEN_REQUEST: Message = Message {
 };
 pub static DOMAIN_REQUEST: Message = Message {
     name: "DomainRequest",
+    exactly_one: false,
     conditions: &[],
     fields: &[DOMAIN_ID],
 };
 pub static EMPTY: Message = Message {
     name: "Empty",
+    exactly_one: false,
     conditions: &[],
     fields: &[],
 };
@@ -883,6 +1004,15 @@ mod tests {
     /// The rules that restate a list kept elsewhere agree with it.
     #[test]
     fn rules_agree_with_the_lists_they_restate() {
+        let fields = regex::Regex::new(FIELD_PATH).unwrap();
+        for field in crate::query::USER_FIELDS {
+            assert!(
+                fields.is_match(field) && fields.is_match(&format!("{field}.x.y")),
+                "{field}"
+            );
+        }
+        assert_eq!(FIELD_PATH.matches('|').count() + 1, crate::query::USER_FIELDS.len());
+        assert!(!fields.is_match("nope") && !fields.is_match("tags..x") && !fields.is_match(""));
         let limit = PAGE.fields.iter().find(|f| f.name == "limit").and_then(|f| f.rule.note);
         assert!(limit.is_some_and(|note| note.contains(&crate::query::MAX_PAGE.to_string())));
         let mfa = ENABLE_MFA_REQUEST
