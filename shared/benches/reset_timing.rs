@@ -60,7 +60,7 @@ fn main() {
         Utc::now().format("%Y-%m-%d")
     );
     runtime.block_on(async {
-        app.start_background();
+        users::ops::start_background(&app);
         let time = |user_id: String| {
             let app = Arc::clone(&app);
             async move { common::time_answer(&app, reset_request(&user_id), 200).await }

@@ -38,14 +38,6 @@ pub struct App {
     pub deferred: Arc<dyn Deferred>,
 }
 
-impl App {
-    /// Starts the process's background work (the local reset worker). Call once the App is
-    /// shared; a Lambda function, whose work goes to a queue, has nothing to start.
-    pub fn start_background(self: &Arc<Self>) {
-        self.deferred.start(Arc::downgrade(self));
-    }
-}
-
 /// Where verification keys come from (SPEC section 7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwksSource {

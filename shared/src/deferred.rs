@@ -1,22 +1,28 @@
 //! Work a request hands over instead of doing, so that its answer cannot reveal what the work
 //! found: today the reset-password work (SPEC 4.5). The request path only validates the body and
 //! hands a [`ResetJob`] to the process's [`Deferred`] port; the same job then runs
-//! `ops::reset_password::apply` elsewhere:
+//! `ops::reset_password::apply` elsewhere. This port knows nothing of the App or the
+//! operations: whoever starts the local worker hands it a [`Runner`] (`ops::start_background`).
 //! - [`Background`], locally (the local server, tests): a bounded queue and one worker task in
 //!   this process;
 //! - [`ProvisionQueue`], on AWS: a `reset_password` command on the provisioning queue, applied
 //!   by `users-provision` (the Lambda that answered is frozen once it answered, so nothing may
 //!   run after the answer there).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify, mpsc};
 
-use crate::app::App;
 use crate::model::{DomainId, Timestamp, UserId};
+
+/// What carries out a handed-over job in this process: the operations' code, given to
+/// [`Deferred::start`] by whoever starts the process's background work.
+pub type Runner = Arc<dyn Fn(ResetJob) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// One reset_password request to carry out. `requested_at` is when the request came in: the
 /// 60-second window counts from there, however late the work runs.
@@ -53,8 +59,8 @@ pub enum DeferError {
 pub trait Deferred: Send + Sync {
     async fn reset_password(&self, job: ResetJob) -> Result<(), DeferError>;
 
-    /// Starts whatever runs the jobs in this process; `app` is the App this port belongs to.
-    fn start(&self, _app: Weak<App>) {}
+    /// Starts whatever runs the jobs in this process, each with `runner`.
+    fn start(&self, _runner: Runner) {}
 
     /// Waits until every job handed over so far has run (tests, and the local server's drain).
     async fn settled(&self) {}
@@ -100,11 +106,16 @@ impl Background {
 
     /// Runs every job queued so far on `app`, here and now, when no worker was started: tests
     /// decide when the background work happens.
-    pub async fn run_queued(&self, app: &App) {
+    /// Runs the jobs queued so far with `run`, here and now (tests).
+    pub async fn run_queued<F, Fut>(&self, run: F)
+    where
+        F: Fn(ResetJob) -> Fut,
+        Fut: Future<Output = ()>,
+    {
         let mut slot = self.receiver.lock().await;
         let Some(receiver) = slot.as_mut() else { return };
         while let Ok(job) = receiver.try_recv() {
-            run(app, &job).await;
+            run(job).await;
             self.pending.finish_one();
         }
     }
@@ -129,8 +140,8 @@ impl Deferred for Background {
         })
     }
 
-    /// Spawns the worker once; it holds the App weakly and ends when the App is gone.
-    fn start(&self, app: Weak<App>) {
+    /// Spawns the worker once; it ends when the queue closes (the port, so the App, is gone).
+    fn start(&self, runner: Runner) {
         let Ok(mut slot) = self.receiver.try_lock() else {
             return;
         };
@@ -140,9 +151,7 @@ impl Deferred for Background {
         let pending = Arc::clone(&self.pending);
         tokio::spawn(async move {
             while let Some(job) = receiver.recv().await {
-                let Some(app) = app.upgrade() else { break };
-                run(&app, &job).await;
-                drop(app);
+                runner(job).await;
                 pending.finish_one();
             }
         });
@@ -156,13 +165,6 @@ impl Deferred for Background {
             }
             idle.await;
         }
-    }
-}
-
-async fn run(app: &App, job: &ResetJob) {
-    if let Err(error) = crate::ops::reset_password::apply(app, job).await {
-        // The caller was answered long ago; only the log learns of it.
-        tracing::error!(code = error.code(), %error, "reset_password work failed");
     }
 }
 

@@ -123,7 +123,7 @@ async fn respond(app: &App, served: Served, request: &Request) -> Result<Value, 
         return (served.code)(app, None, Fields::from_map(Default::default())).await;
     }
     check_content_type(request)?;
-    let fields = Fields::from_json(body)?.in_proto_names(op.describe().request)?;
+    let fields = crate::proto3::read(Fields::from_json(body)?, op.describe().request)?;
     (served.code)(app, caller.as_ref(), fields).await
 }
 
@@ -154,7 +154,7 @@ fn finish(method: &str, outcome: Result<Value, ApiError>, request_id: &str, star
             if let ApiError::Unknown { request_id: id } = &mut error {
                 *id = request_id.to_string();
             }
-            if error.status().is_server_error() {
+            if error.status() >= 500 {
                 tracing::error!(method, request_id, code = error.code(), "request failed");
             }
             error_response(&error)
@@ -172,7 +172,8 @@ fn finish(method: &str, outcome: Result<Value, ApiError>, request_id: &str, star
 }
 
 fn error_response(error: &ApiError) -> Response<Body> {
-    let mut response = json_response(error.status(), &error.body());
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_response(status, &error.body());
     if let ApiError::MethodNotAllowed { allow, .. } = error {
         response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
     }

@@ -75,10 +75,9 @@ impl Fields {
         self.invalid(key, format!("must be {expected}, got {}", type_name(got)))
     }
 
-    /// The body in proto names, enum names and JSON numbers (`crate::proto3`), read as a
-    /// `message`: what every API request goes through before its operation reads it.
-    pub fn in_proto_names(self, message: &crate::proto3::Message) -> Result<Self, ApiError> {
-        crate::proto3::normalize(self.map, message).map(Self::from_map)
+    /// The object itself, for a reader that rewrites it first (`crate::proto3::read`).
+    pub fn into_map(self) -> Map<String, Value> {
+        self.map
     }
 
     /// The first of `keys` that is absent or `null`, as ERROR_REQUIRED_PARAMETER: an

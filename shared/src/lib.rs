@@ -1,23 +1,33 @@
 //! The identity v2 `User` API: everything except the binaries.
 //!
+//! Its modules stand in layers ([`layers`], drawn in docs/architecture.md): foundation
+//! (`error`, `clock`, `private_fs`), domain (`secrets`, `model`, `input`, `query`, `events`),
+//! ports and adapters (`store`, `mail`, `deferred`, `auth`, `aws`), contract (`proto3`),
+//! application (`app`, `ops`, `provision`), edge (`http`, `openapi`). A module imports its own
+//! layer or lower ones, and no import comes back round; a unit test checks both.
+//!
 //! Who owns what:
 //! - [`model`]: the domain types (ids, enums, the stored user and its `UserInfo` view).
 //! - [`input`]: turning a raw JSON body into those types, with SPEC error codes naming the key.
-//! - [`proto3`]: the proto3 JSON mapping of requests (camelCase names, enum numbers, string
-//!   integers), applied to every API request before its operation reads it.
+//! - [`proto3`]: the request messages (fields, their rules and conditions) and their proto3 JSON
+//!   mapping (camelCase names, enum numbers, string integers), applied to every API request
+//!   before its operation reads it.
 //! - [`error`]: the one error enum and its mapping to SPEC codes, statuses and messages.
 //! - [`auth`]: JWT verification against a JWKS, the caller, and the role table.
 //! - [`secrets`]: passwords, temporary passwords and verification codes.
 //! - [`store`]: the storage port and its adapters.
 //! - [`mail`]: the mail port, its transports and the rendered mails.
-//! - [`ops`]: one module per API operation; the business rules live there.
-//! - [`openapi`]: the API as an OpenAPI 3.1 document, generated from the code.
+//! - [`ops`]: one module per API operation, each with its description; the business rules
+//!   live there.
+//! - [`openapi`]: the API as an OpenAPI 3.1 document, built from the descriptions.
 //! - [`deferred`]: work a request hands over instead of doing (the reset-password work).
 //! - [`provision`]: provisioning commands (a queue, an import file) run through the same operations.
 //! - [`events`]: the one change event a committed change to a user makes.
 //! - [`http`]: `lambda_http` request in, response out; the one code path every binary runs.
 //! - [`private_fs`]: creating the files that hold secrets readable by their owner only.
 //! - [`app`]: the process-wide state (store, mailer, keys, clock) and its configuration.
+//! - [`query`]: the Query / StatisticsQuery engine; [`clock`]: time; [`aws`]: the AWS SDK's
+//!   configuration.
 
 pub mod app;
 pub mod auth;
@@ -28,6 +38,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod input;
+pub mod layers;
 pub mod mail;
 pub mod model;
 pub mod openapi;

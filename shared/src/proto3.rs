@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::issuer::MAX_ACCESS_TTL;
 use crate::error::ApiError;
+use crate::input::Fields;
 use crate::model::{MAX_EMAIL, MAX_ID, MAX_LANGUAGE, MAX_NAME, MAX_TAG_KEYS, MAX_USER_ID};
 use crate::secrets::{MAX_PASSWORD, MIN_PASSWORD};
 
@@ -878,6 +879,12 @@ fn is_json_name(name: &str, key: &str) -> bool {
         }
     }
     key.next().is_none()
+}
+
+/// A request body read as `message`: in proto names, enum names and JSON numbers, what every
+/// API request goes through before its operation reads it.
+pub fn read(fields: Fields, message: &Message) -> Result<Fields, ApiError> {
+    normalize(fields.into_map(), message).map(Fields::from_map)
 }
 
 /// Rewrites a request body of `message` into proto names, enum names and JSON numbers.

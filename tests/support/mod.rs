@@ -201,7 +201,10 @@ impl TestApi {
     /// Runs the work requests handed over so far (the reset-password work), as the local
     /// server's background worker would.
     pub async fn settle(&self) {
-        self.background.run_queued(&self.app).await;
+        let app = &self.app;
+        self.background
+            .run_queued(|job| async move { users::ops::reset_password::run_job(app, &job).await })
+            .await;
     }
 
     pub fn set_mail_failing(&self, failing: bool) {

@@ -45,7 +45,7 @@ pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAdd
     let shutdown = shutdown_signal()?;
     ready(listener.local_addr()?);
     let app = Arc::new(app);
-    app.start_background();
+    users::ops::start_background(&app);
     let connections = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())

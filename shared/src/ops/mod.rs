@@ -63,6 +63,21 @@ impl std::fmt::Debug for Served {
     }
 }
 
+/// Starts the process's background work: the local worker that carries out the jobs requests
+/// hand over (`crate::deferred`), each on `app` while it lives. Call once the App is shared; a
+/// Lambda function, whose work goes to a queue, has nothing to start.
+pub fn start_background(app: &std::sync::Arc<App>) {
+    let weak = std::sync::Arc::downgrade(app);
+    app.deferred.start(std::sync::Arc::new(move |job| {
+        let weak = weak.clone();
+        Box::pin(async move {
+            if let Some(app) = weak.upgrade() {
+                reset_password::run_job(&app, &job).await;
+            }
+        })
+    }));
+}
+
 /// Runs one operation, whichever it is: the local server and the provisioning work, which
 /// serve them all.
 pub async fn run(app: &App, op: Operation, caller: Option<&Caller>, fields: Fields) -> Result<Value, ApiError> {
