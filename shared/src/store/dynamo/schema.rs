@@ -2,11 +2,17 @@
 //! command for local endpoints built from the same constants. A test (`tests/template.rs`) reads
 //! template.yaml and checks it declares exactly this, so the two cannot drift apart.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
+
+use super::Item;
+use crate::model::{DomainId, UserId};
+use crate::store::CodePurpose;
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
@@ -136,4 +142,51 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), SetupErro
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     Err(SetupError(format!("{table} did not become active within a minute")))
+}
+
+// The key design (docs/dynamodb.md): the partition of a domain, the sort key of each kind
+// of item.
+
+pub(crate) const USER_PREFIX: &str = "USER#";
+
+/// The separate tombstone items of earlier versions (`TOMB#<user_id>`, one day). This version
+/// writes the tombstone in the user's own key; the change index still reads these as deletes
+/// until they expire.
+pub(crate) const TOMBSTONE_PREFIX: &str = "TOMB#";
+
+pub(crate) const ADMINS_KEY: &str = "ADMINS";
+
+pub(crate) fn partition(domain: &DomainId) -> String {
+    format!("DOMAIN#{}", domain.as_str())
+}
+
+pub(crate) fn user_sort(user_id: &UserId) -> String {
+    format!("{USER_PREFIX}{}", user_id.as_str())
+}
+
+pub(crate) fn code_sort(user_id: &UserId, purpose: CodePurpose) -> String {
+    format!("CODE#{}#{}", purpose.as_str(), user_id.as_str())
+}
+
+pub(crate) fn reset_sort(user_id: &UserId) -> String {
+    format!("RESET#{}", user_id.as_str())
+}
+
+pub(crate) fn sign_in_sort(user_id: &UserId) -> String {
+    format!("SIGNIN#{}", user_id.as_str())
+}
+
+pub(crate) fn message_sort(id: &str) -> String {
+    format!("MESSAGE#{id}")
+}
+
+pub(crate) fn key(pk: String, sk: String) -> Item {
+    HashMap::from([
+        (PARTITION_KEY.into(), AttributeValue::S(pk)),
+        (SORT_KEY.into(), AttributeValue::S(sk)),
+    ])
+}
+
+pub(crate) fn user_key(domain: &DomainId, user_id: &UserId) -> Item {
+    key(partition(domain), user_sort(user_id))
 }
