@@ -30,7 +30,7 @@ use crate::model::{
 use crate::ops::Operation;
 use crate::ops::description::{Description, Method};
 use crate::proto3::{Condition, EnumTable, Field, Is, Kind, Message, Rule};
-use crate::query::{MAX_PAGE, MAX_PATTERN_BYTES};
+use crate::query::{MAX_PAGE, MAX_PATTERN_BYTES, USER_FIELDS};
 
 /// The component schemas, by name, as the document is built.
 type Schemas = indexmap::IndexMap<String, Schema>;
@@ -328,23 +328,8 @@ fn user_info() -> Object {
             ("created_at", created_at),
             ("last_accessed_at", last_accessed_at),
         ],
-        &[
-            "user_id",
-            "name",
-            "state",
-            "email",
-            "email_verified",
-            "auth_type",
-            "role_type",
-            "mfa",
-            "language",
-            "timezone",
-            "required_actions",
-            "tags",
-            "domain_id",
-            "created_at",
-            "last_accessed_at",
-        ],
+        // Every UserInfo field is in every answer: the fields queries may name.
+        &USER_FIELDS,
     );
     user.additional_properties = Some(Schema::Bool(false));
     user

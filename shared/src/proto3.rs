@@ -308,6 +308,12 @@ const FIELD_PATH_RULE: Rule = Rule {
     ..Rule::NONE
 };
 
+/// A group field's operator: one of the accumulators.
+const ACCUMULATOR_RULE: Rule = Rule {
+    one_of: &crate::query::ACCUMULATORS,
+    ..Rule::NONE
+};
+
 /// The conditions of fields spelled two ways (`key` or `k`): never both; with `required`, one
 /// of them.
 macro_rules! spellings {
@@ -427,44 +433,8 @@ static GROUP_FIELD: Message = Message {
         ruled("k", STR, KEY_PATH_RULE),
         field("name", STR),
         field("n", STR),
-        ruled(
-            "operator",
-            STR,
-            Rule {
-                one_of: &[
-                    "count",
-                    "sum",
-                    "average",
-                    "max",
-                    "min",
-                    "first",
-                    "last",
-                    "push",
-                    "add_to_set",
-                    "merge_objects",
-                ],
-                ..Rule::NONE
-            },
-        ),
-        ruled(
-            "o",
-            STR,
-            Rule {
-                one_of: &[
-                    "count",
-                    "sum",
-                    "average",
-                    "max",
-                    "min",
-                    "first",
-                    "last",
-                    "push",
-                    "add_to_set",
-                    "merge_objects",
-                ],
-                ..Rule::NONE
-            },
-        ),
+        ruled("operator", STR, ACCUMULATOR_RULE),
+        ruled("o", STR, ACCUMULATOR_RULE),
         field("fields", Kind::Messages(&GROUP_SUB_FIELD)),
         field("conditions", Kind::Messages(&FILTER)),
     ],

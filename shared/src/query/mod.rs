@@ -14,7 +14,7 @@ mod list;
 mod select;
 mod value;
 
-pub use aggregate::StatQuery;
+pub use aggregate::{ACCUMULATORS, StatQuery};
 pub use condition::{Condition, MAX_PATTERN_BYTES, MAX_PATTERNS, ParseContext, parse_condition, parse_datetime};
 pub use doc::{Doc, Field};
 pub use keys::{QueryError, USER_FIELDS, check_key};

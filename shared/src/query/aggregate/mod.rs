@@ -48,6 +48,20 @@ enum Accumulator {
     MergeObjects,
 }
 
+/// The accumulators' names, as a group field's `operator` takes them.
+pub const ACCUMULATORS: [&str; 10] = [
+    "count",
+    "sum",
+    "average",
+    "max",
+    "min",
+    "first",
+    "last",
+    "push",
+    "add_to_set",
+    "merge_objects",
+];
+
 impl Accumulator {
     fn parse(name: &str, at: &str) -> Result<Self, QueryError> {
         Ok(match name {
@@ -218,5 +232,19 @@ impl Compile for StatQuery {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list the document states is the list the parser knows.
+    #[test]
+    fn every_accumulator_name_parses() {
+        for name in ACCUMULATORS {
+            assert!(Accumulator::parse(name, "at").is_ok(), "{name}");
+        }
+        assert!(Accumulator::parse("median", "at").is_err());
     }
 }
