@@ -340,7 +340,7 @@ fn user_info() -> Object {
 fn errors(described: &Description) -> Vec<(u16, Vec<&'static str>)> {
     let mut by_status: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
     for code in described
-        .errors
+        .errors()
         .iter()
         .chain(&[ErrorCode::Unknown, ErrorCode::Unavailable])
     {

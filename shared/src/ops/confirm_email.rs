@@ -8,7 +8,7 @@ use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
 
@@ -24,16 +24,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::CONFIRM_EMAIL_REQUEST,
     required: &["user_id", "domain_id", "verify_code"],
     response: "UserInfo",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::InvalidVerifyCode,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::Writes,
+    errors: &[ErrorCode::InvalidVerifyCode],
     example: r#"{"user_id": "alice", "domain_id": "domain-local", "verify_code": "042917"}"#,
 };
 

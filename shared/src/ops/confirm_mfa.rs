@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{Mfa, MfaState};
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
 
@@ -27,17 +27,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::CONFIRM_MFA_REQUEST,
     required: &["user_id", "domain_id", "verify_code"],
     response: "UserInfo",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::MfaNotEnabled,
-        ErrorCode::InvalidVerifyCode,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::Writes,
+    errors: &[ErrorCode::MfaNotEnabled, ErrorCode::InvalidVerifyCode],
     example: r#"{"user_id": "alice", "domain_id": "domain-local", "verify_code": "042917"}"#,
 };
 

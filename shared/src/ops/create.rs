@@ -13,7 +13,7 @@ use crate::model::{
     AuthType, Email, Language, Mfa, Name, PermissionGroup, RequiredAction, RoleBinding, RoleType, State, Tags,
     Timestamp, Timezone, User, UserId, WorkspaceId,
 };
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::secrets::Password;
 
@@ -29,18 +29,14 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::CREATE_USER_REQUEST,
     required: &["user_id", "domain_id", "auth_type", "permission_group"],
     response: "UserInfo",
+    user: UserAccess::None,
     errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
         ErrorCode::IncorrectPasswordFormat,
         ErrorCode::IncorrectEmailFormat,
         ErrorCode::UnableToResetPasswordInExternalAuth,
         ErrorCode::UnableToResetPasswordWithoutEmail,
         ErrorCode::InvalidRole,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
         ErrorCode::NotUnique,
-        ErrorCode::PayloadTooLarge,
     ],
     example: r#"{"user_id": "alice", "domain_id": "domain-local", "auth_type": "LOCAL", "password": "Wonderland1", "permission_group": "DOMAIN", "reset_password": false, "email": "alice@example.com", "name": "Alice"}"#,
 };

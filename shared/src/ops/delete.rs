@@ -10,7 +10,7 @@ use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -25,16 +25,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "Empty",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::LastAdminCannotDisabledDeleted,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::Writes,
+    errors: &[ErrorCode::LastAdminCannotDisabledDeleted],
     example: r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
 };
 

@@ -29,6 +29,17 @@ pub struct Alias {
     pub summary: &'static str,
 }
 
+/// What an operation does with the one user a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAccess {
+    /// Names none, or does not tell whether it exists (reset_password, create, list, stat).
+    None,
+    /// Reads it: an unknown user is ERROR_NOT_FOUND.
+    Reads,
+    /// Changes it: also ERROR_CONFLICT when a concurrent change won.
+    Writes,
+}
+
 #[derive(Debug)]
 pub struct Description {
     /// The method name of the API document (`verify_email`, `token.issue`).
@@ -52,9 +63,43 @@ pub struct Description {
     pub required: &'static [&'static str],
     /// The component schema of a successful answer.
     pub response: &'static str,
-    /// The error codes it answers with, besides ERROR_UNKNOWN and ERROR_UNAVAILABLE (any
-    /// request may meet those).
+    /// Whether it works on one stored user, and changes it: what adds ERROR_NOT_FOUND and
+    /// ERROR_CONFLICT to its errors.
+    pub user: UserAccess,
+    /// The error codes of its own rules. [`Description::errors`] adds those every operation
+    /// of its kind answers with (a body's, a token's, a stored user's).
     pub errors: &'static [ErrorCode],
     /// An example request body (JSON); empty for a method without a body.
     pub example: &'static str,
+}
+
+impl Description {
+    /// Every error code the operation answers with, besides ERROR_UNKNOWN and ERROR_UNAVAILABLE
+    /// (any request may meet those): a body's (required, invalid, too large), a token's, its own
+    /// rules', a stored user's.
+    pub fn errors(&self) -> Vec<ErrorCode> {
+        let mut all = Vec::new();
+        if self.method == Method::Post {
+            all.extend([ErrorCode::RequiredParameter, ErrorCode::InvalidParameter]);
+        }
+        all.extend(self.errors.iter().copied());
+        if self.needs_token {
+            all.extend([ErrorCode::AuthenticateFailure, ErrorCode::PermissionDenied]);
+        }
+        match self.user {
+            UserAccess::None => {}
+            UserAccess::Reads => all.push(ErrorCode::NotFound),
+            UserAccess::Writes => all.extend([ErrorCode::NotFound, ErrorCode::Conflict]),
+        }
+        if self.method == Method::Post {
+            all.push(ErrorCode::PayloadTooLarge);
+        }
+        let mut seen = Vec::new();
+        all.retain(|code| {
+            let new = !seen.contains(code);
+            seen.push(*code);
+            new
+        });
+        all
+    }
 }

@@ -6,10 +6,9 @@ use super::support::{Edit, modify, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
-use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::State;
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -24,15 +23,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "UserInfo",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::Writes,
+    errors: &[],
     example: r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
 };
 

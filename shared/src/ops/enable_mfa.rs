@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{Email, Mfa, MfaState, MfaType};
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
 
@@ -27,17 +27,11 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::ENABLE_MFA_REQUEST,
     required: &["user_id", "domain_id", "mfa_type", "options"],
     response: "UserInfo",
+    user: UserAccess::Writes,
     errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
         ErrorCode::NotSupportedMfaType,
         ErrorCode::IncorrectEmailFormat,
         ErrorCode::MfaAlreadyEnabled,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
     ],
     example: r#"{"user_id": "alice", "domain_id": "domain-local", "mfa_type": "EMAIL", "options": {"email": "alice@example.com"}}"#,
 };

@@ -6,9 +6,8 @@ use super::support::{load_for, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
-use crate::error::ErrorCode;
 use crate::input::Fields;
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -23,14 +22,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "UserInfo",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::Reads,
+    errors: &[],
     example: r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
 };
 

@@ -7,7 +7,7 @@ use super::token_issue::issuer;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -22,6 +22,7 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::EMPTY,
     required: &[],
     response: "Jwks",
+    user: UserAccess::None,
     errors: &[],
     example: "",
 };

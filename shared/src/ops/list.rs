@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{AuthType, DomainId, State};
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::query::{Condition, Query};
 
@@ -27,14 +27,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::USER_SEARCH_QUERY,
     required: &["domain_id"],
     response: "UsersInfo",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::DbQuery,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::None,
+    errors: &[ErrorCode::DbQuery],
     example: r#"{"domain_id": "domain-local", "query": {"filter": [{"k": "state", "v": "ENABLED", "o": "eq"}], "page": {"start": 1, "limit": 20}}}"#,
 };
 

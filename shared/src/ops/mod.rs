@@ -272,14 +272,14 @@ mod tests {
                     ErrorCode::InvalidParameter,
                     ErrorCode::PayloadTooLarge,
                 ] {
-                    assert!(d.errors.contains(&code), "{op:?} lists no {code:?}");
+                    assert!(d.errors().contains(&code), "{op:?} lists no {code:?}");
                 }
             } else {
                 assert!(d.example.is_empty() && d.required.is_empty(), "{op:?} reads no body");
             }
             if d.needs_token {
                 for code in [ErrorCode::AuthenticateFailure, ErrorCode::PermissionDenied] {
-                    assert!(d.errors.contains(&code), "{op:?} lists no {code:?}");
+                    assert!(d.errors().contains(&code), "{op:?} lists no {code:?}");
                 }
             }
             assert_eq!(Served::of(op).op, op);

@@ -6,10 +6,9 @@ use serde_json::{Value, json};
 use super::token_issue::issuer;
 use crate::app::App;
 use crate::error::ApiError;
-use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::DomainId;
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -24,11 +23,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::DOMAIN_REQUEST,
     required: &["domain_id"],
     response: "PublicKeyInfo",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::None,
+    errors: &[],
     example: r#"{"domain_id": "domain-local"}"#,
 };
 

@@ -15,11 +15,10 @@ use super::support::{Edit, modify_from, now, send_mail, store_error, target};
 use crate::app::App;
 use crate::deferred::{DeferError, ResetJob};
 use crate::error::ApiError;
-use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{AuthType, RequiredAction, Timestamp, User};
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::secrets::Password;
 
@@ -35,11 +34,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "Empty",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::None,
+    errors: &[],
     example: r#"{"user_id": "alice", "domain_id": "domain-local"}"#,
 };
 

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{AuthType, RequiredAction};
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -24,16 +24,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::SET_REQUIRED_ACTIONS_REQUEST,
     required: &["user_id", "domain_id", "actions"],
     response: "UserInfo",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::NotAllowedActions,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::Writes,
+    errors: &[ErrorCode::NotAllowedActions],
     example: r#"{"user_id": "alice", "domain_id": "domain-local", "actions": ["UPDATE_PASSWORD"]}"#,
 };
 

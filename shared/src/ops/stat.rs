@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::DomainId;
-use crate::ops::description::{Alias, Description, Method};
+use crate::ops::description::{Alias, Description, Method, UserAccess};
 use crate::proto3;
 use crate::query::StatQuery;
 
@@ -29,14 +29,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::USER_STAT_QUERY,
     required: &["domain_id", "query"],
     response: "StatResult",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::DbQuery,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::None,
+    errors: &[ErrorCode::DbQuery],
     example: r#"{"domain_id": "domain-local", "query": {"aggregate": [{"group": {"keys": [{"key": "state", "name": "state"}], "fields": [{"operator": "count", "name": "count"}]}}]}}"#,
 };
 

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{DomainId, RoleType, State, User, UserId, WorkspaceId};
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -27,13 +27,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::GRANT_TOKEN_REQUEST,
     required: &["grant_type", "token", "scope"],
     response: "GrantTokenInfo",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::None,
+    errors: &[ErrorCode::AuthenticateFailure, ErrorCode::PermissionDenied],
     example: r#"{"domain_id": "domain-local", "grant_type": "REFRESH_TOKEN", "token": "<the refresh_token of token/issue>", "scope": "DOMAIN"}"#,
 };
 

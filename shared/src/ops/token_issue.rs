@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{AuthType, DomainId, RoleType, State, User, UserId, Versioned};
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::secrets::PasswordHash;
 use crate::store::{CodeChange, CodePurpose, SignInClaim};
@@ -36,13 +36,11 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::ISSUE_TOKEN_REQUEST,
     required: &["credentials", "domain_id"],
     response: "TokenInfo",
+    user: UserAccess::None,
     errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
         ErrorCode::AuthenticateFailure,
         ErrorCode::MfaRequired,
         ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
     ],
     example: r#"{"domain_id": "domain-local", "credentials": {"user_id": "alice", "password": "Wonderland1"}}"#,
 };

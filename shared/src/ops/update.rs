@@ -10,7 +10,7 @@ use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{AuthType, Email, Language, Name, RequiredAction, Tags, Timezone, User};
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::secrets::{Password, PasswordHash};
 
@@ -26,20 +26,14 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::UPDATE_USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "UserInfo",
+    user: UserAccess::Writes,
     errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
         ErrorCode::IncorrectPasswordFormat,
         ErrorCode::IncorrectEmailFormat,
         ErrorCode::PasswordNotChanged,
         ErrorCode::UnableToResetPasswordInExternalAuth,
         ErrorCode::UnableToResetPasswordWithoutEmail,
         ErrorCode::VerificationUnavailable,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
     ],
     example: r#"{"user_id": "alice", "domain_id": "domain-local", "name": "Alice Liddell", "tags": {"team": "core"}}"#,
 };

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::Email;
-use crate::ops::description::{Description, Method};
+use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
 
@@ -26,16 +26,8 @@ pub static DESCRIPTION: Description = Description {
     request: &proto3::VERIFY_EMAIL_REQUEST,
     required: &["user_id", "domain_id"],
     response: "Empty",
-    errors: &[
-        ErrorCode::RequiredParameter,
-        ErrorCode::InvalidParameter,
-        ErrorCode::IncorrectEmailFormat,
-        ErrorCode::AuthenticateFailure,
-        ErrorCode::PermissionDenied,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
-    ],
+    user: UserAccess::Writes,
+    errors: &[ErrorCode::IncorrectEmailFormat],
     example: r#"{"user_id": "alice", "domain_id": "domain-local", "email": "alice@example.com"}"#,
 };
 
