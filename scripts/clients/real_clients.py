@@ -12,15 +12,12 @@
 Usage: real_clients.py USERS_LOCAL_BINARY OPENAPI_JSON
 """
 
-import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 
+import local_api
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from spaceone.api.core.v1 import query_pb2
 from spaceone.api.identity.v2 import token_pb2, user_pb2
@@ -67,27 +64,13 @@ class Server:
         return out.stdout.strip()
 
     def post(self, path, body, token):
-        request = urllib.request.Request(
-            self.base + path, data=json.dumps(body).encode(), method="POST",
-            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return local_api.post(self.base, path, body, token)
 
     def last_code(self, to):
-        outbox = os.path.join(self.data, "outbox")
-        for name in sorted(os.listdir(outbox), reverse=True):
-            if not name.endswith(".json"):
-                continue
-            with open(os.path.join(outbox, name)) as f:
-                mail = json.load(f)
-            if to in mail["to"]:
-                runs = [r for r in re.split(r"\D+", mail["text"]) if len(r) == 6]
-                return runs[0]
-        raise AssertionError(f"no mail to {to}")
+        code = local_api.last_code(self.data, to)
+        if code is None:
+            raise AssertionError(f"no mail to {to}")
+        return code
 
     def close(self):
         self.process.terminate()

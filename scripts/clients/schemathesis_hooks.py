@@ -22,14 +22,13 @@ each operation is reached with data that can succeed. real_clients.py sets USERS
 USERS_ADMIN, USERS_BINARY, USERS_DATA and USERS_DOMAIN.
 """
 
-import json
 import os
 import re
 import subprocess
-import urllib.error
-import urllib.request
 
 import schemathesis
+
+import local_api
 
 BASE = os.environ["USERS_BASE"]
 ADMIN = os.environ["USERS_ADMIN"]
@@ -45,15 +44,7 @@ _counter = [0]
 
 
 def post(path, body, token=ADMIN):
-    request = urllib.request.Request(
-        BASE + path, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    return local_api.post(BASE, path, body, token)
 
 
 def new_user(prefix, local=True):
@@ -90,14 +81,7 @@ def own_token(user_id):
 
 
 def last_code(address):
-    outbox = os.path.join(DATA, "outbox")
-    for name in sorted(os.listdir(outbox), reverse=True):
-        if name.endswith(".json"):
-            with open(os.path.join(outbox, name)) as f:
-                mail = json.load(f)
-            if address in mail["to"]:
-                return next(r for r in re.split(r"\D+", mail["text"]) if len(r) == 6)
-    return None
+    return local_api.last_code(DATA, address)
 
 
 def refresh_token():
