@@ -580,7 +580,7 @@ pub fn document() -> Value {
 mod tests {
     use super::*;
 
-    const COMMITTED: &str = include_str!("../../docs/openapi.json");
+    const COMMITTED: &str = include_str!("../../../docs/openapi.json");
 
     /// The committed document is the one the code generates; `UPDATE_OPENAPI=1` rewrites it.
     #[test]
