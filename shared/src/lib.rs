@@ -32,17 +32,15 @@
 pub mod app;
 pub mod auth;
 pub mod aws;
-pub mod clock;
 pub mod deferred;
 pub mod edge;
-pub mod error;
 pub mod events;
+pub mod foundation;
 pub mod input;
 pub mod layers;
 pub mod mail;
 pub mod model;
 pub mod ops;
-pub mod private_fs;
 pub mod proto3;
 pub mod provision;
 pub mod query;
@@ -55,3 +53,4 @@ pub use ops::Operation;
 
 // The layers moving into folders of their own keep their modules' paths meanwhile.
 pub use edge::{http, openapi};
+pub use foundation::{clock, error, private_fs};
