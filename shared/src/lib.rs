@@ -33,18 +33,14 @@ pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod deferred;
+pub mod domain;
 pub mod edge;
-pub mod events;
 pub mod foundation;
-pub mod input;
 pub mod layers;
 pub mod mail;
-pub mod model;
 pub mod ops;
 pub mod proto3;
 pub mod provision;
-pub mod query;
-pub mod secrets;
 pub mod store;
 
 pub use app::{App, Config};
@@ -52,5 +48,6 @@ pub use error::ApiError;
 pub use ops::Operation;
 
 // The layers moving into folders of their own keep their modules' paths meanwhile.
+pub use domain::{events, input, model, query, secrets};
 pub use edge::{http, openapi};
 pub use foundation::{clock, error, private_fs};

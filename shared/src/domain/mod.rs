@@ -1,0 +1,9 @@
+//! The domain: the rules. [`model`], the user and its fields with their checks; [`secrets`],
+//! passwords and codes; [`input`], reading request fields; [`query`], the query engine;
+//! [`events`], the change events. It imports only the foundation.
+
+pub mod events;
+pub mod input;
+pub mod model;
+pub mod query;
+pub mod secrets;
