@@ -8,7 +8,7 @@
 
 /// The folders that hold a layer's modules (`src/<folder>/<module>`), the others still
 /// standing at `src/<module>` while they move.
-pub const FOLDERS: &[&str] = &["edge", "foundation", "domain"];
+pub const FOLDERS: &[&str] = &["edge", "foundation", "domain", "ports"];
 
 /// Bottom to top: each layer and its top modules.
 pub const LAYERS: &[(&str, &[&str])] = &[

@@ -30,18 +30,14 @@
 //!   configuration.
 
 pub mod app;
-pub mod auth;
-pub mod aws;
-pub mod deferred;
 pub mod domain;
 pub mod edge;
 pub mod foundation;
 pub mod layers;
-pub mod mail;
 pub mod ops;
+pub mod ports;
 pub mod proto3;
 pub mod provision;
-pub mod store;
 
 pub use app::{App, Config};
 pub use error::ApiError;
@@ -51,3 +47,4 @@ pub use ops::Operation;
 pub use domain::{events, input, model, query, secrets};
 pub use edge::{http, openapi};
 pub use foundation::{clock, error, private_fs};
+pub use ports::{auth, aws, deferred, mail, store};
