@@ -1,16 +1,13 @@
-//! The crate's layers, checked (docs/architecture.md draws them). Every module of `src/`
-//! belongs to one layer of [`LAYERS`] (a layer moved into its own folder, `src/edge/`, keeps
-//! its modules' names: `lib.rs` re-exports them, and the test reads that); a module may import (`crate::…`, `super::…`) modules of
-//! its own layer or of the layers below, never above, and no import may come back round to
-//! where it started: not between the crate's top modules, and not between the files of one
-//! module (a module's `mod.rs` is its front door: its files use it and it names them, which is
-//! not a circle). The test reads the source, comments and `#[cfg(test)]` parts left out.
+//! The crate's layers, checked (docs/architecture.md draws them). Each layer is a folder of
+//! `src/` and holds the modules [`LAYERS`] gives it (`lib.rs` re-exports every module at its
+//! short path, `crate::model`, which is how the code names them). A module may import
+//! (`crate::…`, `super::…`) modules of its own layer or of the layers below, never above, and
+//! no import may come back round to where it started: not between the crate's top modules,
+//! and not between the files of one module (a module's `mod.rs` is its front door: its files
+//! use it and it names them, which is not a circle). The test reads the source, comments and
+//! the closing `#[cfg(test)] mod` left out.
 
-/// The folders that hold a layer's modules (`src/<folder>/<module>`), the others still
-/// standing at `src/<module>` while they move.
-pub const FOLDERS: &[&str] = &["edge", "foundation", "domain", "ports"];
-
-/// Bottom to top: each layer and its top modules.
+/// Bottom to top: each layer (its folder) and its top modules.
 pub const LAYERS: &[(&str, &[&str])] = &[
     // Needs nothing of the crate.
     ("foundation", &["error", "clock", "private_fs"]),
@@ -19,7 +16,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("domain", &["secrets", "model", "input", "query", "events"]),
     // The ports and what plugs into them: storage (redb, DynamoDB), mail (outbox, SES), work
     // handed over (local queue, SQS), tokens (keys, JWKS, KMS), the AWS SDK's configuration.
-    ("ports and adapters", &["store", "mail", "deferred", "auth", "aws"]),
+    ("ports", &["store", "mail", "deferred", "auth", "aws"]),
     // The API's request messages and their proto3 JSON mapping: what a request may hold.
     ("contract", &["proto3"]),
     // The process (App), the operations with their descriptions, provisioning commands.
@@ -33,7 +30,11 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
 
-    use super::{FOLDERS, LAYERS};
+    use super::LAYERS;
+
+    fn is_layer(folder: &str) -> bool {
+        LAYERS.iter().any(|(name, _)| *name == folder)
+    }
 
     /// Every module of `src/` (`a::b` for `src/a/b.rs` or `src/a/b/mod.rs`) with its source,
     /// comments and test code left out.
@@ -60,11 +61,25 @@ mod tests {
         let mut out = BTreeMap::new();
         walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), "", &mut out);
         // A layer's folder is not a module of its own: its modules keep their short names (the
-        // names `lib.rs` re-exports them by, and every `crate::…` path uses).
+        // names `lib.rs` re-exports them by, and every `crate::…` path uses). Each must be in
+        // its own layer's folder.
         out.into_iter()
-            .filter(|(module, _)| !FOLDERS.contains(&module.as_str()))
+            .filter(|(module, _)| !is_layer(module))
             .map(|(module, code)| match module.split_once("::") {
-                Some((folder, rest)) if FOLDERS.contains(&folder) => (rest.to_string(), code),
+                Some((folder, rest)) if is_layer(folder) => {
+                    let short = rest.to_string();
+                    let top = short.split("::").next().unwrap_or_default();
+                    let expected = LAYERS
+                        .iter()
+                        .find(|(_, modules)| modules.contains(&top))
+                        .map(|(name, _)| *name);
+                    assert_eq!(
+                        expected,
+                        Some(folder),
+                        "src/{folder}/{rest}: not the folder of its layer"
+                    );
+                    (short, code)
+                }
                 _ => (module, code),
             })
             .collect()

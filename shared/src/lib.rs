@@ -1,10 +1,11 @@
 //! The identity v2 `User` API: everything except the binaries.
 //!
-//! Its modules stand in layers ([`layers`], drawn in docs/architecture.md): foundation
-//! (`error`, `clock`, `private_fs`), domain (`secrets`, `model`, `input`, `query`, `events`),
-//! ports and adapters (`store`, `mail`, `deferred`, `auth`, `aws`), contract (`proto3`),
-//! application (`app`, `ops`, `provision`), edge (`http`, `openapi`). A module imports its own
-//! layer or lower ones, and no import comes back round; a unit test checks both.
+//! Its modules stand in layers, each a folder ([`layers`], drawn in docs/architecture.md):
+//! [`foundation`] (`error`, `clock`, `private_fs`), [`domain`] (`secrets`, `model`, `input`,
+//! `query`, `events`), [`ports`] (`store`, `mail`, `deferred`, `auth`, `aws`: the ports and
+//! their adapters), [`contract`] (`proto3`), [`application`] (`app`, `ops`, `provision`),
+//! [`edge`] (`http`, `openapi`). A module imports its own layer or lower ones, and no import
+//! comes back round; a unit test checks both.
 //!
 //! Who owns what:
 //! - [`model`]: the domain types (ids, enums, the stored user and its `UserInfo` view).
@@ -29,21 +30,23 @@
 //! - [`query`]: the Query / StatisticsQuery engine; [`clock`]: time; [`aws`]: the AWS SDK's
 //!   configuration.
 
-pub mod app;
+pub mod application;
+pub mod contract;
 pub mod domain;
 pub mod edge;
 pub mod foundation;
 pub mod layers;
-pub mod ops;
 pub mod ports;
-pub mod proto3;
-pub mod provision;
 
 pub use app::{App, Config};
 pub use error::ApiError;
 pub use ops::Operation;
 
-// The layers moving into folders of their own keep their modules' paths meanwhile.
+// Every module keeps the path it had before the layers had folders (`crate::model`,
+// `users::http`), so callers inside and outside the crate moved with nothing to change. The
+// paths through the folders (`crate::domain::model`) are the same modules.
+pub use application::{app, ops, provision};
+pub use contract::proto3;
 pub use domain::{events, input, model, query, secrets};
 pub use edge::{http, openapi};
 pub use foundation::{clock, error, private_fs};
