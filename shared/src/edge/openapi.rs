@@ -75,12 +75,19 @@ fn component(name: &str) -> Object {
     object
 }
 
-/// An object of these properties, the `required` ones required.
-fn record(properties: Vec<(&str, Object)>, required: &[&str]) -> Object {
-    let mut object = typed(Type::Object);
+/// A schema of these properties, without a type of its own (a refinement, inside `allOf`).
+fn with_properties(properties: Vec<(&str, Object)>) -> Object {
+    let mut object = Object::default();
     for (name, schema) in properties {
         object.properties.insert(name.to_string(), schema.into());
     }
+    object
+}
+
+/// An object of these properties, the `required` ones required.
+fn record(properties: Vec<(&str, Object)>, required: &[&str]) -> Object {
+    let mut object = with_properties(properties);
+    object.schema_type = Some(Types::Single(Type::Object));
     object.required = required.iter().map(|r| r.to_string()).collect();
     object
 }
@@ -283,16 +290,14 @@ fn add_message(message: &'static Message, schemas: &mut Schemas) {
 }
 
 fn user_info() -> Object {
-    let enum_of = one_of;
-    let mut mfa = record(
+    let mfa = record(
         vec![
-            ("state", enum_of(&names(MfaState::ALL, MfaState::as_str))),
-            ("mfa_type", enum_of(&names(MfaType::ALL, MfaType::as_str))),
+            ("state", one_of(&names(MfaState::ALL, MfaState::as_str))),
+            ("mfa_type", one_of(&names(MfaType::ALL, MfaType::as_str))),
             ("options", typed(Type::Object)),
         ],
         &["state"],
     );
-    mfa.additional_properties = None;
     let bounded = |max: usize| {
         let mut s = string();
         s.max_length = Some(max as u64);
@@ -311,17 +316,17 @@ fn user_info() -> Object {
         vec![
             ("user_id", user_id),
             ("name", bounded(MAX_NAME)),
-            ("state", enum_of(&names(State::ALL, State::as_str))),
+            ("state", one_of(&names(State::ALL, State::as_str))),
             ("email", bounded(MAX_EMAIL)),
             ("email_verified", typed(Type::Boolean)),
-            ("auth_type", enum_of(&names(AuthType::ALL, AuthType::as_str))),
-            ("role_type", enum_of(&names(RoleType::ALL, RoleType::as_str))),
+            ("auth_type", one_of(&names(AuthType::ALL, AuthType::as_str))),
+            ("role_type", one_of(&names(RoleType::ALL, RoleType::as_str))),
             ("mfa", mfa),
             ("language", bounded(MAX_LANGUAGE)),
             ("timezone", string()),
             (
                 "required_actions",
-                array(enum_of(&names(RequiredAction::ALL, RequiredAction::as_str))),
+                array(one_of(&names(RequiredAction::ALL, RequiredAction::as_str))),
             ),
             ("tags", tags),
             ("domain_id", bounded(MAX_ID)),
@@ -381,12 +386,7 @@ fn operation(described: &Description, schemas: &mut Schemas) -> PathOperation {
     for (status, codes) in errors(described) {
         let mut code = Object::default();
         code.enum_values = Some(codes.iter().map(|c| json!(c)).collect());
-        let narrowed = record(vec![("detail", record(vec![("code", code)], &[]))], &[]);
-        let mut narrowed = narrowed;
-        narrowed.schema_type = None;
-        if let Some(Schema::Object(detail)) = narrowed.properties.get_mut("detail") {
-            detail.schema_type = None;
-        }
+        let narrowed = with_properties(vec![("detail", with_properties(vec![("code", code)]))]);
         let mut schema = Object::default();
         schema.all_of = vec![component("Error").into(), narrowed.into()];
         responses.insert(
