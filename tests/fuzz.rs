@@ -12,9 +12,9 @@ use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value, json};
-use users::ops::Operation;
-use users::query::{Query, StatQuery};
-use users_tests::{DOMAIN, TestApi};
+use shared::ops::Operation;
+use shared::query::{Query, StatQuery};
+use tests::{DOMAIN, TestApi};
 
 fn cases() -> u32 {
     std::env::var("FUZZ_CASES")

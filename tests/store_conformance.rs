@@ -3,8 +3,8 @@
 mod embedded {
     use std::sync::Arc;
 
-    use users::store::UserStore;
-    use users::store::embedded::EmbeddedStore;
+    use shared::store::UserStore;
+    use shared::store::embedded::EmbeddedStore;
 
     async fn fresh() -> (Arc<dyn UserStore>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -12,14 +12,14 @@ mod embedded {
         (Arc::new(store), dir)
     }
 
-    users_tests::conformance_suite!(fresh());
+    tests::conformance_suite!(fresh());
 }
 
 mod dynamo {
     use std::sync::Arc;
 
-    use users::store::UserStore;
-    use users_tests::moto;
+    use shared::store::UserStore;
+    use tests::moto;
 
     /// On the moto server that answers one request at a time: the suite has race tests (fifty
     /// parallel sign-in claims, racing admin changes), and moto's threaded server neither locks
@@ -29,5 +29,5 @@ mod dynamo {
         (Arc::new(moto::fresh_serial_store().await), ())
     }
 
-    users_tests::conformance_suite!(fresh());
+    tests::conformance_suite!(fresh());
 }

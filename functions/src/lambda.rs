@@ -1,6 +1,6 @@
 //! Start-up of a Lambda function: configuration, keys, store and mail client are built once per
 //! execution environment (before the first request, during Lambda's init phase), then every
-//! invocation runs `users::http::handle` for the function's one operation (its `Served`). The two
+//! invocation runs `shared::http::handle` for the function's one operation (its `Served`). The two
 //! event-driven functions start the same way: [`provision`] applies SQS batches of commands
 //! (`crate::queue`), [`publish_events`] turns change-stream batches into events
 //! (`crate::stream`).
@@ -8,10 +8,10 @@
 use aws_lambda_events::event::dynamodb::Event as StreamBatch;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{LambdaEvent, service_fn};
-use users::app::MailerOnAws;
-use users::auth::{Keyring, TokenVerifier};
-use users::ops::Served;
-use users::{App, Config};
+use shared::app::MailerOnAws;
+use shared::auth::{Keyring, TokenVerifier};
+use shared::ops::Served;
+use shared::{App, Config};
 
 /// Runs the function of `served`, an operation that sends no mail, until the Lambda runtime stops
 /// it. Its binary links no SES client.
@@ -39,10 +39,10 @@ pub async fn run_mailing(served: Served) -> Result<(), lambda_http::Error> {
         return Err(wrong_start(op, "sends no mail", "run"));
     }
     let config = Config::from_env()?;
-    serve(served, build(&config, Some(users::app::ses_mailer)).await?).await
+    serve(served, build(&config, Some(shared::app::ses_mailer)).await?).await
 }
 
-fn wrong_start(op: users::ops::Operation, what: &str, start: &str) -> lambda_http::Error {
+fn wrong_start(op: shared::ops::Operation, what: &str, start: &str) -> lambda_http::Error {
     format!("the {} function {what}: start it with {start}", op.name()).into()
 }
 
@@ -54,7 +54,7 @@ pub async fn run_routes(ops: &'static [Served]) -> Result<(), lambda_http::Error
     let app: &'static App = Box::leak(Box::new(build(&config, None).await?));
     lambda_http::run(lambda_http::service_fn(
         move |request: lambda_http::Request| async move {
-            Ok::<_, std::convert::Infallible>(users::http::route_among(app, ops, request).await)
+            Ok::<_, std::convert::Infallible>(shared::http::route_among(app, ops, request).await)
         },
     ))
     .await
@@ -73,7 +73,7 @@ pub async fn run_handing_over(served: Served) -> Result<(), lambda_http::Error> 
 async fn serve(served: Served, app: App) -> Result<(), lambda_http::Error> {
     let app: &'static App = Box::leak(Box::new(app));
     lambda_http::run(lambda_http::service_fn(move |request| async move {
-        Ok::<_, std::convert::Infallible>(users::http::handle(app, served, request).await)
+        Ok::<_, std::convert::Infallible>(shared::http::handle(app, served, request).await)
     }))
     .await
 }
@@ -104,7 +104,7 @@ pub async fn provision() -> Result<(), lambda_http::Error> {
         config
             .build_on_aws(
                 Keyring::new(TokenVerifier::trusting_no_key(), None),
-                Some(users::app::ses_mailer),
+                Some(shared::app::ses_mailer),
             )
             .await?,
     ));

@@ -1,5 +1,5 @@
 //! The binaries' shared start-up code. Each binary under `src/bin/` is a few lines that call
-//! into here; all request handling is `users::http`.
+//! into here; all request handling is `shared::http`.
 
 pub mod lambda;
 pub mod local;

@@ -1,4 +1,4 @@
-//! The SQS side of provisioning: a batch of messages, each one command (`users::provision`),
+//! The SQS side of provisioning: a batch of messages, each one command (`shared::provision`),
 //! applied in order. The answer is a partial batch response (`ReportBatchItemFailures`): only
 //! the messages that failed go back to the queue, and after the queue's maxReceiveCount they
 //! move to its dead-letter queue. A message is applied at most once per id: its own `id` if
@@ -9,9 +9,9 @@
 //! so they come again after it. Other groups go on.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use users::App;
-use users::error::ApiError;
-use users::provision::{self, Command};
+use shared::App;
+use shared::error::ApiError;
+use shared::provision::{self, Command};
 
 /// Applies every message of `event`; the response lists the ones that failed.
 pub async fn apply_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {

@@ -1,5 +1,5 @@
 //! The change-stream side of user events: a batch of the users table's DynamoDB Stream
-//! records (NEW_AND_OLD_IMAGES), in shard order, becomes the events of `users::events` on the
+//! records (NEW_AND_OLD_IMAGES), in shard order, becomes the events of `shared::events` on the
 //! bus. Records that are not users (codes, message records, the admin counter) and changes no
 //! consumer can see make no event, except the sign-in count reaching its limit: a lockout.
 //!
@@ -10,9 +10,9 @@
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use users::events::bridge::{EventBus, Publication};
-use users::events::{change_event, lockout_event};
-use users::store::dynamo::{sign_in_lock_from_images, user_from_image};
+use shared::events::bridge::{EventBus, Publication};
+use shared::events::{change_event, lockout_event};
+use shared::store::dynamo::{sign_in_lock_from_images, user_from_image};
 
 /// Publishes the events of `batch`; the response names the record to retry from, if any.
 pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventResponse {

@@ -1,6 +1,6 @@
 //! Provisioning in through an SQS queue and user change events out through EventBridge, on
 //! moto, with the function code Lambda runs (`functions::queue`, `functions::stream`) and the
-//! real AWS SDK. The pollers Lambda would run between the services are `users_tests::pipeline`.
+//! real AWS SDK. The pollers Lambda would run between the services are `tests::pipeline`.
 //!
 //! The "done when": 1,000 generated commands, some delivered again after a lost
 //! response, apply with each user present once, and each change is published exactly once.
@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::Event as StreamBatch;
 use serde_json::{Value, json};
-use users::model::DomainId;
-use users::store::dynamo::DynamoStore;
-use users_tests::commands::{self, command};
-use users_tests::moto::{self, RequestCounter};
-use users_tests::pipeline::{CommandQueue, EventTap, stream_batches};
-use users_tests::{DOMAIN, PASSWORD, TestApi};
+use shared::model::DomainId;
+use shared::store::dynamo::DynamoStore;
+use tests::commands::{self, command};
+use tests::moto::{self, RequestCounter};
+use tests::pipeline::{CommandQueue, EventTap, stream_batches};
+use tests::{DOMAIN, PASSWORD, TestApi};
 
 /// The template's stream batch size (template.yaml, PublishEventsFunction).
 const STREAM_BATCH: usize = 100;
@@ -168,7 +168,7 @@ async fn a_batch_of_1000_through_the_queue_makes_each_user_once_and_each_event_o
     let lena = p.api.user("lena");
     let me = |extra: Value| {
         let mut body = json!({"user_id": "lena", "domain_id": DOMAIN});
-        users_tests::merge(&mut body, extra);
+        tests::merge(&mut body, extra);
         body
     };
     p.api
@@ -223,7 +223,7 @@ async fn a_batch_of_1000_through_the_queue_makes_each_user_once_and_each_event_o
         .collect();
     assert_eq!(by_kind.len(), 6, "all six detail types: {:?}", by_kind.keys());
     for event in &events {
-        assert_eq!(event["source"], users::events::SOURCE);
+        assert_eq!(event["source"], shared::events::SOURCE);
         let detail = &event["detail"];
         assert_eq!(detail["user"]["user_id"], detail["user_id"]);
         assert_eq!(detail["user"]["domain_id"], detail["domain_id"]);
@@ -239,7 +239,7 @@ async fn a_batch_of_1000_through_the_queue_makes_each_user_once_and_each_event_o
         .api
         .mails_to("lena@example.com")
         .iter()
-        .filter_map(|m| users_tests::six_digit_number(m["text"].as_str().unwrap_or_default()))
+        .filter_map(|m| tests::six_digit_number(m["text"].as_str().unwrap_or_default()))
         .collect::<Vec<_>>();
     assert!(verify_code.len() >= 2, "the verify and MFA codes were mailed");
     for event in &events {
@@ -340,7 +340,7 @@ async fn a_failed_publication_is_retried_from_its_record_and_nothing_after_it_go
 
     // A bus that does not exist: nothing is published, the shard is retried from the first
     // record with an event.
-    let missing = users::events::bridge::EventBus::new(users_tests::pipeline::eventbridge(), "no-such-bus");
+    let missing = shared::events::bridge::EventBus::new(tests::pipeline::eventbridge(), "no-such-bus");
     let response = functions::stream::publish_batch(&missing, batch(records())).await;
     assert_eq!(retry_from(response), ["102"]);
 

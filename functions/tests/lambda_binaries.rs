@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use users::auth::{DevKey, TokenRequest};
-use users::model::RoleType;
-use users_tests::moto::{self, RequestCounter};
-use users_tests::runtime_api::{Outcome, RuntimeApi};
+use shared::auth::{DevKey, TokenRequest};
+use shared::model::RoleType;
+use tests::moto::{self, RequestCounter};
+use tests::runtime_api::{Outcome, RuntimeApi};
 
 const SENDER: &str = "no-reply@example.com";
 const ALICE_EMAIL: &str = "alice@example.com";
@@ -76,7 +76,7 @@ fn token(key: &DevKey, caller: Caller) -> Option<String> {
 async fn latest_code() -> String {
     let mails = moto::sent_mails(ALICE_EMAIL).await;
     let last = mails.last().expect("a mail to alice");
-    users_tests::six_digit_number(last["body"].as_str().unwrap_or_default()).expect("a code")
+    tests::six_digit_number(last["body"].as_str().unwrap_or_default()).expect("a code")
 }
 
 fn prepare(mut event: Value, token: Option<String>, code: Option<String>) -> Value {
@@ -122,7 +122,7 @@ async fn every_function_binary_serves_its_sample_event() {
         .await
         .expect("sender identity");
     let env = function_env(&table, ("IDENTITY_JWKS", key.jwks_json()));
-    let mut queue = users_tests::pipeline::CommandQueue::create().await;
+    let mut queue = tests::pipeline::CommandQueue::create().await;
 
     for (name, binary, caller) in SEQUENCE {
         let mut env = env.clone();
@@ -154,11 +154,7 @@ async fn every_function_binary_serves_its_sample_event() {
 
 /// reset-password answered without doing the work: it left one `reset_password` command on
 /// the provisioning queue, which `users-provision` applies (the mail goes out then).
-async fn apply_the_handed_over_reset(
-    queue: &mut users_tests::pipeline::CommandQueue,
-    env: &[(String, String)],
-    dir: &Path,
-) {
+async fn apply_the_handed_over_reset(queue: &mut tests::pipeline::CommandQueue, env: &[(String, String)], dir: &Path) {
     let mails_before = moto::sent_mails(ALICE_EMAIL).await.len();
     let delivery = queue.receive_batch().await.expect("the handed-over reset");
     assert_eq!(delivery.event.records.len(), 1);
@@ -178,12 +174,12 @@ async fn apply_the_handed_over_reset(
     let mails = moto::sent_mails(ALICE_EMAIL).await;
     assert_eq!(mails.len(), mails_before + 1, "the temporary password mail");
     // alice reads Korean (events/update.json): the temporary-password mail in her language.
-    let expected = users::mail::MailComposer {
+    let expected = shared::mail::MailComposer {
         from: SENDER.into(),
         service_name: "Cloudforet".into(),
     }
     .compose(
-        &users::mail::Mail::TemporaryPassword { password: "x" },
+        &shared::mail::Mail::TemporaryPassword { password: "x" },
         "ko",
         "alice",
         ALICE_EMAIL,
@@ -228,7 +224,7 @@ async fn the_event_functions_apply_their_sample_batches() {
     let dir = tempfile::tempdir().expect("temp dir");
     let dynamodb = moto::dynamodb(&RequestCounter::default());
     let table = moto::fresh_table(&dynamodb).await;
-    let tap = users_tests::pipeline::EventTap::create().await;
+    let tap = tests::pipeline::EventTap::create().await;
     let env = function_env(&table, ("EVENT_BUS_NAME", tap.bus.as_str()));
 
     let provision = env!("CARGO_BIN_EXE_users-provision");
@@ -239,7 +235,7 @@ async fn the_event_functions_apply_their_sample_batches() {
     let logs = run_clean(provision, &env, event("provision"), &log("provision-again")).await;
     assert_eq!(logs.matches("AlreadyDone").count(), 2, "{logs}");
 
-    let batches = users_tests::pipeline::stream_batches(&dynamodb, &table, None, 100).await;
+    let batches = tests::pipeline::stream_batches(&dynamodb, &table, None, 100).await;
     let records = serde_json::to_value(&batches[0]).expect("a stream event");
     run_clean(publish, &env, records, &log("publish")).await;
     assert_eq!(tap.detail_types().await, ["User Created", "User Disabled"]);
@@ -309,14 +305,14 @@ fn a_jwt_is_told_from_a_request_id() {
 /// publishes the key on both paths, and the DOMAIN token works on user-get with no JWKS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_functions_sign_in_with_a_kms_key() {
-    use users::store::UserStore;
+    use shared::store::UserStore;
     let dir = tempfile::tempdir().expect("temp dir");
     let dynamodb = moto::dynamodb(&RequestCounter::default());
     let table = moto::fresh_table(&dynamodb).await;
-    let store = users::store::dynamo::DynamoStore::new(dynamodb, &table);
-    let mut alice = users_tests::conformance::user("domain-local", "alice", RoleType::DomainAdmin);
-    alice.auth_type = users::model::AuthType::Local;
-    let password = users::secrets::Password::parse("Wonderland1".into()).expect("password");
+    let store = shared::store::dynamo::DynamoStore::new(dynamodb, &table);
+    let mut alice = tests::conformance::user("domain-local", "alice", RoleType::DomainAdmin);
+    alice.auth_type = shared::model::AuthType::Local;
+    let password = shared::secrets::Password::parse("Wonderland1".into()).expect("password");
     alice.password_hash = Some(password.hash().await.expect("hash"));
     store.create_user(&alice).await.expect("alice");
     let key_id = moto::signing_key(&moto::kms(&RequestCounter::default()), "ECC_NIST_P256").await;

@@ -214,11 +214,11 @@ fn data_survives_a_restart_and_logs_hold_no_secrets() {
 #[test]
 fn create_table_then_serve_on_dynamodb() {
     let dir = tempfile::tempdir().unwrap();
-    let table = users_tests::moto::unique_table();
+    let table = tests::moto::unique_table();
     let env = [
         ("USERS_TABLE", table.as_str()),
-        ("AWS_ENDPOINT_URL", users_tests::moto::endpoint()),
-        ("AWS_REGION", users_tests::moto::REGION),
+        ("AWS_ENDPOINT_URL", tests::moto::endpoint()),
+        ("AWS_REGION", tests::moto::REGION),
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
     ];
@@ -507,7 +507,7 @@ fn the_api_document_and_its_page_are_served() {
     let (status, content_type, body) = get(&server.addr, "/openapi.json");
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(doc, users::openapi::document());
+    assert_eq!(doc, shared::openapi::document());
     assert_eq!(doc["openapi"], "3.1.0");
     let (status, content_type, page) = get(&server.addr, "/docs");
     assert_eq!(status, 200);
@@ -546,7 +546,7 @@ fn the_api_document_and_its_page_are_served() {
 fn every_documented_path_is_served_and_no_other() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());
-    let document = users::openapi::document();
+    let document = shared::openapi::document();
     let mut served = 0;
     for (path, methods) in document["paths"].as_object().unwrap() {
         for method in methods.as_object().unwrap().keys() {

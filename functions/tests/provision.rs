@@ -1,4 +1,4 @@
-//! Provisioning commands (`users::provision`, `users-local provision FILE`) on both stores:
+//! Provisioning commands (`shared::provision`, `users-local provision FILE`) on both stores:
 //! a generated batch of 1,000 commands applies with each user present once, a command
 //! delivered twice changes nothing the second time, and bad commands fail alone with their
 //! SPEC error code.
@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use functions::local::{Summary, provision_lines};
 use serde_json::{Value, json};
-use users::model::{DomainId, UserId};
-use users::store::embedded::EmbeddedStore;
-use users_tests::TestApi;
-use users_tests::commands::{batch, command, create, with_ids};
-use users_tests::moto;
+use shared::model::{DomainId, UserId};
+use shared::store::embedded::EmbeddedStore;
+use tests::TestApi;
+use tests::commands::{batch, command, create, with_ids};
+use tests::moto;
 
 const BIN: &str = env!("CARGO_BIN_EXE_users-local");
 
@@ -46,7 +46,7 @@ async fn run(api: &TestApi, lines: &[String]) -> (Summary, Vec<Value>) {
 /// Every user's (user_id, version) in the three domains.
 async fn snapshot(api: &TestApi) -> Vec<(String, u64)> {
     let mut all = Vec::new();
-    for domain in users_tests::commands::DOMAINS {
+    for domain in tests::commands::DOMAINS {
         let domain = DomainId::parse("domain_id", domain.into()).unwrap();
         for user in api.app.store.list_users(&domain).await.unwrap().iter() {
             let stored = api.app.store.get_user(&domain, &user.user_id).await.unwrap().unwrap();
@@ -219,10 +219,10 @@ async fn commands_send_the_same_mails_as_the_api() {
     let lines = vec![
         command(
             "create",
-            users_tests::DOMAIN,
+            tests::DOMAIN,
             json!({"user_id": "carol", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "email": "carol@example.com"}),
         ),
-        command("verify_email", users_tests::DOMAIN, json!({"user_id": "carol"})),
+        command("verify_email", tests::DOMAIN, json!({"user_id": "carol"})),
     ];
     let (summary, _) = run(&api, &lines).await;
     assert_eq!(summary.failed, 0);
@@ -232,7 +232,7 @@ async fn commands_send_the_same_mails_as_the_api() {
         .call(
             "confirm-email",
             &api.user("carol"),
-            json!({"user_id": "carol", "domain_id": users_tests::DOMAIN, "verify_code": code}),
+            json!({"user_id": "carol", "domain_id": tests::DOMAIN, "verify_code": code}),
         )
         .await
         .ok();
@@ -291,7 +291,7 @@ fn the_command_line_prints_a_result_per_line_a_summary_and_fails_on_a_failure() 
 fn sqs_event(messages: &[(&str, String)]) -> aws_lambda_events::event::sqs::SqsEvent {
     let messages: Vec<(&str, Option<&str>, String)> =
         messages.iter().map(|(id, body)| (*id, None, body.clone())).collect();
-    users_tests::commands::sqs_event(&messages)
+    tests::commands::sqs_event(&messages)
 }
 
 /// The message ids a batch response reports as failed.

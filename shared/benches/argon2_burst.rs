@@ -1,7 +1,7 @@
 //! Memory and responsiveness under a burst of password changes (issue: hostile input).
 //!
-//! `cargo bench -p users-shared --bench argon2_burst` runs, in one process, on this machine:
-//! - `bounded`: 100 parallel password updates by one USER through `users::http::route` (the
+//! `cargo bench -p shared --bench argon2_burst` runs, in one process, on this machine:
+//! - `bounded`: 100 parallel password updates by one USER through `shared::http::route` (the
 //!   code path of every binary) on the embedded store, every Argon2 computation in the bounded
 //!   pool (one slot per core), while another task asks `get` every 5 ms;
 //! - `unbounded`: the same 100 Argon2id hashes, each on its own blocking thread at once (what
@@ -23,10 +23,10 @@ use argon2::password_hash::PasswordHasher;
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::Utc;
 use serde_json::json;
-use users::App;
-use users::auth::{DevKey, TokenRequest};
-use users::model::RoleType;
-use users::store::embedded::EmbeddedStore;
+use shared::App;
+use shared::auth::{DevKey, TokenRequest};
+use shared::model::RoleType;
+use shared::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
 const BURST: usize = 100;
@@ -76,7 +76,7 @@ async fn probe(app: Arc<App>, token: String, stop: Arc<tokio::sync::Notify>) -> 
     loop {
         let started = Instant::now();
         let body = json!({"user_id": "alice", "domain_id": DOMAIN});
-        let response = users::http::route(&app, common::request("/identity/v2/user/get", Some(&token), &body)).await;
+        let response = shared::http::route(&app, common::request("/identity/v2/user/get", Some(&token), &body)).await;
         assert_eq!(response.status(), 200);
         latencies.push(started.elapsed());
         tokio::select! {
@@ -94,7 +94,7 @@ async fn bounded(app: Arc<App>, alice: String, password: bool) -> Duration {
         tasks.push(tokio::spawn(async move {
             let field = if password { "password" } else { "name" };
             let body = json!({"user_id": "alice", "domain_id": DOMAIN, field: format!("Burst{i:04}pass")});
-            users::http::route(&app, common::request("/identity/v2/user/update", Some(&alice), &body))
+            shared::http::route(&app, common::request("/identity/v2/user/update", Some(&alice), &body))
                 .await
                 .status()
                 .as_u16()
@@ -148,13 +148,13 @@ fn main() {
     let app = Arc::new(common::app(store, dir.path(), key.verifier().expect("verifier")));
     runtime.block_on(async {
         let body = json!({"user_id": "alice", "auth_type": "LOCAL", "password": "Start1234", "permission_group": "DOMAIN", "domain_id": DOMAIN});
-        let response = users::http::route(&app, common::request("/identity/v2/user/create", Some(&admin), &body)).await;
+        let response = shared::http::route(&app, common::request("/identity/v2/user/create", Some(&admin), &body)).await;
         assert_eq!(response.status(), 200);
     });
     println!(
         "{} cores, {} Argon2 slots, burst of {BURST}, {}",
         std::thread::available_parallelism().map_or(1, usize::from),
-        users::secrets::argon2_slots(),
+        shared::secrets::argon2_slots(),
         Utc::now().format("%Y-%m-%d")
     );
     for scenario in ["no-argon2", "bounded", "unbounded"] {

@@ -2,7 +2,7 @@
 //! endpoint with a stated latency model (`common/latency_dynamo.rs`: 8 ms per request plus
 //! 40 ms per MB of response). Issue 14; results in docs/performance.md.
 //!
-//! `cargo bench -p users-shared --bench domain_list` (optionally `-- 1000 10000` for some sizes
+//! `cargo bench -p shared --bench domain_list` (optionally `-- 1000 10000` for some sizes
 //! only) prints, per domain size (EXTERNAL users of about 370 bytes per item):
 //! - cold list / stat: a new store (an execution environment's first request), median of runs;
 //! - warm list / stat: the same store again with nothing changed, median of 30;
@@ -23,12 +23,12 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use chrono::Utc;
 use common::latency_dynamo::LatencyDynamo;
 use serde_json::{Value, json};
-use users::App;
-use users::auth::DevKey;
-use users::model::UserId;
-use users::model::{AuthType, DomainId, Name, User};
-use users::store::UserStore;
-use users::store::dynamo::{DynamoStore, now_micros};
+use shared::App;
+use shared::auth::DevKey;
+use shared::model::UserId;
+use shared::model::{AuthType, DomainId, Name, User};
+use shared::store::UserStore;
+use shared::store::dynamo::{DynamoStore, now_micros};
 
 /// Counts the bytes allocated now and at the peak, for the memory figures.
 struct Counting;
@@ -79,7 +79,7 @@ fn synthetic_user(i: usize) -> User {
 /// The item the store writes for a user (`DynamoStore::user_item`: its fields, keys, version,
 /// change stamp and list blob), as DynamoDB JSON; stamped two hours ago, before any overlap.
 fn item(user: &User) -> Value {
-    let mut item = users::store::dynamo::user_item(user, 1).unwrap();
+    let mut item = shared::store::dynamo::user_item(user, 1).unwrap();
     let stamp = now_micros() - 2 * 3600 * 1_000_000;
     item.insert(
         "chg".into(),
@@ -91,7 +91,7 @@ fn item(user: &User) -> Value {
 
 fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
-        .http_client(users::aws::http_client())
+        .http_client(shared::aws::http_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
@@ -120,7 +120,7 @@ impl Bench {
     async fn call(&self, app: &App, path: &str, body: &Value) -> Sample {
         self.fake.reset_counters();
         let started = Instant::now();
-        let response = users::http::route(app, common::request(path, Some(&self.token), body)).await;
+        let response = shared::http::route(app, common::request(path, Some(&self.token), body)).await;
         let time = started.elapsed();
         assert_eq!(response.status(), 200, "{path}");
         let (requests, bytes) = self.fake.counted();
@@ -229,7 +229,7 @@ async fn run(size: usize) {
     let domain_id = DomainId::parse("domain_id", DOMAIN.into()).unwrap();
     let mut catch_up = Vec::new();
     let mut engine = Vec::new();
-    let query = users::query::Query::parse(list["query"].as_object().cloned(), Utc::now())
+    let query = shared::query::Query::parse(list["query"].as_object().cloned(), Utc::now())
         .unwrap()
         .compile()
         .unwrap();
@@ -260,7 +260,7 @@ async fn run(size: usize) {
         let mut after = before.item.clone();
         after.name = Name::parse("name", &format!("Renamed {i}")).unwrap();
         writer
-            .save_user(&before, &after, users::store::CodeChange::None)
+            .save_user(&before, &after, shared::store::CodeChange::None)
             .await
             .unwrap();
     }

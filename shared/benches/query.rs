@@ -1,9 +1,9 @@
 //! The query engine on synthetic domains (issue: list and stat performance).
 //!
-//! `cargo bench -p users-shared --bench query` reports, on this machine:
+//! `cargo bench -p shared --bench query` reports, on this machine:
 //! - floor/load_*: loading a domain's users from the embedded store, no query work;
 //! - list/engine_10k: the engine alone (filter, sort, page, projection) over 10,000 loaded users;
-//! - list/end_to_end_10k: the same list request through `users::http::route` and the store;
+//! - list/end_to_end_10k: the same list request through `shared::http::route` and the store;
 //! - stat/end_to_end_100k: group by state and auth_type with count and add_to_set, 100,000 users.
 
 mod common;
@@ -13,11 +13,11 @@ use std::sync::Arc;
 use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use users::App;
-use users::auth::DevKey;
-use users::model::DomainId;
-use users::query::Query;
-use users::store::embedded::EmbeddedStore;
+use shared::App;
+use shared::auth::DevKey;
+use shared::model::DomainId;
+use shared::query::Query;
+use shared::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
 
@@ -86,7 +86,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("end_to_end_10k", |b| {
         b.to_async(&runtime).iter_batched(
             || common::request("/identity/v2/user/list", Some(&small.token), &body),
-            |req| users::http::route(&small.app, req),
+            |req| shared::http::route(&small.app, req),
             BatchSize::SmallInput,
         )
     });
@@ -106,7 +106,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("end_to_end_100k", |b| {
         b.to_async(&runtime).iter_batched(
             || common::request("/identity/v1/user/stat", Some(&large.token), &body),
-            |req| users::http::route(&large.app, req),
+            |req| shared::http::route(&large.app, req),
             BatchSize::SmallInput,
         )
     });

@@ -2,7 +2,7 @@
 //! patterns of 1 KiB each (the count and size bounds of SPEC 4.14), each compiling to just
 //! under the per-pattern limit, matched against a 1,000-user domain.
 //!
-//! `cargo bench -p users-shared --bench regex_memory` prints the resident memory before, the
+//! `cargo bench -p shared --bench regex_memory` prints the resident memory before, the
 //! peak during (VmHWM), and the growth, for one request and for four requests in parallel
 //! (the local server runs them on the blocking pool). The bound kept: +150 MB for one
 //! request, what 100 patterns × 256 KiB allowed before the limit was raised.
@@ -12,8 +12,8 @@ mod common;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use users::auth::DevKey;
-use users::store::embedded::EmbeddedStore;
+use shared::auth::DevKey;
+use shared::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
 
@@ -71,8 +71,8 @@ fn main() {
     let body = json!({"domain_id": DOMAIN, "query": {
         "filter": [{"k": "name", "v": hostile_patterns(), "o": "regex_in"}],
     }});
-    let send = |app: Arc<users::App>, token: String, body: Value| async move {
-        let response = users::http::route(&app, common::request("/identity/v2/user/list", Some(&token), &body)).await;
+    let send = |app: Arc<shared::App>, token: String, body: Value| async move {
+        let response = shared::http::route(&app, common::request("/identity/v2/user/list", Some(&token), &body)).await;
         assert_eq!(response.status(), 200, "{:?}", response.body());
     };
     // Warm: the domain loaded, the allocator's arenas made.

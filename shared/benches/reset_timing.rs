@@ -1,7 +1,7 @@
 //! Does the time to answer reset_password tell who exists? (SPEC 4.5; issue: hostile input.)
 //!
-//! `cargo bench -p users-shared --bench reset_timing` times reset_password through
-//! `users::http::route` (the code path of every binary) on the embedded store, with the
+//! `cargo bench -p shared --bench reset_timing` times reset_password through
+//! `shared::http::route` (the code path of every binary) on the embedded store, with the
 //! background worker running the handed-over work meanwhile, as on the local server:
 //! - `eligible`: LOCAL users with a verified email, each reset once (each gets a mail);
 //! - `unknown`: user ids that do not exist;
@@ -18,15 +18,15 @@ use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::json;
-use users::auth::TokenVerifier;
-use users::deferred::ResetJob;
-use users::model::{DomainId, Timestamp, UserId};
-use users::store::embedded::EmbeddedStore;
+use shared::auth::TokenVerifier;
+use shared::deferred::ResetJob;
+use shared::model::{DomainId, Timestamp, UserId};
+use shared::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
 const EACH: usize = 400;
 
-fn eligible_user(i: usize, prefix: &str) -> users::model::User {
+fn eligible_user(i: usize, prefix: &str) -> shared::model::User {
     common::verified_user(DOMAIN, &format!("{prefix}-{i:04}"), &format!("{prefix}{i}@example.com"))
 }
 
@@ -60,7 +60,7 @@ fn main() {
         Utc::now().format("%Y-%m-%d")
     );
     runtime.block_on(async {
-        users::ops::start_background(&app);
+        shared::ops::start_background(&app);
         let time = |user_id: String| {
             let app = Arc::clone(&app);
             async move { common::time_answer(&app, reset_request(&user_id), 200).await }
@@ -89,7 +89,7 @@ fn main() {
                     requested_at: Timestamp::new(Utc::now()),
                 };
                 let started = Instant::now();
-                users::ops::reset_password::apply(&app, &job).await.expect("work");
+                shared::ops::reset_password::apply(&app, &job).await.expect("work");
                 started.elapsed()
             }
         };

@@ -1,8 +1,8 @@
 //! Does the time to answer a failed sign-in tell who exists? (SPEC section 9: every failure
 //! takes the same time; an unknown user costs a dummy Argon2 verification.)
 //!
-//! `cargo bench -p users-shared --bench sign_in_timing` times token issue through
-//! `users::http::route` (the code path of every binary) on the embedded store, interleaved,
+//! `cargo bench -p shared --bench sign_in_timing` times token issue through
+//! `shared::http::route` (the code path of every binary) on the embedded store, interleaved,
 //! 200 of each:
 //! - `known`: an existing LOCAL user, a wrong password (each user tried once, so none locks);
 //! - `unknown`: a user_id that does not exist;
@@ -18,15 +18,15 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::json;
-use users::auth::TokenVerifier;
-use users::secrets::Password;
-use users::store::embedded::EmbeddedStore;
+use shared::auth::TokenVerifier;
+use shared::secrets::Password;
+use shared::store::embedded::EmbeddedStore;
 
 const DOMAIN: &str = "domain-bench";
 const EACH: usize = 200;
 
-fn user(i: usize, hash: &users::secrets::PasswordHash) -> users::model::User {
-    users::model::User {
+fn user(i: usize, hash: &shared::secrets::PasswordHash) -> shared::model::User {
+    shared::model::User {
         password_hash: Some(hash.clone()),
         ..common::verified_user(DOMAIN, &format!("user-{i:04}"), &format!("u{i}@example.com"))
     }

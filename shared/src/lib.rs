@@ -43,7 +43,7 @@ pub use error::ApiError;
 pub use ops::Operation;
 
 // Every module keeps the path it had before the layers had folders (`crate::model`,
-// `users::http`), so callers inside and outside the crate moved with nothing to change. The
+// `shared::http`), so callers inside and outside the crate moved with nothing to change. The
 // paths through the folders (`crate::domain::model`) are the same modules.
 pub use application::{app, ops, provision};
 pub use contract::proto3;

@@ -1,11 +1,11 @@
 //! SPEC section 5, authentication: which tokens are accepted. Every failure is 401.
 
 use serde_json::{Value, json};
-use users::auth::TokenVerifier;
-use users_tests::tokens::{self, DEV_KID, RSA_KID};
-use users_tests::{DOMAIN, TestApi};
+use shared::auth::TokenVerifier;
+use tests::tokens::{self, DEV_KID, RSA_KID};
+use tests::{DOMAIN, TestApi};
 
-async fn get_with(api: &TestApi, token: &str) -> users_tests::Reply {
+async fn get_with(api: &TestApi, token: &str) -> tests::Reply {
     api.call("get", token, json!({"user_id": "alice", "domain_id": DOMAIN}))
         .await
 }

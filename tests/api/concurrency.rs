@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use users_tests::{DOMAIN, TestApi};
+use tests::{DOMAIN, TestApi};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_creates_of_one_user_id_make_one_user() {
@@ -91,7 +91,7 @@ async fn parallel_updates_of_different_fields_lose_none() {
         for _ in 0..4 {
             let api = Arc::clone(&api);
             let mut body = json!({"user_id": "alice", "domain_id": DOMAIN});
-            users_tests::merge(&mut body, update.clone());
+            tests::merge(&mut body, update.clone());
             tasks.push(tokio::spawn(async move { api.admin_call("update", body).await }));
         }
     }

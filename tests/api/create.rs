@@ -1,8 +1,8 @@
 //! SPEC 4.1 create, and the UserInfo shape of section 2.
 
 use serde_json::{Value, json};
-use users::model::{DomainId, UserId};
-use users_tests::{DOMAIN, PASSWORD, TestApi, merge};
+use shared::model::{DomainId, UserId};
+use tests::{DOMAIN, PASSWORD, TestApi, merge};
 
 fn local(user_id: &str, extra: Value) -> Value {
     let mut body = json!({"user_id": user_id, "auth_type": "LOCAL", "permission_group": "DOMAIN", "domain_id": DOMAIN, "password": PASSWORD});
@@ -236,7 +236,7 @@ async fn duplicates_are_409_not_unique_and_other_domains_are_separate() {
         .await
         .err("ERROR_NOT_UNIQUE", 409);
     assert_eq!(api.get("alice").await["name"], "");
-    let other = api.token("domain-other", "root", users::model::RoleType::DomainAdmin);
+    let other = api.token("domain-other", "root", shared::model::RoleType::DomainAdmin);
     let mut body = local("alice", json!({}));
     body["domain_id"] = json!("domain-other");
     api.call("create", &other, body).await.ok();

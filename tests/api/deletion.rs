@@ -3,11 +3,11 @@
 //! exist. The two attack stories of issue 21 are the first two tests, as written.
 
 use serde_json::{Value, json};
-use users::model::RoleType;
-use users_tests::tokens::{self, DEV_KID};
+use shared::model::RoleType;
+use tests::tokens::{self, DEV_KID};
 
 use super::fixture::ids;
-use users_tests::{DOMAIN, PASSWORD, Reply, TestApi, next_second};
+use tests::{DOMAIN, PASSWORD, Reply, TestApi, next_second};
 
 /// A token's claims (its signature is checked elsewhere).
 fn claims_of(token: &str) -> Value {

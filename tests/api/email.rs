@@ -1,9 +1,9 @@
 //! SPEC 4.3 verify_email, 4.4 confirm_email, and the code rules of section 6.
 
 use serde_json::{Value, json};
-use users::model::{DomainId, Timestamp, UserId};
-use users::store::CodePurpose;
-use users_tests::{DOMAIN, TestApi, merge, wrong};
+use shared::model::{DomainId, Timestamp, UserId};
+use shared::store::CodePurpose;
+use tests::{DOMAIN, TestApi, merge, wrong};
 
 fn body(extra: Value) -> Value {
     let mut body = json!({"user_id": "alice", "domain_id": DOMAIN});
@@ -11,7 +11,7 @@ fn body(extra: Value) -> Value {
     body
 }
 
-async fn confirm(api: &TestApi, code: &str) -> users_tests::Reply {
+async fn confirm(api: &TestApi, code: &str) -> tests::Reply {
     api.call("confirm-email", &api.user("alice"), body(json!({"verify_code": code})))
         .await
 }

@@ -1,7 +1,7 @@
 //! A small domain with users that differ in every way the query tests need.
 
 use serde_json::{Value, json};
-use users_tests::{DOMAIN, TestApi};
+use tests::{DOMAIN, TestApi};
 
 /// The users, created one day apart in this order:
 /// - alice: "Alice", LOCAL, alice@example.com, tags {team: core, level: 3}
@@ -19,11 +19,11 @@ pub async fn domain() -> TestApi {
         json!({"user_id": "erin", "name": "Erin", "email": "erin@example.com", "timezone": "Asia/Seoul", "language": "ko", "permission_group": "WORKSPACE", "role_id": "managed-workspace-owner", "workspace_id": "ws-2"}),
     ];
     for mut user in users {
-        let mut body = json!({"auth_type": "LOCAL", "password": users_tests::PASSWORD, "permission_group": "DOMAIN", "domain_id": DOMAIN});
+        let mut body = json!({"auth_type": "LOCAL", "password": tests::PASSWORD, "permission_group": "DOMAIN", "domain_id": DOMAIN});
         if user["auth_type"] == "EXTERNAL" {
             body.as_object_mut().unwrap().remove("password");
         }
-        users_tests::merge(&mut body, user.take());
+        tests::merge(&mut body, user.take());
         api.admin_call("create", body).await.ok();
         api.clock.advance(86_400);
     }
@@ -39,12 +39,12 @@ pub async fn domain() -> TestApi {
     api
 }
 
-pub async fn list(api: &TestApi, query: Value) -> users_tests::Reply {
+pub async fn list(api: &TestApi, query: Value) -> tests::Reply {
     api.admin_call("list", json!({"domain_id": DOMAIN, "query": query}))
         .await
 }
 
-pub async fn stat(api: &TestApi, query: Value) -> users_tests::Reply {
+pub async fn stat(api: &TestApi, query: Value) -> tests::Reply {
     api.post(
         "/identity/v1/user/stat",
         Some(&api.admin()),

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use users::clock::Clock;
-use users::model::RoleType;
-use users_tests::tokens::{self, DEV_KID};
-use users_tests::{DOMAIN, TestApi};
+use shared::clock::Clock;
+use shared::model::RoleType;
+use tests::tokens::{self, DEV_KID};
+use tests::{DOMAIN, TestApi};
 
 use super::fixture::ids;
 
@@ -166,7 +166,7 @@ async fn a_panic_is_a_500_naming_the_request_never_a_dropped_answer() {
 }
 
 /// A raw body (a string, so it can say what `serde_json::Value` cannot: a key twice).
-async fn post_raw(api: &TestApi, method: &str, token: Option<&str>, body: String) -> users_tests::Reply {
+async fn post_raw(api: &TestApi, method: &str, token: Option<&str>, body: String) -> tests::Reply {
     let mut builder = lambda_http::http::Request::builder()
         .method("POST")
         .uri(format!("/identity/v2/user/{method}"))
@@ -224,7 +224,7 @@ async fn a_key_named_twice_is_refused_at_any_depth() {
     assert_eq!(api.get("alice").await["tags"], json!({}));
     let sign_in = format!(
         r#"{{"credentials": {{"user_id": "alice", "password": "x", "password": "{}"}}, "domain_id": "{DOMAIN}"}}"#,
-        users_tests::PASSWORD
+        tests::PASSWORD
     );
     let request = lambda_http::http::Request::builder()
         .method("POST")
@@ -359,8 +359,8 @@ async fn every_field_of_every_operation_quotes_at_most_128_characters() {
     let api = TestApi::new().await;
     api.create_user("alice", json!({"email": "alice@example.com"})).await;
     let long = "Z".repeat(200_000);
-    let mut cases: Vec<(users::Operation, Value)> = Vec::new();
-    for op in users::Operation::ALL {
+    let mut cases: Vec<(shared::Operation, Value)> = Vec::new();
+    for op in shared::Operation::ALL {
         let described = op.describe();
         if described.example.is_empty() {
             continue;
@@ -380,27 +380,27 @@ async fn every_field_of_every_operation_quotes_at_most_128_characters() {
     }
     let nested = [
         (
-            users::Operation::TokenIssue,
+            shared::Operation::TokenIssue,
             json!({"domain_id": DOMAIN, "credentials": {"user_id": &long, "password": "x"}}),
         ),
         (
-            users::Operation::TokenIssue,
+            shared::Operation::TokenIssue,
             json!({"domain_id": DOMAIN, "credentials": {"user_id": "alice", "password": "x", &long: 1}}),
         ),
         (
-            users::Operation::EnableMfa,
+            shared::Operation::EnableMfa,
             json!({"domain_id": DOMAIN, "user_id": "alice", "mfa_type": "EMAIL", "options": {"email": &long}}),
         ),
         (
-            users::Operation::EnableMfa,
+            shared::Operation::EnableMfa,
             json!({"domain_id": DOMAIN, "user_id": "alice", "mfa_type": "EMAIL", "options": {&long: 1}}),
         ),
         (
-            users::Operation::Update,
+            shared::Operation::Update,
             json!({"domain_id": DOMAIN, "user_id": "alice", "tags": {&long: "x"}}),
         ),
         (
-            users::Operation::Update,
+            shared::Operation::Update,
             json!({"domain_id": DOMAIN, "user_id": "alice", "tags": {"team": &long}}),
         ),
     ];
@@ -475,7 +475,7 @@ async fn every_email_field_takes_one_plain_address() {
         "a;b@c.de",
         "\"a\"@c.de",
     ] {
-        let create = json!({"user_id": "mallory", "auth_type": "LOCAL", "password": users_tests::PASSWORD,
+        let create = json!({"user_id": "mallory", "auth_type": "LOCAL", "password": tests::PASSWORD,
             "permission_group": "DOMAIN", "domain_id": DOMAIN, "email": bad});
         api.admin_call("create", create)
             .await

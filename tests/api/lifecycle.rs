@@ -1,7 +1,7 @@
 //! SPEC 4.10 enable, disable, delete (with the last-admin rule) and 4.11 get.
 
 use serde_json::json;
-use users_tests::{DOMAIN, TestApi};
+use tests::{DOMAIN, TestApi};
 
 fn target(user_id: &str) -> serde_json::Value {
     json!({"user_id": user_id, "domain_id": DOMAIN})
@@ -60,7 +60,7 @@ async fn re_enabling_an_admin_counts_it_again() {
 async fn admins_are_counted_per_domain() {
     let api = TestApi::new().await;
     api.create_admin("boss").await;
-    let other = api.token("domain-other", "root", users::model::RoleType::DomainAdmin);
+    let other = api.token("domain-other", "root", shared::model::RoleType::DomainAdmin);
     let create = json!({"user_id": "boss", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "role_id": "managed-domain-admin", "domain_id": "domain-other"});
     api.call("create", &other, create).await.ok();
     api.admin_call("disable", target("boss"))
@@ -103,7 +103,7 @@ async fn every_method_answers_404_for_a_missing_user() {
     ];
     for (method, extra) in cases {
         let mut body = target("ghost");
-        users_tests::merge(&mut body, extra);
+        tests::merge(&mut body, extra);
         let message = api.admin_call(method, body).await.err("ERROR_NOT_FOUND", 404);
         assert_eq!(
             message, "Resource cannot be found or access is denied. (user_id = ghost)",
@@ -130,11 +130,11 @@ async fn data_survives_a_restart_of_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     {
-        let store = users::store::embedded::EmbeddedStore::open(&path).unwrap();
+        let store = shared::store::embedded::EmbeddedStore::open(&path).unwrap();
         let api = TestApi::with_store(tempfile::tempdir().unwrap(), std::sync::Arc::new(store));
         api.create_admin("boss").await;
     }
-    let store = users::store::embedded::EmbeddedStore::open(&path).unwrap();
+    let store = shared::store::embedded::EmbeddedStore::open(&path).unwrap();
     let api = TestApi::with_store(tempfile::tempdir().unwrap(), std::sync::Arc::new(store));
     assert_eq!(api.get("boss").await["role_type"], "DOMAIN_ADMIN");
     // The admin count survived too.

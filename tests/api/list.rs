@@ -1,12 +1,12 @@
 //! SPEC 4.12 list and 4.14 Query, through the HTTP surface.
 
 use serde_json::{Value, json};
-use users_tests::DOMAIN;
+use tests::DOMAIN;
 
 use super::fixture::{domain, ids, list};
 
 /// Users matching one condition, in user_id order.
-async fn matching(api: &users_tests::TestApi, condition: Value) -> Vec<String> {
+async fn matching(api: &tests::TestApi, condition: Value) -> Vec<String> {
     let body = list(api, json!({"filter": [condition], "sort": {"key": "user_id"}}))
         .await
         .ok();
@@ -231,7 +231,7 @@ async fn default_order_is_name_then_user_id_and_ties_break_on_user_id() {
 
 #[tokio::test]
 async fn pages_walk_every_user_exactly_once() {
-    let api = users_tests::TestApi::new().await;
+    let api = tests::TestApi::new().await;
     for i in 0..23 {
         let name = ["same", "other", ""][i % 3];
         let body = json!({"user_id": format!("u{i:02}"), "name": name, "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": DOMAIN});
@@ -304,7 +304,7 @@ async fn shortcut_filters_including_workspace_membership() {
     let api = domain().await;
     let call = |extra: Value| {
         let mut body = json!({"domain_id": DOMAIN, "query": {"sort": {"key": "user_id"}}});
-        users_tests::merge(&mut body, extra);
+        tests::merge(&mut body, extra);
         body
     };
     let cases: Vec<(Value, &[&str])> = vec![
@@ -332,7 +332,7 @@ async fn shortcut_filters_including_workspace_membership() {
 #[tokio::test]
 async fn results_never_include_secrets_and_other_domains_stay_out() {
     let api = domain().await;
-    let other = api.token("domain-other", "root", users::model::RoleType::DomainAdmin);
+    let other = api.token("domain-other", "root", shared::model::RoleType::DomainAdmin);
     let create =
         json!({"user_id": "zed", "auth_type": "EXTERNAL", "permission_group": "DOMAIN", "domain_id": "domain-other"});
     api.call("create", &other, create).await.ok();

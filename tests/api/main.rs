@@ -1,4 +1,4 @@
-//! The API through its HTTP surface (`users::http::route`, the code path of every binary), one
+//! The API through its HTTP surface (`shared::http::route`, the code path of every binary), one
 //! module per area of the SPEC.
 
 mod auth;

@@ -1,7 +1,7 @@
 //! SPEC 4.7 enable_mfa, 4.8 disable_mfa, 4.9 confirm_mfa.
 
 use serde_json::{Value, json};
-use users_tests::{DOMAIN, TestApi, merge, wrong};
+use tests::{DOMAIN, TestApi, merge, wrong};
 
 fn body(extra: Value) -> Value {
     let mut body = json!({"user_id": "alice", "domain_id": DOMAIN});

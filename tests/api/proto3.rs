@@ -3,7 +3,7 @@
 //! of one field is a 400; user data keeps its keys; responses use the proto names.
 
 use serde_json::{Value, json};
-use users_tests::{DOMAIN, TestApi};
+use tests::{DOMAIN, TestApi};
 
 #[tokio::test]
 async fn every_method_takes_camel_case_names() {
@@ -28,7 +28,7 @@ async fn every_method_takes_camel_case_names() {
     let target = json!({"userId": "alice", "domainId": DOMAIN});
     let with = |extra: Value| {
         let mut body = target.clone();
-        users_tests::merge(&mut body, extra);
+        tests::merge(&mut body, extra);
         body
     };
     api.call("get", &admin, target.clone()).await.ok();

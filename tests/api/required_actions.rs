@@ -1,7 +1,7 @@
 //! SPEC 4.6 set_required_actions.
 
 use serde_json::json;
-use users_tests::{DOMAIN, TestApi};
+use tests::{DOMAIN, TestApi};
 
 #[tokio::test]
 async fn actions_are_a_union_without_duplicates() {

@@ -1,10 +1,10 @@
 //! SPEC 4.5 reset_password: no token, no enumeration, one mail per minute.
 
 use serde_json::json;
-use users_tests::{DOMAIN, PASSWORD, TestApi};
+use tests::{DOMAIN, PASSWORD, TestApi};
 
 /// A reset_password request alone: answered, its work handed over and not run yet.
-async fn request_reset(api: &TestApi, user_id: &str) -> users_tests::Reply {
+async fn request_reset(api: &TestApi, user_id: &str) -> tests::Reply {
     api.post(
         "/identity/v2/user/reset-password",
         None,
@@ -15,7 +15,7 @@ async fn request_reset(api: &TestApi, user_id: &str) -> users_tests::Reply {
 
 /// A reset_password request, then the work it handed over (which the local server's
 /// background worker runs after the answer).
-async fn reset(api: &TestApi, user_id: &str) -> users_tests::Reply {
+async fn reset(api: &TestApi, user_id: &str) -> tests::Reply {
     let reply = request_reset(api, user_id).await;
     api.settle().await;
     reply

@@ -1,8 +1,8 @@
 //! SPEC section 5, authorization: every row of the role table, for every kind of caller.
 
 use serde_json::{Value, json};
-use users::model::RoleType;
-use users_tests::{ADMIN, DOMAIN, TestApi};
+use shared::model::RoleType;
+use tests::{ADMIN, DOMAIN, TestApi};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Who {
@@ -46,7 +46,7 @@ fn body(method: &str) -> Value {
         "stat" => json!({"query": {"aggregate": [{"count": {"name": "n"}}]}}),
         _ => json!({}),
     };
-    users_tests::merge(&mut body, extra);
+    tests::merge(&mut body, extra);
     body
 }
 
@@ -68,7 +68,7 @@ async fn allowed(method: &str, who: Who, extra: Value) -> bool {
     if method == "stat" {
         request.as_object_mut().unwrap().remove("user_id");
     }
-    users_tests::merge(&mut request, extra);
+    tests::merge(&mut request, extra);
     let path = match method {
         "stat" => "/identity/v1/user/stat".to_string(),
         m => format!("/identity/v2/user/{m}"),

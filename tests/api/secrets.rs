@@ -2,7 +2,7 @@
 //! reading the handler's log lines in the local-server test).
 
 use serde_json::json;
-use users_tests::{DOMAIN, PASSWORD, TestApi};
+use tests::{DOMAIN, PASSWORD, TestApi};
 
 #[tokio::test]
 async fn no_response_of_a_full_flow_contains_a_secret() {

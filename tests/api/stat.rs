@@ -158,7 +158,7 @@ async fn stat_needs_a_query_with_distinct_or_aggregate() {
         .post(
             "/identity/v1/user/stat",
             Some(&api.admin()),
-            json!({"domain_id": users_tests::DOMAIN}),
+            json!({"domain_id": tests::DOMAIN}),
         )
         .await;
     assert!(message.err("ERROR_REQUIRED_PARAMETER", 400).contains("key = query"));

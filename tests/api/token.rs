@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lambda_http::Body;
 use lambda_http::http::Method;
 use serde_json::{Value, json};
-use users_tests::{DOMAIN, PASSWORD, Reply, TestApi, merge, wrong};
+use tests::{DOMAIN, PASSWORD, Reply, TestApi, merge, wrong};
 
 const WRONG: &str = "Wrong12345";
 
@@ -53,7 +53,7 @@ async fn get_request(api: &TestApi, path: &str) -> (u16, Option<String>, Value) 
         .uri(path)
         .body(Body::Empty)
         .expect("request");
-    let response = users::http::route(&api.app, request).await;
+    let response = shared::http::route(&api.app, request).await;
     let cache = response
         .headers()
         .get("cache-control")
@@ -376,15 +376,14 @@ async fn grant_refuses_what_is_not_a_live_refresh_token_of_this_issuer() {
         .await
         .err("ERROR_AUTHENTICATE_FAILURE", 401);
     // A token of another issuer (a configured JWKS) is no refresh token here.
-    let mut other = users_tests::tokens::claims(DOMAIN, "alice", "USER");
+    let mut other = tests::tokens::claims(DOMAIN, "alice", "USER");
     other["typ"] = json!("REFRESH_TOKEN");
     let mut api_with_jwks = api;
     api_with_jwks.set_verifier(
-        users::auth::TokenVerifier::from_jwks_json(&users_tests::tokens::jwks(&[users_tests::tokens::rsa_jwk()]))
-            .unwrap(),
+        shared::auth::TokenVerifier::from_jwks_json(&tests::tokens::jwks(&[tests::tokens::rsa_jwk()])).unwrap(),
     );
     let api = api_with_jwks;
-    let foreign = users_tests::tokens::sign_rs256(Some(users_tests::tokens::RSA_KID), &other);
+    let foreign = tests::tokens::sign_rs256(Some(tests::tokens::RSA_KID), &other);
     grant(&api, &foreign, "USER", json!({}))
         .await
         .err("ERROR_AUTHENTICATE_FAILURE", 401);
@@ -538,11 +537,11 @@ async fn tokens_of_other_issuers_are_revoked_by_the_second_of_the_change() {
     api.create_user("alice", json!({})).await;
     // A token of another issuer (no gen), issued after alice's creation second and before the
     // change's.
-    users_tests::next_second().await;
-    let claims = users_tests::tokens::claims(DOMAIN, "alice", "USER");
-    let old = users_tests::tokens::sign_es256(&api.dev_key_pem(), Some(users_tests::tokens::DEV_KID), &claims);
+    tests::next_second().await;
+    let claims = tests::tokens::claims(DOMAIN, "alice", "USER");
+    let old = tests::tokens::sign_es256(&api.dev_key_pem(), Some(tests::tokens::DEV_KID), &claims);
     get_as(&api, &old, "alice").await.ok();
-    users_tests::next_second().await;
+    tests::next_second().await;
     api.admin_call("disable", json!({"user_id": "alice", "domain_id": DOMAIN}))
         .await
         .ok();

@@ -3,7 +3,7 @@
 use lambda_http::Body;
 use lambda_http::http::{Method, Request};
 use serde_json::json;
-use users_tests::{ADMIN, DOMAIN, TestApi};
+use tests::{ADMIN, DOMAIN, TestApi};
 
 fn request(
     method: Method,
@@ -185,7 +185,7 @@ async fn null_and_absent_optional_fields_are_not_given() {
 #[tokio::test]
 async fn errors_have_the_detail_shape_and_json_content_type() {
     let api = TestApi::new().await;
-    let response = users::http::route(
+    let response = shared::http::route(
         &api.app,
         request(
             Method::POST,
@@ -223,7 +223,7 @@ async fn checks_run_in_the_specs_order() {
     let reply = api.post("/identity/v2/user/get", None, json!({"bogus": 1})).await;
     reply.err("ERROR_AUTHENTICATE_FAILURE", 401);
     // 400 before 403: another domain's admin with a bad body.
-    let other = api.token("domain-other", ADMIN, users::model::RoleType::DomainAdmin);
+    let other = api.token("domain-other", ADMIN, shared::model::RoleType::DomainAdmin);
     let reply = api.call("get", &other, json!({"domain_id": DOMAIN})).await;
     reply.err("ERROR_REQUIRED_PARAMETER", 400);
     // 403 before 404: another domain's admin asking for a missing user.

@@ -1,7 +1,7 @@
 //! SPEC 4.2 update.
 
 use serde_json::{Value, json};
-use users_tests::{DOMAIN, PASSWORD, TestApi, merge};
+use tests::{DOMAIN, PASSWORD, TestApi, merge};
 
 fn update(user_id: &str, extra: Value) -> Value {
     let mut body = json!({"user_id": user_id, "domain_id": DOMAIN});

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
-use users::model::{DomainId, Name, RoleType, UserId};
-use users::store::UserStore;
-use users::store::dynamo::DynamoStore;
-use users_tests::conformance::user;
-use users_tests::moto::{self, RequestCounter};
-use users_tests::{DOMAIN, TestApi};
+use shared::model::{DomainId, Name, RoleType, UserId};
+use shared::store::UserStore;
+use shared::store::dynamo::DynamoStore;
+use tests::conformance::user;
+use tests::moto::{self, RequestCounter};
+use tests::{DOMAIN, TestApi};
 
 fn domain(id: &str) -> DomainId {
     DomainId::parse("domain_id", id.into()).expect("domain id")
@@ -82,7 +82,7 @@ async fn a_list_sees_every_write_another_function_acknowledged() {
                 let name = format!("name {step}");
                 after.name = Name::parse("name", &name).expect("name");
                 writer
-                    .save_user(&before, &after, users::store::CodeChange::None)
+                    .save_user(&before, &after, shared::store::CodeChange::None)
                     .await
                     .expect("save");
                 model.insert(id, name);
@@ -124,7 +124,7 @@ async fn a_domain_over_the_budget_is_refused_with_a_clear_503() {
 async fn an_old_table_keeps_working_and_upgrades_into_a_new_one() {
     let client = moto::dynamodb(&RequestCounter::default());
     let old = moto::unique_table();
-    users::store::dynamo::schema::create_table_without_change_index(&client, &old)
+    shared::store::dynamo::schema::create_table_without_change_index(&client, &old)
         .await
         .expect("old table");
     let (reader, writer) = two_functions(&client, &old);
@@ -167,7 +167,7 @@ async fn an_old_table_keeps_working_and_upgrades_into_a_new_one() {
     assert_eq!(listed(&reader, "d1").await, names(&["alice", "carol", "dave"]));
 
     let new = moto::unique_table();
-    let upgrade = users::store::dynamo::upgrade::upgrade_table(&client, &old, &new)
+    let upgrade = shared::store::dynamo::upgrade::upgrade_table(&client, &old, &new)
         .await
         .expect("upgrade");
     assert!(upgrade.created);
@@ -177,7 +177,7 @@ async fn an_old_table_keeps_working_and_upgrades_into_a_new_one() {
     );
     assert!(upgrade.items >= 3, "{upgrade}");
     assert!(
-        users::store::dynamo::upgrade::upgrade_table(&client, &new, &new)
+        shared::store::dynamo::upgrade::upgrade_table(&client, &new, &new)
             .await
             .is_err()
     );
@@ -185,7 +185,7 @@ async fn an_old_table_keeps_working_and_upgrades_into_a_new_one() {
     assert_eq!(listed(&reader, "d1").await, names(&["alice", "carol", "dave"]));
     // bob's tombstone came along: revocation survives the upgrade (SPEC section 5).
     let bob_now = writer.get_record(&domain("d1"), &uid("bob")).await.expect("read");
-    assert!(matches!(bob_now, users::store::Record::Tombstone(_)), "{bob_now:?}");
+    assert!(matches!(bob_now, shared::store::Record::Tombstone(_)), "{bob_now:?}");
     let carol = writer
         .get_user(&domain("d1"), &uid("carol"))
         .await

@@ -1,4 +1,4 @@
-//! The KMS signer (`users::auth::kms`) against moto's KMS: tokens signed by an asymmetric KMS
+//! The KMS signer (`shared::auth::kms`) against moto's KMS: tokens signed by an asymmetric KMS
 //! key verify with the JWK the service publishes, for ECC and RSA keys, named by id or alias;
 //! the public key is read once; a rotation keeps the previous key's tokens valid.
 
@@ -7,11 +7,11 @@ use std::sync::Arc;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
-use users::auth::issuer::TokenSubject;
-use users::auth::kms::KmsSigner;
-use users::auth::{Issuer, Keyring, TokenSigner, TokenVerifier};
-use users::model::RoleType;
-use users_tests::moto::{self, RequestCounter};
+use shared::auth::issuer::TokenSubject;
+use shared::auth::kms::KmsSigner;
+use shared::auth::{Issuer, Keyring, TokenSigner, TokenVerifier};
+use shared::model::RoleType;
+use tests::moto::{self, RequestCounter};
 
 fn issuer(signer: Arc<dyn TokenSigner>, previous: Vec<Arc<dyn TokenSigner>>) -> Issuer {
     Issuer::new(signer, previous, "users".into(), 1800, 10800)
@@ -88,7 +88,7 @@ async fn an_ecc_key_signs_es256_tokens_that_the_published_jwk_verifies() {
 async fn an_rsa_key_named_by_its_alias_signs_rs256_with_the_key_id_as_kid() {
     let client = moto::kms(&RequestCounter::default());
     let key_id = moto::signing_key(&client, "RSA_2048").await;
-    let alias = format!("alias/users-test-{}", users_tests::moto::unique_id());
+    let alias = format!("alias/users-test-{}", tests::moto::unique_id());
     client
         .create_alias()
         .alias_name(&alias)

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use users::model::{DomainId, UserId};
-use users::store::UserStore;
-use users::store::dynamo::DynamoStore;
-use users_tests::moto::{self, RequestCounter};
-use users_tests::{DOMAIN, Reply, TestApi};
+use shared::model::{DomainId, UserId};
+use shared::store::UserStore;
+use shared::store::dynamo::DynamoStore;
+use tests::moto::{self, RequestCounter};
+use tests::{DOMAIN, Reply, TestApi};
 
 struct Counted {
     api: TestApi,
@@ -49,7 +49,7 @@ fn target(user_id: &str) -> Value {
 
 fn with(user_id: &str, extra: Value) -> Value {
     let mut body = target(user_id);
-    users_tests::merge(&mut body, extra);
+    tests::merge(&mut body, extra);
     body
 }
 
@@ -59,7 +59,7 @@ fn local(user_id: &str, extra: Value) -> Value {
         user_id,
         json!({"auth_type": "LOCAL", "password": "Secret123", "permission_group": "DOMAIN"}),
     );
-    users_tests::merge(&mut body, extra);
+    tests::merge(&mut body, extra);
     body
 }
 
@@ -277,9 +277,9 @@ async fn a_warm_list_reads_only_what_changed() {
         .expect("get")
         .expect("exists");
     let mut after = before.item.clone();
-    after.name = users::model::Name::parse("name", "Renamed").expect("name");
+    after.name = shared::model::Name::parse("name", "Renamed").expect("name");
     writer
-        .save_user(&before, &after, users::store::CodeChange::None)
+        .save_user(&before, &after, shared::store::CodeChange::None)
         .await
         .expect("save");
     let (page, requests) = list(json!({"domain_id": DOMAIN, "query": {"filter": [
@@ -337,8 +337,8 @@ impl Counted {
         let kms = moto::kms(&self.counter);
         let key = moto::signing_key(&kms, "ECC_NIST_P256").await;
         let fresh = || {
-            let signer = Arc::new(users::auth::kms::KmsSigner::new(kms.clone(), &key));
-            Some(Arc::new(users::auth::Issuer::new(
+            let signer = Arc::new(shared::auth::kms::KmsSigner::new(kms.clone(), &key));
+            Some(Arc::new(shared::auth::Issuer::new(
                 signer,
                 vec![],
                 "users".into(),
@@ -346,12 +346,12 @@ impl Counted {
                 10800,
             )))
         };
-        let dev_jwks = users_tests::tokens::jwks(&[self.api.dev_jwk()]);
+        let dev_jwks = tests::tokens::jwks(&[self.api.dev_jwk()]);
         self.api
-            .set_verifier(users::auth::TokenVerifier::from_jwks_json(&dev_jwks).expect("dev jwks"));
+            .set_verifier(shared::auth::TokenVerifier::from_jwks_json(&dev_jwks).expect("dev jwks"));
         self.api.create_user("signer", json!({})).await;
         self.api.create_user("mfa", json!({})).await;
-        let me = self.api.token(DOMAIN, "mfa", users::model::RoleType::User);
+        let me = self.api.token(DOMAIN, "mfa", shared::model::RoleType::User);
         let mfa = with(
             "mfa",
             json!({"mfa_type": "EMAIL", "options": {"email": "mfa@example.com"}}),
@@ -364,7 +364,7 @@ impl Counted {
             .ok();
         let issue = |user: &str, password: &str, extra: Value| {
             let mut body = json!({"credentials": {"user_id": user, "password": password}, "domain_id": DOMAIN});
-            users_tests::merge(&mut body, extra);
+            tests::merge(&mut body, extra);
             body
         };
         let path = "/identity/v2/token/issue";
@@ -412,8 +412,8 @@ impl Counted {
     async fn record_command(&self, needs: &mut Needs, command: &Value) {
         self.counter.reset();
         let mails_before = self.api.mails().len();
-        let command = users::provision::Command::from_json(&command.to_string()).expect("a command");
-        let outcome = users::provision::apply(&self.api.app, &command).await;
+        let command = shared::provision::Command::from_json(&command.to_string()).expect("a command");
+        let outcome = shared::provision::apply(&self.api.app, &command).await;
         assert!(outcome.is_ok(), "{command:?}: {outcome:?}");
         let entry = needs.0.entry("users-provision".into()).or_default();
         entry.0.extend(self.counter.iam_actions());
@@ -472,7 +472,7 @@ async fn each_function_policy_allows_exactly_what_its_operation_uses() {
         n,
         "confirm-email",
         a,
-        with("alice", json!({"verify_code": users_tests::wrong(&code)})),
+        with("alice", json!({"verify_code": tests::wrong(&code)})),
     )
     .await;
     c.record(n, "confirm-email", a, with("alice", json!({"verify_code": code})))
@@ -539,7 +539,7 @@ async fn each_function_policy_allows_exactly_what_its_operation_uses() {
     c.record(n, "delete", a, target("alice")).await.ok();
     // An admin that is a user acting on itself (one read of the pair's single item, GetItem;
     // also the read of a retry after a lost race).
-    let boss = c.api.token(DOMAIN, "boss", users::model::RoleType::DomainAdmin);
+    let boss = c.api.token(DOMAIN, "boss", shared::model::RoleType::DomainAdmin);
     let b = Some(boss.as_str());
     let actions = with("boss", json!({"actions": ["UPDATE_PASSWORD"]}));
     c.record(n, "set-required-actions", b, actions).await.ok();
@@ -556,7 +556,7 @@ async fn each_function_policy_allows_exactly_what_its_operation_uses() {
         .ok();
     c.record(n, "disable", b, target("boss")).await.ok();
     c.record(n, "enable", a, target("boss")).await.ok();
-    let boss = c.api.token(DOMAIN, "boss", users::model::RoleType::DomainAdmin);
+    let boss = c.api.token(DOMAIN, "boss", shared::model::RoleType::DomainAdmin);
     c.record(n, "enable", Some(boss.as_str()), target("boss")).await.ok();
     c.record(n, "delete", Some(boss.as_str()), target("boss")).await.ok();
     c.record_token_api(n).await;
@@ -620,7 +620,7 @@ async fn a_create_whose_answer_was_lost_succeeds_when_the_sdk_sends_it_again() {
     let counter = RequestCounter::default();
     let client = moto::dynamodb_losing_first_answer(&counter, "PutItem");
     let table = moto::fresh_table(&client).await;
-    let store = users::store::dynamo::DynamoStore::new(client, table);
+    let store = shared::store::dynamo::DynamoStore::new(client, table);
     let dir = tempfile::tempdir().expect("temp dir");
     let api = TestApi::with_store(dir, Arc::new(store));
     counter.reset();

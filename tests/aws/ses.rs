@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use users::mail::ses::SesMailer;
-use users::model::{DomainId, Timestamp, UserId};
-use users::store::CodePurpose;
-use users_tests::failing::{FailingEndpoint, Failure};
-use users_tests::{DOMAIN, TestApi, moto, six_digit_number};
+use shared::mail::ses::SesMailer;
+use shared::model::{DomainId, Timestamp, UserId};
+use shared::store::CodePurpose;
+use tests::failing::{FailingEndpoint, Failure};
+use tests::{DOMAIN, TestApi, moto, six_digit_number};
 
 const SENDER: &str = "no-reply@test.local";
 

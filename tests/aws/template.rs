@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_norway::Value;
-use users::Operation;
-use users::store::dynamo::schema;
-use users_tests::moto::{self, RequestCounter};
+use shared::Operation;
+use shared::store::dynamo::schema;
+use tests::moto::{self, RequestCounter};
 
 pub fn template() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
@@ -494,7 +494,7 @@ fn list_and_stat_have_the_memory_their_domain_copies_need() {
     for name in ["ListFunction", "StatFunction"] {
         let memory = number(&template["Resources"][name]["Properties"]["MemorySize"]);
         assert_eq!(memory, 1024, "{name}");
-        let budget = users::app::domain_copy_budget(None, Some(&memory.to_string())).expect("budget");
+        let budget = shared::app::domain_copy_budget(None, Some(&memory.to_string())).expect("budget");
         assert!(budget / 840 >= 570_000, "{name}: {budget} bytes");
     }
 }

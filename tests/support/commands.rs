@@ -1,4 +1,4 @@
-//! Provisioning commands for the tests of `users::provision`, the SQS queue and the event
+//! Provisioning commands for the tests of `shared::provision`, the SQS queue and the event
 //! publisher: single commands, and one generated batch of 1,000.
 
 use aws_lambda_events::event::sqs::SqsEvent;

@@ -2,11 +2,11 @@
 //! trait alone. `tests/store_conformance.rs` runs it for each adapter.
 
 use chrono::{TimeDelta, Utc};
-use users::model::{
+use shared::model::{
     AuthType, DomainId, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId, Versioned,
 };
-use users::secrets::PlainCode;
-use users::store::{
+use shared::secrets::PlainCode;
+use shared::store::{
     CodeChange, CodePurpose, CodeRecord, MAX_CODE_ATTEMPTS, MAX_SIGN_IN_FAILURES, SignInClaim, StoreError, UserStore,
 };
 
@@ -279,7 +279,7 @@ pub async fn delete_takes_codes_and_the_reset_window_with_it(store: &dyn UserSto
 /// SPEC section 5: a delete leaves a tombstone in the user's key, read by the same read as a
 /// user (alone or in a pair), never listed; a create replaces it.
 pub async fn a_delete_leaves_a_tombstone_that_a_create_replaces(store: &dyn UserStore) {
-    use users::store::Record;
+    use shared::store::Record;
     let d = domain("d1");
     let alice = created(store, "d1", "alice", RoleType::User).await;
     let bob = created(store, "d1", "bob", RoleType::DomainAdmin).await;
@@ -314,7 +314,7 @@ pub async fn a_delete_leaves_a_tombstone_that_a_create_replaces(store: &dyn User
     assert_eq!(users.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(), ["bob"]);
     // A save of the deleted version conflicts; a create replaces the tombstone.
     let mut renamed = alice.item.clone();
-    renamed.name = users::model::Name::parse("name", "x").expect("name");
+    renamed.name = shared::model::Name::parse("name", "x").expect("name");
     assert_eq!(
         store.save_user(&alice, &renamed, CodeChange::None).await,
         Err(StoreError::Conflict)

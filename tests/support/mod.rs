@@ -1,5 +1,5 @@
 //! The test harness: a whole `App` on a temporary embedded store, called through the same
-//! `users::http::route` the binaries use, with a clock tests can move and a mailer they can
+//! `shared::http::route` the binaries use, with a clock tests can move and a mailer they can
 //! make fail.
 
 pub mod commands;
@@ -18,16 +18,16 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
+use shared::App;
+use shared::auth::{DevKey, Issuer, Keyring, TokenRequest, TokenVerifier};
+use shared::clock::Clock;
+use shared::deferred::Background;
+use shared::mail::outbox::OutboxMailer;
+use shared::mail::{MailComposer, MailError, Mailer, Message};
+use shared::model::RoleType;
+use shared::store::UserStore;
+use shared::store::embedded::EmbeddedStore;
 use tempfile::TempDir;
-use users::App;
-use users::auth::{DevKey, Issuer, Keyring, TokenRequest, TokenVerifier};
-use users::clock::Clock;
-use users::deferred::Background;
-use users::mail::outbox::OutboxMailer;
-use users::mail::{MailComposer, MailError, Mailer, Message};
-use users::model::RoleType;
-use users::store::UserStore;
-use users::store::embedded::EmbeddedStore;
 
 pub const DOMAIN: &str = "domain-test";
 pub const ADMIN: &str = "root";
@@ -203,7 +203,7 @@ impl TestApi {
     pub async fn settle(&self) {
         let app = &self.app;
         self.background
-            .run_queued(|job| async move { users::ops::reset_password::run_job(app, &job).await })
+            .run_queued(|job| async move { shared::ops::reset_password::run_job(app, &job).await })
             .await;
     }
 
@@ -247,7 +247,7 @@ impl TestApi {
 
     /// Sends any request through the shared HTTP handler.
     pub async fn send(&self, request: Request) -> Reply {
-        let response = users::http::route(&self.app, request).await;
+        let response = shared::http::route(&self.app, request).await;
         let status = response.status().as_u16();
         let body: Value = serde_json::from_slice(response.body().as_ref()).expect("JSON response body");
         Reply { status, body }

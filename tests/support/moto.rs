@@ -121,16 +121,16 @@ pub fn dynamodb(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
 }
 
 /// A DynamoDB store on a fresh table of the moto server that answers one request at a time.
-pub async fn fresh_serial_store() -> users::store::dynamo::DynamoStore {
+pub async fn fresh_serial_store() -> shared::store::dynamo::DynamoStore {
     let config = dynamodb_config(&RequestCounter::default()).endpoint_url(serial_endpoint());
     let client = aws_sdk_dynamodb::Client::from_conf(config.build());
     let table = fresh_table(&client).await;
-    users::store::dynamo::DynamoStore::new(client, table)
+    shared::store::dynamo::DynamoStore::new(client, table)
 }
 
 fn dynamodb_config(counter: &RequestCounter) -> aws_sdk_dynamodb::config::Builder {
     aws_sdk_dynamodb::Config::builder()
-        .http_client(users::aws::http_client())
+        .http_client(shared::aws::http_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint())
@@ -181,7 +181,7 @@ impl Intercept for LoseFirstAnswer {
 /// A KMS client for the moto server that counts its requests in `counter`.
 pub fn kms(counter: &RequestCounter) -> aws_sdk_kms::Client {
     let config = aws_sdk_kms::Config::builder()
-        .http_client(users::aws::http_client())
+        .http_client(shared::aws::http_client())
         .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
         .region(aws_sdk_kms::config::Region::new(REGION))
         .endpoint_url(endpoint())
@@ -207,7 +207,7 @@ pub async fn signing_key(client: &aws_sdk_kms::Client, spec: &str) -> String {
 /// quickly so failure tests stay fast.
 pub fn sesv2(endpoint: &str) -> aws_sdk_sesv2::Client {
     let config = aws_sdk_sesv2::Config::builder()
-        .http_client(users::aws::http_client())
+        .http_client(shared::aws::http_client())
         .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
         .region(aws_sdk_sesv2::config::Region::new(REGION))
         .endpoint_url(endpoint)
@@ -309,17 +309,17 @@ fn post_json(endpoint: &str, service: &str, target: &str, body: &str) {
 /// A fresh table on the moto server, created by the same setup code a developer runs.
 pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
     let table = unique_table();
-    users::store::dynamo::schema::create_table(client, &table)
+    shared::store::dynamo::schema::create_table(client, &table)
         .await
         .expect("create table on moto");
     table
 }
 
 /// A DynamoDB store on a fresh table of its own, its requests counted in `counter`.
-pub async fn fresh_store(counter: &RequestCounter) -> users::store::dynamo::DynamoStore {
+pub async fn fresh_store(counter: &RequestCounter) -> shared::store::dynamo::DynamoStore {
     let client = dynamodb(counter);
     let table = fresh_table(&client).await;
-    users::store::dynamo::DynamoStore::new(client, table)
+    shared::store::dynamo::DynamoStore::new(client, table)
 }
 
 /// The messages moto's SES accepted for `address`, oldest first (moto keeps the HTML body).

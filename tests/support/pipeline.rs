@@ -22,7 +22,7 @@ fn suffix() -> String {
 
 pub fn sqs() -> aws_sdk_sqs::Client {
     let config = aws_sdk_sqs::Config::builder()
-        .http_client(users::aws::http_client())
+        .http_client(shared::aws::http_client())
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(aws_sdk_sqs::config::Region::new(REGION))
         .endpoint_url(moto::endpoint())
@@ -33,7 +33,7 @@ pub fn sqs() -> aws_sdk_sqs::Client {
 
 pub fn eventbridge() -> aws_sdk_eventbridge::Client {
     let config = aws_sdk_eventbridge::Config::builder()
-        .http_client(users::aws::http_client())
+        .http_client(shared::aws::http_client())
         .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
         .region(aws_sdk_eventbridge::config::Region::new(REGION))
         .endpoint_url(moto::endpoint())
@@ -301,7 +301,7 @@ impl EventTap {
             .put_rule()
             .name("all-user-events")
             .event_bus_name(&bus)
-            .event_pattern(json!({"source": [users::events::SOURCE]}).to_string())
+            .event_pattern(json!({"source": [shared::events::SOURCE]}).to_string())
             .send()
             .await
             .expect("rule");
@@ -322,8 +322,8 @@ impl EventTap {
     }
 
     /// The bus as the publisher uses it.
-    pub fn event_bus(&self) -> users::events::bridge::EventBus {
-        users::events::bridge::EventBus::new(eventbridge(), &self.bus)
+    pub fn event_bus(&self) -> shared::events::bridge::EventBus {
+        shared::events::bridge::EventBus::new(eventbridge(), &self.bus)
     }
 
     /// The detail-types of the events delivered so far, in order; removes them.

@@ -4,14 +4,14 @@
 //! and region from the environment, as Lambda sets them) and for a hello-world `lambda_http`
 //! binary built with the same profile. Nothing is invoked, so no AWS endpoint is needed.
 //!
-//! `cargo bench -p users-cold-start`
+//! `cargo bench -p cold-start`
 
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use users::auth::DevKey;
-use users_tests::runtime_api::RuntimeApi;
+use shared::auth::DevKey;
+use tests::runtime_api::RuntimeApi;
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello-world");
 const USER_GET: &str = env!("CARGO_BIN_EXE_bench-user-get");

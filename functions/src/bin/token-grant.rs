@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run(users::ops::Served::TOKEN_GRANT).await
+    functions::lambda::run(shared::ops::Served::TOKEN_GRANT).await
 }

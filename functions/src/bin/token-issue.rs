@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run_mailing(users::ops::Served::TOKEN_ISSUE).await
+    functions::lambda::run_mailing(shared::ops::Served::TOKEN_ISSUE).await
 }

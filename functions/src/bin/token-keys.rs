@@ -3,6 +3,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    use users::ops::Served;
+    use shared::ops::Served;
     functions::lambda::run_routes(&[Served::PUBLIC_KEY, Served::JWKS]).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run(users::ops::Served::DELETE).await
+    functions::lambda::run(shared::ops::Served::DELETE).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run(users::ops::Served::DISABLE).await
+    functions::lambda::run(shared::ops::Served::DISABLE).await
 }

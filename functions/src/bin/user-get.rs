@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run(users::ops::Served::GET).await
+    functions::lambda::run(shared::ops::Served::GET).await
 }

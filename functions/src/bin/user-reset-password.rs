@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run_handing_over(users::ops::Served::RESET_PASSWORD).await
+    functions::lambda::run_handing_over(shared::ops::Served::RESET_PASSWORD).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run(users::ops::Served::SET_REQUIRED_ACTIONS).await
+    functions::lambda::run(shared::ops::Served::SET_REQUIRED_ACTIONS).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::run_mailing(users::ops::Served::UPDATE).await
+    functions::lambda::run_mailing(shared::ops::Served::UPDATE).await
 }

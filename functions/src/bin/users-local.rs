@@ -7,8 +7,8 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 use functions::local::{self, BANNER_TOKEN_TTL, LOCAL_DOMAIN, ServeOptions};
-use users::Config;
-use users::model::RoleType;
+use shared::Config;
+use shared::model::RoleType;
 
 #[derive(Parser)]
 #[command(
@@ -85,13 +85,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{}", config.dev_key()?.jwks_json());
         }
         Command::CreateTable { table } => {
-            let client = users::aws::dynamodb_client(&users::aws::load().await);
-            let created = users::store::dynamo::schema::create_table(&client, &table).await?;
+            let client = shared::aws::dynamodb_client(&shared::aws::load().await);
+            let created = shared::store::dynamo::schema::create_table(&client, &table).await?;
             println!("{table}: {}", if created { "created" } else { "already exists" });
         }
         Command::UpgradeTable { from, to } => {
-            let client = users::aws::dynamodb_client(&users::aws::load().await);
-            let upgrade = users::store::dynamo::upgrade::upgrade_table(&client, &from, &to).await?;
+            let client = shared::aws::dynamodb_client(&shared::aws::load().await);
+            let upgrade = shared::store::dynamo::upgrade::upgrade_table(&client, &from, &to).await?;
             println!("{from} -> {to}: {upgrade}");
         }
         Command::Provision { file } => {
@@ -120,7 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Applies `file` (or stdin for `-`), with a progress bar when stderr is a terminal.
-async fn provision_file(app: &users::App, file: &std::path::Path) -> std::io::Result<local::Summary> {
+async fn provision_file(app: &shared::App, file: &std::path::Path) -> std::io::Result<local::Summary> {
     use std::io::IsTerminal;
     let show_progress = std::io::stderr().is_terminal();
     let stdout = std::io::stdout().lock();

@@ -6,8 +6,8 @@ mod server;
 pub use provision::{Summary, provision_lines};
 pub use server::{ServeOptions, serve};
 
-use users::auth::{DevKey, TokenRequest};
-use users::model::RoleType;
+use shared::auth::{DevKey, TokenRequest};
+use shared::model::RoleType;
 
 /// The domain the printed start-up token is for.
 pub const LOCAL_DOMAIN: &str = "domain-local";

@@ -1,8 +1,8 @@
 //! `users-local provision FILE`: applies a JSON-lines file of provisioning commands (one
-//! command per line, see `users::provision`) against the configured store, in file order, and
+//! command per line, see `shared::provision`) against the configured store, in file order, and
 //! writes one JSON result line per command. This doubles as bulk import. A command that
 //! already took effect is reported `already_done` (a create of an existing, identical user; a
-//! delete of a missing one); see `users::provision` for what applying a command twice does.
+//! delete of a missing one); see `shared::provision` for what applying a command twice does.
 //!
 //! Commands run one after another: a file may create a user and then update it, and running
 //! them concurrently would reorder those.
@@ -11,9 +11,9 @@ use std::io::{BufRead, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
-use users::App;
-use users::error::ApiError;
-use users::provision::{self, Command, Outcome};
+use shared::App;
+use shared::error::ApiError;
+use shared::provision::{self, Command, Outcome};
 
 /// How a run went.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

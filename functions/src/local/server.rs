@@ -1,5 +1,5 @@
 //! The local HTTP server: hyper on 127.0.0.1, each request turned into a `lambda_http::Request`
-//! and answered by `users::http::route`, the code path the Lambda functions run.
+//! and answered by `shared::http::route`, the code path the Lambda functions run.
 //!
 //! What a server facing hostile clients needs (SPEC section 1): request headers and bodies must
 //! arrive within the read timeout (30 s) or the connection is closed; an answer given before
@@ -21,9 +21,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use lambda_http::http::header::{CONNECTION, CONTENT_TYPE};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::http::{MAX_BODY_BYTES, payload_too_large, route};
 use tokio::net::TcpListener;
-use users::App;
-use users::http::{MAX_BODY_BYTES, payload_too_large, route};
 
 pub struct ServeOptions {
     pub port: u16,
@@ -45,7 +45,7 @@ pub async fn serve(app: App, options: ServeOptions, ready: impl FnOnce(SocketAdd
     let shutdown = shutdown_signal()?;
     ready(listener.local_addr()?);
     let app = Arc::new(app);
-    users::ops::start_background(&app);
+    shared::ops::start_background(&app);
     let connections = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -120,7 +120,7 @@ impl<S> HeadersTooLargeAnswer<S> {
     }
 
     fn answer() -> Vec<u8> {
-        let error = users::ApiError::invalid(
+        let error = shared::ApiError::invalid(
             "headers",
             format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
         );
@@ -230,9 +230,9 @@ impl AcceptBackoff {
     }
 }
 
-/// The OpenAPI document (generated from the code, `users::openapi`), and a page that shows it:
+/// The OpenAPI document (generated from the code, `shared::openapi`), and a page that shows it:
 /// Redoc's standalone bundle (MIT; the npm package `redoc` 2.5.4, in `functions/assets/`).
-static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| users::openapi::document().to_string());
+static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| shared::openapi::document().to_string());
 const REDOC_JS: &str = include_str!("../../assets/redoc.standalone.js");
 const DOCS_PAGE: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -254,7 +254,7 @@ fn documentation(parts: &lambda_http::http::request::Parts) -> Option<Response<B
         _ => return None,
     };
     if parts.method != lambda_http::http::Method::GET {
-        return Some(users::http::method_not_allowed(parts.method.as_str(), "GET"));
+        return Some(shared::http::method_not_allowed(parts.method.as_str(), "GET"));
     }
     let mut response = Response::new(Body::from(body));
     response

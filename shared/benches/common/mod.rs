@@ -1,5 +1,5 @@
 //! What the benchmarks share: an App on a store, with the outbox in a temporary folder, and
-//! requests as API Gateway would hand them to `users::http::route`.
+//! requests as API Gateway would hand them to `shared::http::route`.
 
 #![allow(dead_code)] // each bench uses its own part
 
@@ -9,20 +9,20 @@ use std::time::Duration;
 
 use lambda_http::Body;
 use serde_json::Value;
-use users::App;
-use users::auth::TokenVerifier;
-use users::clock::SystemClock;
-use users::deferred::Background;
-use users::mail::MailComposer;
-use users::mail::outbox::OutboxMailer;
-use users::model::{
+use shared::App;
+use shared::auth::TokenVerifier;
+use shared::clock::SystemClock;
+use shared::deferred::Background;
+use shared::mail::MailComposer;
+use shared::mail::outbox::OutboxMailer;
+use shared::model::{
     AuthType, DomainId, Email, Language, Mfa, Name, RoleType, State, Tags, Timestamp, Timezone, User, UserId,
 };
-use users::store::UserStore;
+use shared::store::UserStore;
 
 /// A token `key` signs for `root`, an admin of `domain`, valid for an hour.
-pub fn admin_token(key: &users::auth::DevKey, domain: &str) -> String {
-    let request = users::auth::TokenRequest {
+pub fn admin_token(key: &shared::auth::DevKey, domain: &str) -> String {
+    let request = shared::auth::TokenRequest {
         domain_id: domain,
         user_id: "root",
         role: RoleType::DomainAdmin,
@@ -35,9 +35,9 @@ pub fn admin_token(key: &users::auth::DevKey, domain: &str) -> String {
 /// handed-over work queued in the background (started by the bench if it wants it run).
 pub fn app(store: Arc<dyn UserStore>, dir: &Path, tokens: TokenVerifier) -> App {
     // The dev key in `dir` signs, as on the local server.
-    let key = Arc::new(users::auth::DevKey::load_or_create(dir).expect("dev key"));
-    let issuer = users::auth::Issuer::new(key, vec![], "users".into(), 1800, 10800);
-    let tokens = users::auth::Keyring::new(tokens, Some(Arc::new(issuer)));
+    let key = Arc::new(shared::auth::DevKey::load_or_create(dir).expect("dev key"));
+    let issuer = shared::auth::Issuer::new(key, vec![], "users".into(), 1800, 10800);
+    let tokens = shared::auth::Keyring::new(tokens, Some(Arc::new(issuer)));
     App {
         store,
         mailer: Arc::new(OutboxMailer::new(&dir.join("outbox")).expect("outbox")),
@@ -136,7 +136,7 @@ pub fn verified_user(domain: &str, user_id: &str, email: &str) -> User {
 /// How long `app` takes to answer `request`, which must answer `status`.
 pub async fn time_answer(app: &App, request: lambda_http::Request, status: u16) -> Duration {
     let started = std::time::Instant::now();
-    let response = users::http::route(app, request).await;
+    let response = shared::http::route(app, request).await;
     let took = started.elapsed();
     assert_eq!(response.status(), status);
     took

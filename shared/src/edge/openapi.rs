@@ -6,7 +6,7 @@
 //! JSON Schema 2020-12's `if`/`then`, `const` and `not` that the conditions need and utoipa's
 //! model lacks), then serialised. `docs/openapi.json` is this document as committed; a test
 //! fails when the two differ, so a change in code shows up as a change of the document in
-//! review (`UPDATE_OPENAPI=1 cargo test -p users-shared openapi` writes it anew).
+//! review (`UPDATE_OPENAPI=1 cargo test -p shared openapi` writes it anew).
 //!
 //! Requests are described by their proto names; every field may also be given by its
 //! lowerCamelCase JSON name, enums by number and integers as strings (SPEC section 3), which
@@ -593,7 +593,7 @@ mod tests {
         }
         assert!(
             COMMITTED == generated,
-            "docs/openapi.json differs from what the code generates: run UPDATE_OPENAPI=1 cargo test -p users-shared openapi, and review the change"
+            "docs/openapi.json differs from what the code generates: run UPDATE_OPENAPI=1 cargo test -p shared openapi, and review the change"
         );
     }
 

@@ -34,7 +34,7 @@ pub struct ResetJob {
 }
 
 impl ResetJob {
-    /// The provisioning command that carries the job (`users::provision`).
+    /// The provisioning command that carries the job (`shared::provision`).
     pub fn to_command(&self) -> Value {
         json!({
             "action": "reset_password",

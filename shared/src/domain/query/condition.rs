@@ -20,7 +20,7 @@ pub const MAX_PATTERN_BYTES: usize = 1024;
 pub const MAX_PATTERNS: usize = 100;
 /// The compiled size one pattern may reach: `\w{20}` (Unicode word characters, case-insensitive)
 /// needs 0.95 MiB, `\w{10}` half that. 100 patterns at this limit cost at most ~100 MiB
-/// (measured: `cargo bench -p users-shared --bench regex_memory`, docs/performance.md).
+/// (measured: `cargo bench -p shared --bench regex_memory`, docs/performance.md).
 const REGEX_SIZE_LIMIT: usize = 1024 * 1024;
 /// The lazy DFA's cache per pattern; a pattern whose DFA needs more falls back to a slower engine
 /// that is still linear in time.

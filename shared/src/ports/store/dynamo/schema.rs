@@ -20,7 +20,7 @@ pub const SORT_KEY: &str = "sk";
 pub const TTL_ATTRIBUTE: &str = "expires_at_epoch";
 pub const BILLING_MODE: &str = "PAY_PER_REQUEST";
 /// The table's change stream carries each item before and after a change: the event
-/// publisher (`users::events`) works out what changed from the two.
+/// publisher (`shared::events`) works out what changed from the two.
 pub const STREAM_VIEW_TYPE: &str = "NEW_AND_OLD_IMAGES";
 /// The table has no global secondary indexes: every access pattern is a key lookup or a Query
 /// on the domain's partition (a GSI could not be read strongly consistently).
