@@ -28,12 +28,11 @@ use std::sync::atomic::AtomicBool;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::builders::{DeleteBuilder, PutBuilder, UpdateBuilder};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue};
 
 use super::{
     CodeChange, CodePurpose, CodeRecord, DomainUsers, MAX_CODE_ATTEMPTS, MAX_SIGN_IN_FAILURES, Record, SIGN_IN_WINDOW,
-    SignInClaim, StoreError, StoreResult, Tombstone, UserStore, admin_delta,
+    SignInClaim, StoreError, StoreResult, UserStore, admin_delta,
 };
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
@@ -51,12 +50,9 @@ pub use domain_read::{OVERLAP_MICROS, TOMBSTONE_LIFETIME_SECONDS, now_micros};
 pub use item::user_item;
 pub use stream::{sign_in_lock_from_images, user_from_image};
 
-use item::*;
-use schema::{
-    ADMINS_KEY, TOMBSTONE_PREFIX, USER_PREFIX, code_sort, key, message_sort, partition, reset_sort, sign_in_sort,
-    user_key, user_sort,
-};
-use transact::*;
+use item::{code_item, expiry_epoch, millis, n, names, number, read_record, tombstone_item};
+use schema::{code_sort, key, message_sort, partition, reset_sort, sign_in_sort, user_key, user_sort};
+use transact::{Step, UserCondition, next_version, retry_safe_create};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -514,6 +510,7 @@ impl UserStore for DynamoStore {
 
 #[cfg(test)]
 mod tests {
+    use super::item::s;
     use super::*;
 
     fn image(item: Item) -> serde_dynamo::Item {

@@ -7,19 +7,13 @@
 //! This file holds the query's types and its two steps; `parse.rs` reads the stages (every
 //! field checked, every key named in its error), `run.rs` runs them over the rows.
 
-use std::borrow::Cow;
-use std::cmp::Ordering;
-
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Number, Value, json};
+use serde_json::{Map, Value, json};
 
-use super::condition::{ParseContext, parse_condition, parse_datetime};
-use super::doc::{Doc, Field};
+use super::condition::ParseContext;
+use super::doc::Doc;
 use super::keys::{QueryError, check_key, quoted};
-use super::select::{
-    Compile, Page, Selection, SortKey, Uncompiled, default_order, parse_sort, sort_docs, sorted_order,
-};
-use super::value::{compare, equal, lookup};
+use super::select::{Compile, Page, Selection, SortKey, Uncompiled, default_order, sorted_order};
 use crate::error::ApiError;
 use crate::input::Fields;
 

@@ -1,6 +1,11 @@
 //! Parsing a StatisticsQuery's stages: each field checked, each key named in its error.
 
-use super::*;
+use serde_json::{Map, Value};
+
+use super::{Accumulator, GroupField, GroupKey, Reducer, Stage};
+use crate::query::condition::{ParseContext, parse_condition};
+use crate::query::keys::{QueryError, check_key, quoted};
+use crate::query::select::parse_sort;
 
 fn key_checker(grouped: bool) -> impl Fn(&str, &str) -> Result<(), QueryError> {
     move |key: &str, at: &str| {

@@ -1,7 +1,16 @@
 //! Running the stages over the rows: distinct values, groups and their accumulators,
 //! project, unwind.
 
-use super::*;
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use serde_json::{Map, Number, Value, json};
+
+use super::{Accumulator, FastMap, GroupField, GroupKey, Reducer, Stage};
+use crate::query::condition::parse_datetime;
+use crate::query::doc::{Doc, Field};
+use crate::query::select::sort_docs;
+use crate::query::value::{compare, equal, lookup};
 
 /// Sorted distinct values of `key`; list values count element by element; missing and null skipped.
 pub(super) fn distinct<D: Doc>(docs: &[D], key: &str) -> Vec<Value> {

@@ -20,11 +20,10 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::domain_cache::{Change, DomainCopy, apply, cached, footprint};
+use super::item::{is_tombstone, names, number, read_user, s, user_from_list_blob};
 use super::key_range::KeySpace;
-use super::{
-    DynamoStore, Item, TOMBSTONE_PREFIX, USER_PREFIX, is_tombstone, names, number, partition, read_user, s, schema,
-    user_from_list_blob,
-};
+use super::schema::{self, TOMBSTONE_PREFIX, USER_PREFIX, partition};
+use super::{DynamoStore, Item};
 use crate::model::{DomainId, User, UserId};
 use crate::store::{DomainUsers, StoreError, StoreResult};
 

@@ -1,7 +1,14 @@
 //! Items and attribute values: a user, its list blob, its tombstone, a code, as the table
 //! stores them, and back.
 
-use super::*;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::schema::{self, code_sort, key, partition, user_key};
+use super::{Item, TOMBSTONE_LIFETIME_SECONDS, now_micros, unavailable};
+use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
+use crate::store::{CodeRecord, Record, StoreError, StoreResult, Tombstone};
 
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

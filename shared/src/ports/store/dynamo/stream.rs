@@ -1,7 +1,13 @@
 //! Reading the table's change stream: the user in an item image, and the record that
 //! locked a sign-in. Only the event publisher (`functions/src/stream.rs`) uses these.
 
-use super::*;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::Item;
+use super::item::{is_tombstone, read_user};
+use super::schema::{self, USER_PREFIX};
+use crate::model::{User, Versioned};
+use crate::store::{MAX_SIGN_IN_FAILURES, StoreResult};
 
 /// The user in an item image of the table's change stream (`NewImage`/`OldImage`): `None`
 /// when the image is absent (the item did not exist on that side of the change) or the item

@@ -1,7 +1,15 @@
 //! The conditional writes: each write of a change as a transaction step with the error its
 //! failed condition means, a create made safe to retry, and the outcome of a single request.
 
-use super::*;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::builders::{DeleteBuilder, PutBuilder, UpdateBuilder};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+
+use super::item::{code_item, n, names, s, user_item};
+use super::schema::{self, ADMINS_KEY, code_sort, key, partition};
+use super::{DynamoStore, Item, sdk_failure, unavailable};
+use crate::model::{DomainId, User};
+use crate::store::{CodeChange, StoreError, StoreResult, admin_delta};
 
 /// Makes a lone create PutItem safe to send twice. The SDK retries a request whose answer was
 /// lost (a timeout, a 5xx), and a create that had landed would then fail its own

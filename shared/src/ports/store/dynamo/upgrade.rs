@@ -14,8 +14,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
-use super::schema::{self, SetupError};
-use super::{USER_PREFIX, is_tombstone, list_blob, now_micros, read_user};
+use super::item::{is_tombstone, list_blob, read_user};
+use super::now_micros;
+use super::schema::{self, SetupError, USER_PREFIX};
 
 /// The Scan segments read at once.
 const SEGMENTS: i32 = 4;
