@@ -47,7 +47,15 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 docker info >/dev/null || { cat "$DOCKER_DIR/dockerd.log" >&2; echo "dockerd did not answer in 20 s" >&2; return 1; }
-DOCKER_GATEWAY="$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}')"
+# A daemon started for the first time answers `docker info` before its bridge network has its
+# address (the gateway reads empty then): wait for it.
+DOCKER_GATEWAY=""
+for _ in $(seq 1 100); do
+    DOCKER_GATEWAY="$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)"
+    if [ -n "$DOCKER_GATEWAY" ]; then break; fi
+    sleep 0.2
+done
+[ -n "$DOCKER_GATEWAY" ] || { cat "$DOCKER_DIR/dockerd.log" >&2; echo "the docker bridge has no gateway address after 20 s" >&2; return 1; }
 case "$(uname -m)" in
     x86_64) LAMBDA_ARCH=x86_64; GLIBC_DIR=/lib/x86_64-linux-gnu; LOADER=/lib64/ld-linux-x86-64.so.2 ;;
     aarch64) LAMBDA_ARCH=arm64; GLIBC_DIR=/lib/aarch64-linux-gnu; LOADER=/lib/ld-linux-aarch64.so.1 ;;

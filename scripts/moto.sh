@@ -14,13 +14,16 @@ moto_start() {
     python3 scripts/moto_server.py "$port" --host "$host" "$@" >"${TMPDIR:-/tmp}/moto-$port.log" 2>&1 &
     MOTO_STARTED_PID=$!
     MOTO_STARTED_URL="http://$host:$port"
-    for _ in $(seq 1 100); do
+    # moto takes seconds to import, more on a machine busy with the steps beside it: wait a
+    # minute by the clock, not a number of tries.
+    local deadline=$((SECONDS + 60))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         if python3 -c "import socket; socket.create_connection(('$host', $port), 0.2)" 2>/dev/null; then
             return 0
         fi
         sleep 0.2
     done
-    echo "moto did not listen on $host:$port within 20 s (log: ${TMPDIR:-/tmp}/moto-$port.log)" >&2
+    echo "moto did not listen on $host:$port within 60 s (log: ${TMPDIR:-/tmp}/moto-$port.log)" >&2
     kill "$MOTO_STARTED_PID" 2>/dev/null || true
     return 1
 }
