@@ -13,10 +13,10 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("foundation", &["error", "clock", "private_fs"]),
     // The rules: the model and its checks, secrets, reading request fields, the query engine,
     // the shape of change events.
-    ("domain", &["secrets", "model", "input", "query", "events"]),
+    ("domain", &["secrets", "otp", "model", "input", "query", "events"]),
     // The ports and what plugs into them: storage (redb, DynamoDB), mail (outbox, SES), work
     // handed over (local queue, SQS), tokens (keys, JWKS, KMS), the AWS SDK's configuration.
-    ("ports", &["store", "mail", "deferred", "auth", "aws"]),
+    ("ports", &["store", "mail", "deferred", "auth", "aws", "vault"]),
     // The API's request messages and their proto3 JSON mapping: what a request may hold.
     ("contract", &["proto3"]),
     // The process (App), the operations with their descriptions, provisioning commands.

@@ -1,9 +1,9 @@
 //! The identity v2 `User` API: everything except the binaries.
 //!
 //! Its modules stand in layers, each a folder ([`layers`], drawn in docs/architecture.md):
-//! [`foundation`] (`error`, `clock`, `private_fs`), [`domain`] (`secrets`, `model`, `input`,
-//! `query`, `events`), [`ports`] (`store`, `mail`, `deferred`, `auth`, `aws`: the ports and
-//! their adapters), [`contract`] (`proto3`), [`application`] (`app`, `ops`, `provision`),
+//! [`foundation`] (`error`, `clock`, `private_fs`), [`domain`] (`secrets`, `otp`, `model`,
+//! `input`, `query`, `events`), [`ports`] (`store`, `mail`, `deferred`, `auth`, `aws`, `vault`:
+//! the ports and their adapters), [`contract`] (`proto3`), [`application`] (`app`, `ops`, `provision`),
 //! [`edge`] (`http`, `openapi`). A module imports its own layer or lower ones, and no import
 //! comes back round; a unit test checks both.
 //!
@@ -16,6 +16,7 @@
 //! - [`error`]: the one error enum and its mapping to SPEC codes, statuses and messages.
 //! - [`auth`]: JWT verification against a JWKS, the caller, and the role table.
 //! - [`secrets`]: passwords, temporary passwords and verification codes.
+//! - [`otp`]: authenticator-app (TOTP) codes and secrets; [`vault`]: OTP secrets sealed at rest.
 //! - [`store`]: the storage port and its adapters.
 //! - [`mail`]: the mail port, its transports and the rendered mails.
 //! - [`ops`]: one module per API operation, each with its description; the business rules
@@ -47,7 +48,7 @@ pub use ops::Operation;
 // paths through the folders (`crate::domain::model`) are the same modules.
 pub use application::{app, ops, provision};
 pub use contract::proto3;
-pub use domain::{events, input, model, query, secrets};
+pub use domain::{events, input, model, otp, query, secrets};
 pub use edge::{http, openapi};
 pub use foundation::{clock, error, private_fs};
-pub use ports::{auth, aws, deferred, mail, store};
+pub use ports::{auth, aws, deferred, mail, store, vault};

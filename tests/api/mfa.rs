@@ -57,7 +57,7 @@ async fn enable_checks_type_and_options() {
     let (api, me) = setup().await;
     let cases = [
         (
-            json!({"mfa_type": "OTP", "options": {"email": "m@example.com"}}),
+            json!({"mfa_type": "SMS", "options": {"email": "m@example.com"}}),
             "ERROR_NOT_SUPPORTED_MFA_TYPE",
         ),
         (

@@ -166,3 +166,59 @@ async fn a_missing_key_is_a_503_not_a_panic() {
         .expect_err("no key");
     assert_eq!(error.code(), "ERROR_UNAVAILABLE");
 }
+
+/// The OTP secret vault on KMS (`shared::vault::kms`): one Encrypt to seal, one Decrypt to
+/// open; the owner is the encryption context, so a sealed secret opens for its user only.
+#[tokio::test]
+async fn a_kms_sealed_otp_secret_opens_for_its_owner_only() {
+    use shared::model::{DomainId, UserId};
+    use shared::otp::{OtpSecret, Sealed};
+    use shared::vault::kms::KmsVault;
+    use shared::vault::{Owner, Vault, VaultError};
+
+    let counter = RequestCounter::default();
+    let client = moto::kms(&counter);
+    let key_id = client
+        .create_key()
+        .send()
+        .await
+        .expect("a symmetric KMS key")
+        .key_metadata
+        .expect("key metadata")
+        .key_id;
+    let vault = KmsVault::new(client, &key_id);
+    let domain = DomainId::parse("domain_id", "domain-kms".into()).unwrap();
+    let (alice, bob) = (
+        UserId::parse("user_id", "alice".into()).unwrap(),
+        UserId::parse("user_id", "bob".into()).unwrap(),
+    );
+    let owner = Owner {
+        domain_id: &domain,
+        user_id: &alice,
+    };
+    let secret = OtpSecret::generate().unwrap();
+    counter.reset();
+    let sealed = vault.seal(owner, &secret).await.expect("sealed");
+    let opened = vault.open(owner, &sealed).await.expect("opened");
+    assert_eq!(opened.as_bytes(), secret.as_bytes());
+    let counts = counter.counts();
+    assert_eq!(
+        (counts.get("Encrypt"), counts.get("Decrypt")),
+        (Some(&1), Some(&1)),
+        "{counts:?}"
+    );
+    assert!(!sealed.as_bytes().windows(20).any(|w| w == secret.as_bytes()));
+
+    let bobs = Owner {
+        domain_id: &domain,
+        user_id: &bob,
+    };
+    assert!(matches!(vault.open(bobs, &sealed).await, Err(VaultError::DoesNotOpen)));
+    // A secret the local key file sealed is not this key's.
+    let mut local = sealed.as_bytes().to_vec();
+    local[0] = 1;
+    assert!(matches!(
+        vault.open(owner, &Sealed::new(local)).await,
+        Err(VaultError::Unavailable(_))
+    ));
+}

@@ -40,6 +40,8 @@ pub fn user(domain_id: &str, user_id: &str, role_type: RoleType) -> User {
         password_hash: None,
         token_generation: 0,
         tokens_revoked_at: None,
+        mfa_enforced: false,
+        otp: None,
     }
 }
 
@@ -53,6 +55,7 @@ fn code(user: &User, purpose: CodePurpose, ttl_seconds: i64) -> (PlainCode, Code
         bound_to: "x@example.com".into(),
         expires_at: Timestamp::new(Utc::now() + TimeDelta::seconds(ttl_seconds)),
         attempts: 0,
+        otp_secret: None,
     };
     (plain, record)
 }

@@ -27,6 +27,7 @@ use shared::mail::{MailComposer, MailError, Mailer, Message};
 use shared::model::RoleType;
 use shared::store::UserStore;
 use shared::store::embedded::EmbeddedStore;
+use shared::vault::local::KeyFile;
 use tempfile::TempDir;
 
 pub const DOMAIN: &str = "domain-test";
@@ -177,6 +178,8 @@ impl TestApi {
             ),
             clock: clock.clone(),
             deferred: background.clone(),
+            vault: Arc::new(KeyFile::load_or_create(dir.path()).expect("MFA secret key")),
+            otp_issuer: "Cloudforet".into(),
         };
         Self {
             app,
@@ -323,6 +326,21 @@ impl TestApi {
         let mails = self.mails_to(address);
         let mail = mails.last().unwrap_or_else(|| panic!("no mail to {address}"));
         six_digit_number(mail["text"].as_str().unwrap_or_default()).expect("a 6-digit code in the mail")
+    }
+
+    /// The code an authenticator app shows for the `otpauth://` URI `uri`, `offset` seconds
+    /// from now by the API's clock. Read with `totp-rs`'s own base32 and RFC 6238, not the API's.
+    #[track_caller]
+    pub fn authenticator_code(&self, uri: &str, offset: i64) -> String {
+        let secret = uri
+            .split(['?', '&'])
+            .find_map(|part| part.strip_prefix("secret="))
+            .expect("a secret in the URI");
+        let secret = totp_rs::Secret::try_from_base32(secret).expect("base32");
+        let totp = totp_rs::Builder::new().with_secret(secret).build().expect("a TOTP");
+        let at = self.clock.now() + TimeDelta::seconds(offset);
+        totp.generate(u64::try_from(at.timestamp()).expect("after 1970"))
+            .to_string()
     }
 
     /// The temporary password in the latest mail to `address`.

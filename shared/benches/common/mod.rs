@@ -48,6 +48,8 @@ pub fn app(store: Arc<dyn UserStore>, dir: &Path, tokens: TokenVerifier) -> App 
         tokens,
         clock: Arc::new(SystemClock),
         deferred: Arc::new(Background::default()),
+        vault: Arc::new(shared::vault::local::KeyFile::load_or_create(dir).expect("MFA secret key")),
+        otp_issuer: "bench".into(),
     }
 }
 
@@ -130,6 +132,8 @@ pub fn verified_user(domain: &str, user_id: &str, email: &str) -> User {
         password_hash: None,
         token_generation: 0,
         tokens_revoked_at: None,
+        mfa_enforced: false,
+        otp: None,
     }
 }
 
@@ -178,6 +182,8 @@ pub fn synthetic_user(domain: &str, i: usize) -> User {
         password_hash: None,
         token_generation: 0,
         tokens_revoked_at: None,
+        mfa_enforced: false,
+        otp: None,
     }
 }
 

@@ -17,6 +17,9 @@ use crate::mail::{MailComposer, Mailer, NoMail};
 use crate::store::UserStore;
 use crate::store::dynamo::{DEFAULT_DOMAIN_COPY_BYTES, DynamoStore};
 use crate::store::embedded::EmbeddedStore;
+use crate::vault::kms::KmsVault;
+use crate::vault::local::KeyFile;
+use crate::vault::{NoVault, Vault};
 
 /// Makes a Lambda function's mailer from the SDK configuration: [`ses_mailer`] for the
 /// functions that mail. A function pointer, so that only the binaries that pass it link SES.
@@ -36,6 +39,10 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Where requests hand over work that must not delay their answer.
     pub deferred: Arc<dyn Deferred>,
+    /// Where OTP secrets are sealed and opened (SPEC section 10).
+    pub vault: Arc<dyn Vault>,
+    /// The issuer authenticator apps show (MFA_OTP_ISSUER_NAME).
+    pub otp_issuer: String,
 }
 
 /// Where verification keys come from (SPEC section 7).
@@ -69,6 +76,11 @@ pub struct Config {
     pub tokens: TokenSettings,
     /// The bytes the DynamoDB store may spend on its copies of domains (list and stat).
     pub domain_copy_budget: usize,
+    /// MFA_SECRET_KEY: the KMS key that seals OTP secrets; `None`: the key file in DATA_DIR
+    /// locally, no OTP on Lambda.
+    pub mfa_secret_key: Option<String>,
+    /// MFA_OTP_ISSUER_NAME: the issuer authenticator apps show.
+    pub otp_issuer: String,
 }
 
 /// The bytes a process may spend on domain copies: `DOMAIN_COPY_MB` if set; on Lambda, what
@@ -161,7 +173,9 @@ impl Config {
             (None, None) => JwksSource::DevKey,
         };
         let service_name = non_empty("EMAIL_SERVICE_NAME").unwrap_or_else(|| "Cloudforet".into());
-        check_service_name(&service_name)?;
+        check_display_name("EMAIL_SERVICE_NAME", &service_name)?;
+        let otp_issuer = non_empty("MFA_OTP_ISSUER_NAME").unwrap_or_else(|| "Cloudforet".into());
+        check_display_name("MFA_OTP_ISSUER_NAME", &otp_issuer)?;
         let seconds = |name: &'static str, default: i64, max: i64| match non_empty(name) {
             None => Ok(default),
             Some(text) => {
@@ -204,6 +218,8 @@ impl Config {
                 non_empty("DOMAIN_COPY_MB").as_deref(),
                 non_empty("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").as_deref(),
             )?,
+            mfa_secret_key: non_empty("MFA_SECRET_KEY"),
+            otp_issuer,
         })
     }
 
@@ -281,7 +297,8 @@ impl Config {
     /// Lambda function uses [`Config::build_on_aws`]). The AWS SDK configuration is loaded only
     /// when an AWS part is used, once per process.
     pub async fn build(&self, tokens: Keyring) -> Result<App, ConfigError> {
-        let needs_aws = self.users_table.is_some() || self.transport == MailTransport::Ses;
+        let needs_aws =
+            self.users_table.is_some() || self.transport == MailTransport::Ses || self.mfa_secret_key.is_some();
         let started = std::time::Instant::now();
         let aws = if needs_aws {
             Some(crate::aws::load().await)
@@ -304,9 +321,13 @@ impl Config {
                 return Err(ConfigError::Startup("no AWS configuration for SES".into()));
             }
         };
+        let vault: Arc<dyn Vault> = match (&self.mfa_secret_key, &aws) {
+            (Some(key), Some(aws)) => Arc::new(KmsVault::new(aws_sdk_kms::Client::new(aws), key)),
+            _ => Arc::new(KeyFile::load_or_create(&self.data_dir).map_err(|e| ConfigError::Startup(e.to_string()))?),
+        };
         let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - aws_config_ms;
         tracing::debug!(aws_config_ms, clients_ms, "store and mail ready");
-        Ok(self.app(store, mailer, tokens))
+        Ok(self.app(store, mailer, tokens, vault))
     }
 
     /// A Lambda function's parts: the DynamoDB store (USERS_TABLE is required) and, when the
@@ -333,9 +354,15 @@ impl Config {
             Some(mailer_on) => mailer_on(&aws),
             None => Arc::new(NoMail),
         };
+        // Without MFA_SECRET_KEY a function has no OTP: enrolling or checking a code is a 503
+        // that names the variable. A key file in the function's /tmp would be lost with it.
+        let vault: Arc<dyn Vault> = match &self.mfa_secret_key {
+            Some(key) => Arc::new(KmsVault::new(aws_sdk_kms::Client::new(&aws), key)),
+            None => Arc::new(NoVault),
+        };
         let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - aws_config_ms;
         tracing::debug!(aws_config_ms, clients_ms, "store and mail ready");
-        Ok(self.app(store, mailer, tokens))
+        Ok(self.app(store, mailer, tokens, vault))
     }
 
     fn dynamo_store(&self, aws: &SdkConfig, table: &str) -> Arc<dyn UserStore> {
@@ -346,7 +373,7 @@ impl Config {
         ))
     }
 
-    fn app(&self, store: Arc<dyn UserStore>, mailer: Arc<dyn Mailer>, tokens: Keyring) -> App {
+    fn app(&self, store: Arc<dyn UserStore>, mailer: Arc<dyn Mailer>, tokens: Keyring, vault: Arc<dyn Vault>) -> App {
         App {
             store,
             mailer,
@@ -357,6 +384,8 @@ impl Config {
             tokens,
             clock: Arc::new(SystemClock),
             deferred: Arc::new(Background::default()),
+            vault,
+            otp_issuer: self.otp_issuer.clone(),
         }
     }
 
@@ -373,9 +402,10 @@ impl Config {
     }
 }
 
-/// The service name goes into every mail subject: no control character (a CR/LF would forge
-/// headers), at most 64 characters (SPEC section 6).
-fn check_service_name(name: &str) -> Result<(), ConfigError> {
+/// The service name goes into every mail subject, the OTP issuer into every authenticator app:
+/// no control character (a CR/LF would forge mail headers), at most 64 characters (SPEC
+/// section 6).
+fn check_display_name(variable: &'static str, name: &str) -> Result<(), ConfigError> {
     let reason = if name.chars().any(char::is_control) {
         "must not contain control characters"
     } else if name.chars().count() > 64 {
@@ -384,7 +414,7 @@ fn check_service_name(name: &str) -> Result<(), ConfigError> {
         return Ok(());
     };
     Err(ConfigError::Invalid {
-        name: "EMAIL_SERVICE_NAME",
+        name: variable,
         reason: reason.into(),
     })
 }

@@ -80,6 +80,8 @@ pub struct Rule {
     pub range: Option<(i64, i64)>,
     /// The keys a `google.protobuf.Struct` must hold, and whether it may hold others.
     pub shape: Option<(&'static Message, bool)>,
+    /// The shape's keys may be left out (its message's conditions say when one is needed).
+    pub shape_keys_optional: bool,
     pub note: Option<&'static str>,
 }
 
@@ -94,6 +96,7 @@ impl Rule {
         min_items: None,
         range: None,
         shape: None,
+        shape_keys_optional: false,
         note: None,
     };
 }
@@ -132,6 +135,8 @@ pub enum Is {
     Present,
     /// Not there at all.
     Absent,
+    /// An object of exactly these keys; with none, absent or `{}`.
+    Keys(&'static [&'static str]),
 }
 
 /// An enum's names by number; `None` is the proto's "not set" value.
@@ -274,7 +279,29 @@ pub static AUTH_TYPE: EnumTable = EnumTable {
     name: "AuthType",
     values: &[(0, None), (1, Some("LOCAL")), (2, Some("EXTERNAL"))],
 };
+/// MFA an admin requires (SPEC section 10): `enforce_mfa_state` and `enforce_mfa_type` of
+/// CreateUserRequest and UpdateUserRequest, numbered as the later identity v2 protos number them.
+pub static MFA_STATE: EnumTable = EnumTable {
+    name: "MFAState",
+    values: &[(0, None), (1, Some("ENABLED")), (2, Some("DISABLED"))],
+};
+pub static MFA_TYPE: EnumTable = EnumTable {
+    name: "MFAType",
+    values: &[(0, None), (1, Some("OTP")), (2, Some("EMAIL"))],
+};
+/// IssueTokenRequest.AuthType: the user's, and MFA for the second call of an MFA sign-in
+/// (later identity v2 protos; SPEC section 10).
+pub static TOKEN_AUTH_TYPE: EnumTable = EnumTable {
+    name: "IssueTokenRequest.AuthType",
+    values: &[(0, None), (1, Some("LOCAL")), (2, Some("EXTERNAL")), (3, Some("MFA"))],
+};
 pub static USER_REQUIRED_ACTION: EnumTable = EnumTable {
+    name: "UserRequiredAction",
+    values: &[(0, Some("UPDATE_PASSWORD")), (1, Some("ENFORCE_MFA"))],
+};
+/// What set_required_actions takes: ENFORCE_MFA is set and cleared only by the rules of MFA an
+/// admin requires (SPEC section 10), so the request's enum leaves it out.
+pub static SETTABLE_REQUIRED_ACTION: EnumTable = EnumTable {
     name: "UserRequiredAction",
     values: &[(0, Some("UPDATE_PASSWORD"))],
 };
@@ -584,6 +611,24 @@ pub static CREATE_USER_REQUEST: Message = Message {
                 ("workspace_id", Is::Given),
             ],
         },
+        // MFA an admin requires (SPEC section 10): ENABLED names a type; a type needs ENABLED.
+        Condition {
+            when: &[("enforce_mfa_state", Is::OneOf(&["ENABLED"]))],
+            then: &[("enforce_mfa_type", Is::Given)],
+        },
+        Condition {
+            when: &[("enforce_mfa_state", Is::OneOf(&["DISABLED"]))],
+            then: &[("enforce_mfa_type", Is::NotGiven)],
+        },
+        Condition {
+            when: &[("enforce_mfa_state", Is::NotGiven)],
+            then: &[("enforce_mfa_type", Is::NotGiven)],
+        },
+        // EXTERNAL users have no MFA here to require.
+        Condition {
+            when: &[("auth_type", Is::OneOf(&["EXTERNAL"]))],
+            then: &[("enforce_mfa_type", Is::NotGiven)],
+        },
     ],
     fields: &[
         USER_ID,
@@ -609,6 +654,8 @@ pub static CREATE_USER_REQUEST: Message = Message {
             },
         ),
         field("permission_group", Kind::Enum(&PERMISSION_GROUP)),
+        field("enforce_mfa_state", Kind::Enum(&MFA_STATE)),
+        field("enforce_mfa_type", Kind::Enum(&MFA_TYPE)),
         DOMAIN_ID,
         WORKSPACE_ID,
     ],
@@ -617,10 +664,25 @@ pub static UPDATE_USER_REQUEST: Message = Message {
     name: "UpdateUserRequest",
     // The temporary password goes to the verified address, so it cannot change with it.
     exactly_one: false,
-    conditions: &[Condition {
-        when: &[("reset_password", Is::True)],
-        then: &[("email", Is::Absent)],
-    }],
+    conditions: &[
+        Condition {
+            when: &[("reset_password", Is::True)],
+            then: &[("email", Is::Absent)],
+        },
+        // MFA an admin requires (SPEC section 10): ENABLED names a type; a type needs ENABLED.
+        Condition {
+            when: &[("enforce_mfa_state", Is::OneOf(&["ENABLED"]))],
+            then: &[("enforce_mfa_type", Is::Given)],
+        },
+        Condition {
+            when: &[("enforce_mfa_state", Is::OneOf(&["DISABLED"]))],
+            then: &[("enforce_mfa_type", Is::NotGiven)],
+        },
+        Condition {
+            when: &[("enforce_mfa_state", Is::NotGiven)],
+            then: &[("enforce_mfa_type", Is::NotGiven)],
+        },
+    ],
     fields: &[
         USER_ID,
         PASSWORD,
@@ -630,6 +692,8 @@ pub static UPDATE_USER_REQUEST: Message = Message {
         TIMEZONE,
         TAGS,
         field("reset_password", BOOL),
+        field("enforce_mfa_state", Kind::Enum(&MFA_STATE)),
+        field("enforce_mfa_type", Kind::Enum(&MFA_TYPE)),
         DOMAIN_ID,
     ],
 };
@@ -653,7 +717,7 @@ pub static SET_REQUIRED_ACTIONS_REQUEST: Message = Message {
         USER_ID,
         ruled(
             "actions",
-            Kind::Enums(&USER_REQUIRED_ACTION),
+            Kind::Enums(&SETTABLE_REQUIRED_ACTION),
             Rule {
                 min_items: Some(1),
                 ..Rule::NONE
@@ -665,14 +729,24 @@ pub static SET_REQUIRED_ACTIONS_REQUEST: Message = Message {
 pub static ENABLE_MFA_REQUEST: Message = Message {
     name: "EnableMFARequest",
     exactly_one: false,
-    conditions: &[],
+    // EMAIL takes `{"email"}`; OTP no options (absent or `{}`, SPEC section 10).
+    conditions: &[
+        Condition {
+            when: &[("mfa_type", Is::OneOf(&["EMAIL"]))],
+            then: &[("options", Is::Keys(&["email"]))],
+        },
+        Condition {
+            when: &[("mfa_type", Is::OneOf(&["OTP"]))],
+            then: &[("options", Is::Keys(&[]))],
+        },
+    ],
     fields: &[
         USER_ID,
         ruled(
             "mfa_type",
             STR,
             Rule {
-                one_of: &["EMAIL"],
+                one_of: &["EMAIL", "OTP"],
                 ..Rule::NONE
             },
         ),
@@ -681,6 +755,7 @@ pub static ENABLE_MFA_REQUEST: Message = Message {
             Kind::Struct,
             Rule {
                 shape: Some((&MFA_OPTIONS, true)),
+                shape_keys_optional: true,
                 ..Rule::NONE
             },
         ),
@@ -747,7 +822,10 @@ pub static SCOPE: EnumTable = EnumTable {
 pub static ISSUE_TOKEN_REQUEST: Message = Message {
     name: "IssueTokenRequest",
     exactly_one: false,
-    conditions: &[],
+    conditions: &[Condition {
+        when: &[("auth_type", Is::OneOf(&["MFA"]))],
+        then: &[("verify_code", Is::Given)],
+    }],
     fields: &[
         ruled(
             "credentials",
@@ -759,10 +837,10 @@ pub static ISSUE_TOKEN_REQUEST: Message = Message {
         ),
         ruled(
             "auth_type",
-            Kind::Enum(&AUTH_TYPE),
+            Kind::Enum(&TOKEN_AUTH_TYPE),
             Rule {
-                one_of: &["LOCAL"],
-                note: Some("EXTERNAL users sign in at their identity provider"),
+                one_of: &["LOCAL", "MFA"],
+                note: Some("MFA: the second call, with verify_code; EXTERNAL users sign in at their identity provider"),
                 ..Rule::NONE
             },
         ),

@@ -155,7 +155,9 @@ fn constrain(object: &mut Object, rule: &Rule) {
                 .properties
                 .insert(field.name.to_string(), field_schema(field).into());
         }
-        object.required = shape.fields.iter().map(|f| f.name.to_string()).collect();
+        if !rule.shape_keys_optional {
+            object.required = shape.fields.iter().map(|f| f.name.to_string()).collect();
+        }
         object.additional_properties = Some(Schema::Bool(!closed));
     }
     if let Some(note) = rule.note {
@@ -205,6 +207,11 @@ fn condition(message: &Message, condition: &Condition) -> Object {
                     true
                 }
                 Is::Present => true,
+                Is::Keys(keys) => {
+                    schema.required = keys.iter().map(|k| (*k).to_string()).collect();
+                    schema.max_properties = Some(keys.len() as u64);
+                    !keys.is_empty()
+                }
                 Is::Absent if then => {
                     out.properties.insert((*name).to_string(), Schema::Bool(false));
                     continue;

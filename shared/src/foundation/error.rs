@@ -175,6 +175,8 @@ pub enum ApiError {
     AuthenticateFailure { reason: &'static str },
     #[error("MFA is required: a sign-in code was sent to {to}. Sign in again with it as verify_code.")]
     MfaRequired { to: String },
+    #[error("MFA is required: sign in again with the code your authenticator app shows as verify_code.")]
+    AuthenticatorCodeRequired,
     #[error("Permission denied: {reason}.")]
     PermissionDenied { reason: &'static str },
     #[error("Resource cannot be found or access is denied. (user_id = {user_id})")]
@@ -242,7 +244,7 @@ impl ApiError {
             InvalidRole { .. } => ErrorCode::InvalidRole,
             DbQuery { .. } => ErrorCode::DbQuery,
             AuthenticateFailure { .. } => ErrorCode::AuthenticateFailure,
-            MfaRequired { .. } => ErrorCode::MfaRequired,
+            MfaRequired { .. } | AuthenticatorCodeRequired => ErrorCode::MfaRequired,
             PermissionDenied { .. } => ErrorCode::PermissionDenied,
             NotFound { .. } | NoSuchPath { .. } => ErrorCode::NotFound,
             NotUnique { .. } => ErrorCode::NotUnique,
@@ -309,6 +311,7 @@ impl ApiError {
             Unknown { request_id } => *request_id = quote(request_id),
             IncorrectPasswordFormat { .. }
             | PasswordNotChanged
+            | AuthenticatorCodeRequired
             | AuthenticateFailure { .. }
             | PermissionDenied { .. }
             | PayloadTooLarge { .. }

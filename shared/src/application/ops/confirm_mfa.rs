@@ -1,17 +1,19 @@
-//! confirm_mfa → UserInfo (SPEC 4.9). A correct code toggles MFA: DISABLED → ENABLED (keeping
-//! type and options), ENABLED → off.
+//! confirm_mfa → UserInfo (SPEC 4.9 and 10). A correct code toggles MFA: DISABLED → ENABLED
+//! (keeping type and options; for OTP the pending secret becomes the one in force), ENABLED →
+//! off (an OTP secret is deleted). For OTP the code is the authenticator's, never accepted twice.
 
 use serde_json::Value;
 
-use super::enable_mfa::{TO_DISABLE, TO_ENABLE};
+use super::second_factor::{TO_DISABLE, TO_ENABLE, check_otp_code, turned_off, turned_on};
 use super::support::{Edit, check_code, load_for, modify_from, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
-use crate::model::{Mfa, MfaState};
+use crate::model::MfaType;
 use crate::ops::description::{Description, Method, UserAccess};
+use crate::otp::OtpKey;
 use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
 
@@ -40,29 +42,52 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
 
     let read = load_for(app, caller, &domain_id, &user_id).await?;
     let current = &read.item;
-    if current.mfa.mfa_type.is_none() {
+    let Some(mfa_type) = current.mfa.mfa_type else {
         return Err(ApiError::MfaNotEnabled {
             user_id: user_id.to_string(),
         });
-    }
+    };
     let was_enabled = current.mfa.is_enabled();
     let transition = if was_enabled { TO_DISABLE } else { TO_ENABLE };
-    let code = check_code(app, current, CodePurpose::Mfa, &verify_code, transition).await?;
+    // What the code proves: a mailed code, or an authenticator's code of a secret at a step.
+    let (code, otp) = match mfa_type {
+        MfaType::Email => (
+            check_code(app, current, CodePurpose::Mfa, &verify_code, transition).await?,
+            None,
+        ),
+        MfaType::Otp => {
+            let (code, sealed, step) = check_otp_code(app, current, &verify_code, transition).await?;
+            (code, Some((sealed, step)))
+        }
+    };
+    let invalid = || ApiError::InvalidVerifyCode {
+        user_id: user_id.to_string(),
+    };
     let user = modify_from(app, read, |current| {
         // The state moved since the code was checked: the code confirms a change no longer asked for.
-        if current.mfa.is_enabled() != was_enabled || current.mfa.mfa_type.is_none() {
-            return Err(ApiError::InvalidVerifyCode {
-                user_id: user_id.to_string(),
-            });
+        if current.mfa.is_enabled() != was_enabled || current.mfa.mfa_type != Some(mfa_type) {
+            return Err(invalid());
         }
-        let mut user = current.clone();
-        user.mfa = if was_enabled {
-            Mfa::default()
-        } else {
-            Mfa {
-                state: MfaState::Enabled,
-                ..current.mfa.clone()
+        let user = match (&otp, was_enabled) {
+            (_, false) => {
+                let mut user = turned_on(current);
+                if let Some((sealed, step)) = &otp {
+                    user.otp = Some(OtpKey {
+                        sealed: sealed.clone(),
+                        last_step: *step,
+                    });
+                }
+                user
             }
+            (Some((sealed, step)), true) => {
+                // The secret in force must still be the one checked, and the step still new
+                // (a parallel sign-in may have used it).
+                match &current.otp {
+                    Some(key) if key.sealed == *sealed && key.last_step < *step => turned_off(current),
+                    _ => return Err(invalid()),
+                }
+            }
+            (None, true) => turned_off(current),
         };
         Ok(Edit {
             user,

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::second_factor::Enforcement;
 use super::support::{now, send_mail, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
@@ -92,6 +93,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         .non_empty("workspace_id")?
         .map(|w| WorkspaceId::parse("workspace_id", w))
         .transpose()?;
+    let enforcement = Enforcement::read(&mut f)?;
     f.finish()?;
 
     let (role_type, role_binding) = resolve_role(group, role_id, workspace_id.as_ref())?;
@@ -130,9 +132,12 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         password_hash,
         token_generation: 0,
         tokens_revoked_at: None,
+        mfa_enforced: false,
+        otp: None,
     };
     // Real time, whatever the App's clock says: it is compared with tokens' `iat`.
     user.start_tokens(Timestamp::new(chrono::Utc::now()));
+    enforcement.apply(&mut user)?;
 
     if let (Some(password), Some(to)) = (&temporary, &user.email) {
         // Refuse a duplicate before mailing a password that would never work; the conditional

@@ -1,19 +1,21 @@
-//! disable_mfa → UserInfo (SPEC 4.8). With `force` (admins only) MFA is off at once; otherwise a
-//! code is mailed to the MFA address and MFA stays on until confirm_mfa.
+//! disable_mfa → UserInfo (SPEC 4.8 and 10). With `force` (admins only) MFA is off at once (an
+//! OTP secret deleted); otherwise MFA stays on until confirm_mfa: for EMAIL a code is mailed to
+//! the MFA address, for OTP a disable is pending for 300 s and the authenticator's code ends it.
 
 use serde_json::Value;
 
-use super::enable_mfa::{MFA_CODE_TTL, TO_DISABLE};
+use super::second_factor::{MFA_CODE_TTL, TO_DISABLE, turned_off};
 use super::support::{Edit, load_for, mail_code, modify, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
-use crate::model::Mfa;
+use crate::model::{MfaType, Timestamp};
 use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
-use crate::store::{CodeChange, CodePurpose};
+use crate::secrets::PlainCode;
+use crate::store::{CodeChange, CodePurpose, CodeRecord};
 
 pub static DESCRIPTION: Description = Description {
     name: "disable_mfa",
@@ -51,10 +53,8 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
             if !current.mfa.is_enabled() {
                 return Err(already_disabled());
             }
-            let mut user = current.clone();
-            user.mfa = Mfa::default();
             Ok(Edit {
-                user,
+                user: turned_off(current),
                 code: CodeChange::Discard(CodePurpose::Mfa),
             })
         })
@@ -65,6 +65,25 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     let user = load_for(app, caller, &domain_id, &user_id).await?.item;
     if !user.mfa.is_enabled() {
         return Err(already_disabled());
+    }
+    if user.mfa.mfa_type == Some(MfaType::Otp) {
+        // OTP: the disable waits for an authenticator code (confirm_mfa); nothing is mailed.
+        let record = CodeRecord {
+            domain_id: user.domain_id.clone(),
+            user_id: user.user_id.clone(),
+            purpose: CodePurpose::Mfa,
+            // The record's identity for consuming it; no one is sent this code.
+            digest: PlainCode::generate().digest(),
+            bound_to: TO_DISABLE.into(),
+            expires_at: Timestamp::new(app.clock.now() + MFA_CODE_TTL),
+            attempts: 0,
+            otp_secret: None,
+        };
+        app.store
+            .issue_code(&record)
+            .await
+            .map_err(|e| store_error(e, &user_id))?;
+        return Ok(user.into_doc());
     }
     let to = user.mfa.email.clone().ok_or_else(|| ApiError::MfaNotEnabled {
         user_id: user_id.to_string(),

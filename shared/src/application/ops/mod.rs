@@ -19,6 +19,7 @@ mod jwks;
 mod list;
 mod public_key;
 pub mod reset_password;
+mod second_factor;
 mod set_required_actions;
 mod stat;
 mod support;

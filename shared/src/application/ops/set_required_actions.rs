@@ -37,7 +37,15 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         .ok_or_else(|| ApiError::required("actions"))?;
     let actions = actions
         .iter()
-        .map(|a| RequiredAction::parse(a).map_err(|reason| ApiError::invalid("actions", reason)))
+        .map(|a| match RequiredAction::parse(a) {
+            // Set and cleared by the rules of MFA an admin requires only (SPEC section 10).
+            Ok(RequiredAction::EnforceMfa) => Err(ApiError::invalid(
+                "actions",
+                "ENFORCE_MFA is set by enforce_mfa_state on create or update, not here",
+            )),
+            Ok(action) => Ok(action),
+            Err(_) => Err(ApiError::invalid("actions", "must be UPDATE_PASSWORD")),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     f.finish()?;
     caller.authorize(Access::Admin, &domain_id, &user_id)?;

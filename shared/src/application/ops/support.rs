@@ -315,6 +315,7 @@ pub async fn mail_code(
         bound_to: bound_to.to_string(),
         expires_at: Timestamp::new(app.clock.now() + ttl),
         attempts: 0,
+        otp_secret: None,
     })
 }
 
@@ -342,7 +343,8 @@ pub async fn check_code(
         .map_err(|e| store_error(e, &user.user_id))?
         .ok_or_else(invalid)?;
     let matches = code.digest.matches(candidate);
-    if !matches || code.bound_to != bound_to {
+    // An OTP enrolment's record is checked against its secret, never as a mailed code.
+    if !matches || code.bound_to != bound_to || code.otp_secret.is_some() {
         return Err(invalid());
     }
     Ok(code)

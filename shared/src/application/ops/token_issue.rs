@@ -12,17 +12,19 @@
 use chrono::TimeDelta;
 use serde_json::{Map, Value, json};
 
+use super::second_factor::{accepted_step, open_secret};
 use super::support::{check_code, mail_code, modify_from, now, store_error};
 use crate::app::App;
 use crate::auth::issuer::{Issuer, MAX_ACCESS_TTL, TokenSubject};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
-use crate::model::{AuthType, DomainId, RoleType, State, User, UserId, Versioned};
+use crate::model::{AuthType, DomainId, MfaType, RoleType, State, User, UserId, Versioned};
 use crate::ops::description::{Description, Method, UserAccess};
+use crate::otp::Sealed;
 use crate::proto3;
 use crate::secrets::PasswordHash;
-use crate::store::{CodeChange, CodePurpose, SignInClaim};
+use crate::store::{CodeChange, CodePurpose, CodeRecord, SignInClaim};
 
 pub static DESCRIPTION: Description = Description {
     name: "token.issue",
@@ -47,6 +49,9 @@ pub static DESCRIPTION: Description = Description {
 
 /// The one answer of every failed sign-in.
 pub const SIGN_IN_FAILED: &str = "the user_id or password is wrong, or this user cannot sign in now";
+
+/// The `auth_type` of a sign-in's second call, with its `verify_code`.
+const AUTH_TYPE_MFA: &str = "MFA";
 
 /// What a sign-in code confirms (the code record's `bound_to`).
 const SIGN_IN: &str = "sign_in";
@@ -90,19 +95,27 @@ fn parse(mut f: Fields) -> Result<Request, ApiError> {
         .ok_or_else(|| ApiError::required("credentials"))?;
     let (user_id, password) = parse_credentials(credentials)?;
     let domain_id = DomainId::parse("domain_id", f.required_string("domain_id")?)?;
-    if let Some(auth_type) = f.non_empty("auth_type")?
-        && auth_type != AuthType::Local.as_str()
-    {
-        return Err(ApiError::invalid(
-            "auth_type",
-            "only LOCAL users sign in here; EXTERNAL users sign in at their identity provider",
-        ));
-    }
+    // `MFA` is what the Cloudforet console says on the second call, with the code (SPEC 10).
+    let auth_type = f.non_empty("auth_type")?;
+    let says_mfa = match auth_type.as_deref() {
+        None => false,
+        Some(t) if t == AuthType::Local.as_str() => false,
+        Some(AUTH_TYPE_MFA) => true,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "auth_type",
+                "only LOCAL users sign in here (auth_type LOCAL, or MFA with verify_code); EXTERNAL users sign in at their identity provider",
+            ));
+        }
+    };
     let timeout = read_timeout(&mut f)?;
     // Read for the official client's sake (IssueTokenRequest has it); nothing uses it.
     f.take("refresh_count");
     let verify_code = f.non_empty("verify_code")?;
     f.finish()?;
+    if says_mfa && verify_code.is_none() {
+        return Err(ApiError::required("verify_code"));
+    }
     Ok(Request {
         domain_id,
         user_id,
@@ -194,13 +207,28 @@ async fn sign_in(app: &App, request: &Request) -> Result<User, ApiError> {
     Ok(signed_in)
 }
 
-/// MFA: without a code, mail one and answer ERROR_MFA_REQUIRED; with one, check it (a wrong,
-/// spent or expired code is the generic failure) and return it for consumption.
-async fn second_factor(
-    app: &App,
-    user: &User,
-    verify_code: Option<&str>,
-) -> Result<crate::store::CodeRecord, ApiError> {
+/// What the second factor of a sign-in proved, to be recorded with it.
+enum Proof {
+    /// A mailed code, consumed by the sign-in's write.
+    Mailed(CodeRecord),
+    /// An authenticator's code of the secret in force at `step`: the write moves the secret's
+    /// last accepted step there, if it is still below (no code signs in twice).
+    Authenticator { sealed: Sealed, step: u64 },
+}
+
+/// MFA: without a code, answer ERROR_MFA_REQUIRED (for EMAIL after mailing one); with one,
+/// check it (a wrong, spent, reused or expired code is the generic failure).
+async fn second_factor(app: &App, user: &User, verify_code: Option<&str>) -> Result<Proof, ApiError> {
+    if user.mfa.mfa_type == Some(MfaType::Otp) {
+        let candidate = verify_code.ok_or(ApiError::AuthenticatorCodeRequired)?;
+        let key = user.otp.as_ref().ok_or_else(failed)?;
+        let secret = open_secret(app, user, &key.sealed).await?.ok_or_else(failed)?;
+        let step = accepted_step(app, &secret, candidate, Some(key.last_step)).ok_or_else(failed)?;
+        return Ok(Proof::Authenticator {
+            sealed: key.sealed.clone(),
+            step,
+        });
+    }
     let Some(candidate) = verify_code else {
         let to = user.mfa.email.as_ref().ok_or_else(failed)?;
         let code = mail_code(app, user, CodePurpose::SignIn, SIGN_IN, SIGN_IN_CODE_TTL, to.as_str()).await?;
@@ -212,18 +240,18 @@ async fn second_factor(
     };
     check_code(app, user, CodePurpose::SignIn, candidate, SIGN_IN)
         .await
+        .map(Proof::Mailed)
         .map_err(|error| match error {
             ApiError::InvalidVerifyCode { .. } => failed(),
             other => other,
         })
 }
 
-/// `last_accessed_at` becomes now, in the same write that consumes the sign-in code.
-async fn record_sign_in(
-    app: &App,
-    user: Versioned<User>,
-    code: Option<crate::store::CodeRecord>,
-) -> Result<User, ApiError> {
+/// `last_accessed_at` becomes now, in the same write that consumes the sign-in code or moves
+/// the OTP secret's last step. That write is conditional on the version read: of parallel
+/// sign-ins with one authenticator code, one writes the step and the others, reading again,
+/// find it taken.
+async fn record_sign_in(app: &App, user: Versioned<User>, proof: Option<Proof>) -> Result<User, ApiError> {
     let at = now(app);
     modify_from(app, user, |current| {
         if current.state != State::Enabled {
@@ -231,10 +259,18 @@ async fn record_sign_in(
         }
         let mut after = current.clone();
         after.last_accessed_at = Some(at);
-        Ok(super::support::Edit {
-            user: after,
-            code: code.clone().map_or(CodeChange::None, CodeChange::Consume),
-        })
+        let code = match &proof {
+            None => CodeChange::None,
+            Some(Proof::Mailed(code)) => CodeChange::Consume(code.clone()),
+            Some(Proof::Authenticator { sealed, step }) => {
+                match after.otp.as_mut() {
+                    Some(key) if key.sealed == *sealed && key.last_step < *step => key.last_step = *step,
+                    _ => return Err(failed()),
+                }
+                CodeChange::None
+            }
+        };
+        Ok(super::support::Edit { user: after, code })
     })
     .await
     .map_err(|error| match error {

@@ -1,7 +1,9 @@
 //! update → UserInfo (SPEC 4.2). Only the given fields change; `tags` replaces the whole object.
+//! An admin may require MFA (`enforce_mfa_state`, `enforce_mfa_type`; SPEC section 10).
 
 use serde_json::Value;
 
+use super::second_factor::Enforcement;
 use super::support::{Edit, load_for, modify_from, save_once, send_mail, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
@@ -13,6 +15,7 @@ use crate::model::{AuthType, Email, Language, Name, RequiredAction, Tags, Timezo
 use crate::ops::description::{Description, Method, UserAccess};
 use crate::proto3;
 use crate::secrets::{Password, PasswordHash};
+use crate::store::{CodeChange, CodePurpose};
 
 pub static DESCRIPTION: Description = Description {
     name: "update",
@@ -91,6 +94,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
             .transpose()?,
         tags: f.object("tags")?.map(|t| Tags::parse("tags", t)).transpose()?,
     };
+    let enforcement = Enforcement::read(&mut f)?;
     f.finish()?;
     // With reset_password the temporary password replaces a given one, as in create.
     let password = match (reset_password, password) {
@@ -98,9 +102,10 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
         _ => None,
     };
     caller.authorize(Access::AdminOrSelf, &domain_id, &user_id)?;
+    enforcement.authorize(caller, &domain_id)?;
 
     if reset_password {
-        return reset(app, caller, &domain_id, &user_id, &profile).await;
+        return reset(app, caller, &domain_id, &user_id, &profile, enforcement).await;
     }
     let first = load_for(app, caller, &domain_id, &user_id).await?;
     let new_password = match &password {
@@ -113,10 +118,24 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
             new_password.set(&mut user)?;
         }
         profile.apply(&mut user);
-        Ok(Edit::user(user))
+        enforced(user, enforcement)
     })
     .await?;
     Ok(user.into_doc())
+}
+
+/// The edit of `user` with `enforcement` applied: a pending factor of a type no longer allowed
+/// goes with the write.
+fn enforced(mut user: User, enforcement: Enforcement) -> Result<Edit, ApiError> {
+    let discard = enforcement.apply(&mut user)?;
+    Ok(Edit {
+        user,
+        code: if discard {
+            CodeChange::Discard(CodePurpose::Mfa)
+        } else {
+            CodeChange::None
+        },
+    })
 }
 
 /// A new password, hashed, and checked against the hash it replaces. Both Argon2 computations
@@ -173,6 +192,7 @@ async fn reset(
     domain_id: &crate::model::DomainId,
     user_id: &crate::model::UserId,
     profile: &Profile,
+    enforcement: Enforcement,
 ) -> Result<Value, ApiError> {
     let before = load_for(app, caller, domain_id, user_id).await?;
     let current = &before.item;
@@ -196,6 +216,9 @@ async fn reset(
     let temporary = Password::temporary();
     let mut user = current.clone();
     profile.apply(&mut user);
+    // Checked before the mail goes out; applied to the user the write starts from.
+    let edit = enforced(user, enforcement)?;
+    let mut user = edit.user;
     user.password_hash = Some(temporary.hash().await?);
     user.add_required_action(RequiredAction::UpdatePassword);
     // Mail first: if it fails, nothing changes.
@@ -208,6 +231,6 @@ async fn reset(
         email.as_str(),
     )
     .await?;
-    let saved = save_once(app, &before, Edit::user(user)).await?;
+    let saved = save_once(app, &before, Edit { user, code: edit.code }).await?;
     Ok(saved.into_doc())
 }

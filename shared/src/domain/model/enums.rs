@@ -55,16 +55,17 @@ string_enum!(
     }
 );
 string_enum!(
-    /// Something the user must do at next sign-in.
-    RequiredAction { UpdatePassword = "UPDATE_PASSWORD" }
+    /// Something the user must do at next sign-in. ENFORCE_MFA is set and cleared by the rules
+    /// of admin-required MFA only (SPEC section 10), never by set_required_actions.
+    RequiredAction { UpdatePassword = "UPDATE_PASSWORD", EnforceMfa = "ENFORCE_MFA" }
 );
 string_enum!(
     /// Whether MFA is in force.
     MfaState { Enabled = "ENABLED", Disabled = "DISABLED" }
 );
 string_enum!(
-    /// The second factor. Only email codes exist.
-    MfaType { Email = "EMAIL" }
+    /// The second factor: a code by email, or an authenticator app's code (SPEC section 10).
+    MfaType { Email = "EMAIL", Otp = "OTP" }
 );
 string_enum!(
     /// Where a role binding applies.

@@ -38,5 +38,7 @@ pub(crate) fn sample_user(user_id: &str) -> User {
         password_hash: None,
         token_generation: 0,
         tokens_revoked_at: None,
+        mfa_enforced: false,
+        otp: None,
     }
 }

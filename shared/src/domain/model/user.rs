@@ -10,6 +10,7 @@ use super::{
     AuthType, DomainId, Email, Language, MfaState, MfaType, Name, RequiredAction, RoleType, State, Tags, Timezone,
     UserId, WorkspaceId,
 };
+use crate::otp::OtpKey;
 use crate::secrets::PasswordHash;
 
 /// A point in time, written as ISO 8601 UTC with milliseconds and `Z` (in binary formats: Unix
@@ -83,7 +84,9 @@ impl Mfa {
         self.state == MfaState::Enabled
     }
 
-    pub fn to_json(&self) -> Value {
+    /// The `mfa` of UserInfo: `options` holds the EMAIL factor's address and, when an admin
+    /// requires MFA (`enforced`), `enforce: true` (SPEC section 10). An OTP secret is never in it.
+    pub fn to_json(&self, enforced: bool) -> Value {
         let mut out = Map::new();
         out.insert("state".into(), self.state.as_str().into());
         if let Some(kind) = self.mfa_type {
@@ -91,6 +94,9 @@ impl Mfa {
             let mut options = Map::new();
             if let Some(email) = &self.email {
                 options.insert("email".into(), email.as_str().into());
+            }
+            if enforced {
+                options.insert("enforce".into(), true.into());
             }
             out.insert("options".into(), Value::Object(options));
         }
@@ -139,6 +145,14 @@ pub struct User {
     /// second are refused. Never returned.
     #[serde(default)]
     pub tokens_revoked_at: Option<Timestamp>,
+    /// An admin requires MFA of type `mfa.mfa_type` of this user (SPEC section 10; UserInfo's
+    /// `mfa.options.enforce`).
+    #[serde(default)]
+    pub mfa_enforced: bool,
+    /// The OTP secret in force, sealed, with the last step accepted (SPEC section 10). Never
+    /// returned, listed or published.
+    #[serde(default)]
+    pub otp: Option<OtpKey>,
 }
 
 /// A token generation for an event at `at`: its time in microseconds since the epoch.
@@ -187,6 +201,17 @@ impl User {
         self.required_actions.contains(&RequiredAction::UpdatePassword)
     }
 
+    /// Tokens issued now may act only as the user itself: a password change is pending, or MFA
+    /// an admin requires is not set up yet (SPEC sections 5, 9 and 10).
+    pub fn is_restricted(&self) -> bool {
+        self.must_change_password() || self.required_actions.contains(&RequiredAction::EnforceMfa)
+    }
+
+    /// The user's `mfa` as UserInfo shows it.
+    pub fn mfa_json(&self) -> Value {
+        self.mfa.to_json(self.mfa_enforced)
+    }
+
     pub fn add_required_action(&mut self, action: RequiredAction) {
         if !self.required_actions.contains(&action) {
             self.required_actions.push(action);
@@ -208,7 +233,7 @@ impl User {
         put("email_verified", self.email_verified.into());
         put("auth_type", self.auth_type.as_str().into());
         put("role_type", self.role_type.as_str().into());
-        put("mfa", self.mfa.to_json());
+        put("mfa", self.mfa.to_json(self.mfa_enforced));
         put("language", self.language.into_string().into());
         put("timezone", self.timezone.into_string().into());
         put(
@@ -263,6 +288,8 @@ mod tests {
             password_hash: None,
             token_generation: 3,
             tokens_revoked_at: None,
+            mfa_enforced: false,
+            otp: None,
         };
         let doc = user.into_doc();
         let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();

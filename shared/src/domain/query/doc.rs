@@ -145,7 +145,7 @@ impl Doc for User {
             "required_actions" => whole(Value::Array(
                 self.required_actions.iter().map(|a| Value::from(a.as_str())).collect(),
             )),
-            "mfa" => within(self.mfa.to_json(), rest),
+            "mfa" => within(self.mfa_json(), rest),
             "tags" => match rest {
                 None => Some(Cow::Owned(Value::Object(self.tags.as_map().clone()))),
                 Some(rest) => {
@@ -217,6 +217,8 @@ mod tests {
             password_hash: None,
             token_generation: 0,
             tokens_revoked_at: None,
+            mfa_enforced: false,
+            otp: None,
         }
     }
 

@@ -54,7 +54,7 @@ impl<'a> TokenSubject<'a> {
             domain_id: user.domain_id.as_str(),
             user_id: user.user_id.as_str(),
             generation: user.token_generation,
-            restricted: user.must_change_password(),
+            restricted: user.is_restricted(),
         }
     }
 }

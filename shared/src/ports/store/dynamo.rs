@@ -545,4 +545,36 @@ mod tests {
         old.insert(schema::DELETED_ATTRIBUTE.into(), n(nine_days_ago));
         assert_eq!(read_record(old).unwrap(), Record::Absent);
     }
+
+    #[test]
+    fn list_blobs_leave_secrets_out_and_the_first_format_still_reads() {
+        use crate::otp::{OtpKey, Sealed};
+        let mut user = crate::model::sample_user("alice");
+        user.mfa_enforced = true;
+        user.otp = Some(OtpKey {
+            sealed: Sealed::new(vec![1, 2, 3]),
+            last_step: 9,
+        });
+        let item = user_item(&user, 1).unwrap();
+        let listed = super::item::user_from_list_blob(&item).unwrap().unwrap();
+        assert_eq!((listed.otp, listed.mfa_enforced), (None, true));
+        // A blob of the first format: no `mfa_enforced` and `otp` at the end.
+        user.mfa_enforced = false;
+        user.otp = None;
+        let Some(AttributeValue::B(blob)) = user_item(&user, 1).unwrap().remove(schema::LIST_BLOB_ATTRIBUTE) else {
+            panic!("a list blob");
+        };
+        let mut first = blob.into_inner();
+        assert_eq!(first[first.len() - 2..], [0, 0]);
+        first.truncate(first.len() - 2);
+        first[0] = 1;
+        let mut old = Item::new();
+        old.insert(
+            schema::LIST_BLOB_ATTRIBUTE.into(),
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(first)),
+        );
+        let read = super::item::user_from_list_blob(&old).unwrap().unwrap();
+        assert_eq!(read.user_id, user.user_id);
+        assert_eq!(read.mfa, user.mfa);
+    }
 }

@@ -4,12 +4,13 @@
 //! our own. Reads use MVCC snapshots and never block writes.
 //!
 //! Tables (keys are tuples, so a domain's users are one contiguous range):
-//! - `users.v3`: (domain_id, user_id) → `{version, user}` in postcard, a compact binary
+//! - `users.v4`: (domain_id, user_id) → `{version, user}` in postcard, a compact binary
 //!   encoding: list and stat decode a whole domain per request, and JSON decoding was most of
 //!   that time (docs/performance.md). Field and enum variant order are part of the format:
 //!   append, never reorder, and move the rows to a new table when appending (postcard rows
 //!   carry no field names, so an old row is simply shorter). Rows of earlier formats
-//!   (`users`, JSON; `users.v2`, before the token generation) are moved over on open.
+//!   (`users`, JSON; `users.v2`, before the token generation; `users.v3`, before the MFA an
+//!   admin requires and the OTP secret) are moved over on open.
 //! - `codes`:  (domain_id, user_id, purpose) → JSON `CodeRecord`
 //! - `admins`: domain_id → number of enabled DOMAIN_ADMINs
 //! - `resets`: (domain_id, user_id) → end of the reset-mail window (Unix ms)
@@ -41,7 +42,9 @@ use super::{
 };
 use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 
-const USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users.v3");
+const USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users.v4");
+/// The third row format: postcard rows without `mfa_enforced` and `otp` at the end.
+const V3_USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users.v3");
 /// The second row format: postcard rows without the two token-generation fields at the end.
 const V2_USERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("users.v2");
 const SIGN_INS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("sign_ins");
@@ -185,6 +188,7 @@ fn open_and_prepare(open: &Opener) -> StoreResult<Database> {
     txn.open_table(TOMBSTONES).map_err(unavailable)?;
     move_json_rows(&txn)?;
     move_v2_rows(&txn)?;
+    move_v3_rows(&txn)?;
     txn.commit().map_err(unavailable)?;
     Ok(db)
 }
@@ -242,15 +246,26 @@ fn move_json_rows(txn: &WriteTransaction) -> StoreResult<()> {
     })
 }
 
-/// Moves rows of the second format into `USERS`. A v2 row is a v3 row without its last two
-/// fields, `token_generation: 0` and `tokens_revoked_at: None`, which postcard writes as one
-/// zero byte each: the row plus two zero bytes is the same user in the new format.
+/// Moves rows of the second format into `USERS`. A v2 row is a v4 row without its last four
+/// fields, `token_generation: 0`, `tokens_revoked_at: None`, `mfa_enforced: false` and
+/// `otp: None`, which postcard writes as one zero byte each: the row plus four zero bytes is
+/// the same user in the new format.
 fn move_v2_rows(txn: &WriteTransaction) -> StoreResult<()> {
-    move_rows(txn, V2_USERS, |bytes| {
-        let mut row = bytes.to_vec();
-        row.extend_from_slice(&[0, 0]);
-        decode_row(&row)
-    })
+    move_rows(txn, V2_USERS, |bytes| decode_shorter_row(bytes, 4))
+}
+
+/// Moves rows of the third format into `USERS`: a v3 row is a v4 row without `mfa_enforced:
+/// false` and `otp: None`, two zero bytes.
+fn move_v3_rows(txn: &WriteTransaction) -> StoreResult<()> {
+    move_rows(txn, V3_USERS, |bytes| decode_shorter_row(bytes, 2))
+}
+
+/// A row of an earlier format that lacks the last `missing` fields, each written as one zero
+/// byte when at its default.
+fn decode_shorter_row(bytes: &[u8], missing: usize) -> StoreResult<UserRow> {
+    let mut row = bytes.to_vec();
+    row.resize(bytes.len() + missing, 0);
+    decode_row(&row)
 }
 
 /// Moves every row of an older table into `USERS`, read with `decode`, and drops that table.
@@ -742,6 +757,35 @@ mod tests {
         assert_eq!((got.item, got.version), (alice, 4));
         let txn = store.database().unwrap().begin_read().unwrap();
         assert!(!txn.list_tables().unwrap().any(|t| t.name() == V2_USERS.name()));
+    }
+
+    #[tokio::test]
+    async fn rows_of_the_third_format_are_moved_to_the_fourth_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let alice = user("alice");
+        {
+            let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
+            let txn = db.begin_write().unwrap();
+            let mut table = txn.open_table(V3_USERS).unwrap();
+            let bytes = postcard::to_stdvec(&UserRow {
+                version: 7,
+                user: alice.clone(),
+            })
+            .unwrap();
+            // A v3 row: the same fields without the last two (false and None: one zero each).
+            assert_eq!(bytes[bytes.len() - 2..], [0, 0]);
+            let v3 = &bytes[..bytes.len() - 2];
+            table
+                .insert((alice.domain_id.as_str(), alice.user_id.as_str()), v3)
+                .unwrap();
+            drop(table);
+            txn.commit().unwrap();
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let got = store.get_user(&alice.domain_id, &alice.user_id).await.unwrap().unwrap();
+        assert_eq!((got.item, got.version), (alice, 7));
+        let txn = store.database().unwrap().begin_read().unwrap();
+        assert!(!txn.list_tables().unwrap().any(|t| t.name() == V3_USERS.name()));
     }
 
     /// A disk that can fill up: while `full`, every write, resize and sync fails as a full

@@ -137,6 +137,11 @@ pub struct CodeRecord {
     pub expires_at: Timestamp,
     /// Attempts made so far, including the one in progress when returned by `take_code_attempt`.
     pub attempts: u32,
+    /// An OTP enrolment's record (SPEC section 10) holds the pending secret, sealed: the
+    /// authenticator's codes are checked against it, and `digest` (of a code no one is sent)
+    /// is only the record's identity for consuming it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_secret: Option<crate::otp::Sealed>,
 }
 
 impl CodeRecord {

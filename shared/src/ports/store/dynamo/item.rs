@@ -40,7 +40,10 @@ pub fn user_item(user: &User, version: u64) -> StoreResult<Item> {
 }
 
 /// The format byte that starts a list blob.
-pub(super) const LIST_BLOB_FORMAT: u8 = 1;
+pub(super) const LIST_BLOB_FORMAT: u8 = 2;
+/// The first format: the same without `mfa_enforced` and `otp` at the end (postcard writes
+/// `false` and `None` as one zero byte each).
+const LIST_BLOB_FORMAT_1: u8 = 1;
 
 /// The user as list and stat read it: postcard after a format byte, without the password
 /// hash. A domain read projects only this (and the keys), so DynamoDB sends a quarter of the
@@ -48,6 +51,7 @@ pub(super) const LIST_BLOB_FORMAT: u8 = 1;
 pub(super) fn list_blob(user: &User) -> StoreResult<AttributeValue> {
     let listed = User {
         password_hash: None,
+        otp: None,
         ..user.clone()
     };
     let mut bytes = vec![LIST_BLOB_FORMAT];
@@ -62,6 +66,11 @@ pub(super) fn user_from_list_blob(item: &Item) -> StoreResult<Option<User>> {
     };
     match blob.as_ref().split_first() {
         Some((&LIST_BLOB_FORMAT, rest)) => postcard::from_bytes(rest).map(Some).map_err(unavailable),
+        Some((&LIST_BLOB_FORMAT_1, rest)) => {
+            let mut bytes = rest.to_vec();
+            bytes.extend_from_slice(&[0, 0]);
+            postcard::from_bytes(&bytes).map(Some).map_err(unavailable)
+        }
         _ => Err(StoreError::Unavailable("a list blob of an unknown format".into())),
     }
 }
