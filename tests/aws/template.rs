@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_norway::Value;
 use shared::Operation;
+use shared::ops::description::OtpSecrets;
 use shared::store::dynamo::schema;
 use tests::moto::{self, RequestCounter};
 
@@ -41,6 +42,8 @@ pub struct Policy {
     pub table: BTreeSet<String>,
     pub ses: bool,
     pub kms: BTreeSet<String>,
+    /// KMS actions on MfaSecretKey, the key of the OTP secrets.
+    pub otp: BTreeSet<String>,
     pub other: BTreeSet<(String, String)>,
 }
 
@@ -49,6 +52,7 @@ pub fn policy(function: &Value) -> Policy {
         table: BTreeSet::new(),
         ses: false,
         kms: BTreeSet::new(),
+        otp: BTreeSet::new(),
         other: BTreeSet::new(),
     };
     for document in function["Properties"]["Policies"].as_sequence().expect("Policies") {
@@ -64,6 +68,8 @@ pub fn policy(function: &Value) -> Policy {
                     policy.ses = true;
                 } else if action.starts_with("dynamodb:") && resource.contains("\"UsersTable.Arn\"") {
                     policy.table.insert(action);
+                } else if action.starts_with("kms:") && resource.contains("MfaSecretKey.Arn") {
+                    policy.otp.insert(action);
                 } else if action.starts_with("kms:") && resource.contains("TokenSigningKey.Arn") {
                     // Sign only ever on the current key; reading public keys also on the
                     // previous keys of a rotation.
@@ -106,6 +112,15 @@ pub fn binary_of(op: Operation) -> String {
 
 fn kms_actions(actions: &[&str]) -> BTreeSet<String> {
     actions.iter().map(|a| format!("kms:{a}")).collect()
+}
+
+/// The KMS actions on MfaSecretKey an operation's function needs: what it does with OTP secrets.
+fn otp_actions(op: Operation) -> BTreeSet<String> {
+    match op.otp_secrets() {
+        OtpSecrets::None => BTreeSet::new(),
+        OtpSecrets::Seals => kms_actions(&["Encrypt"]),
+        OtpSecrets::Opens => kms_actions(&["Decrypt"]),
+    }
 }
 
 #[test]
@@ -261,6 +276,11 @@ fn every_method_has_its_own_function_on_its_paths() {
             BTreeSet::new()
         };
         assert_eq!(allowed.kms, kms, "KMS actions of {binary}");
+        assert_eq!(
+            allowed.otp,
+            otp_actions(op),
+            "KMS actions on the OTP secrets' key of {binary}"
+        );
         // Only the function that hands work over may reach anything beyond the table and SES:
         // the provisioning queue, to send to it.
         let beyond: Vec<(&str, &str)> = allowed.other.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
@@ -327,6 +347,8 @@ fn the_token_api_has_its_functions_and_only_they_sign() {
         let function = functions.get(binary).unwrap_or_else(|| panic!("no function {binary}"));
         let allowed = policy(function);
         assert_eq!(allowed.kms, kms, "{binary}");
+        let otp: BTreeSet<String> = ops.iter().flat_map(|op| otp_actions(*op)).collect();
+        assert_eq!(allowed.otp, otp, "{binary}");
         assert_eq!(allowed.ses, ses, "{binary}");
         assert!(allowed.other.is_empty(), "{binary}: {:?}", allowed.other);
         let mut routes: Vec<(String, String)> = function["Properties"]["Events"]
@@ -384,6 +406,69 @@ fn the_token_api_has_its_functions_and_only_they_sign() {
     }
     let env = &template["Globals"]["Function"]["Environment"]["Variables"];
     assert!(format!("{:?}", env["TOKEN_SIGNING_KEY"]).contains("TokenSigningKey"));
+}
+
+/// The OTP secrets' key (SPEC section 10): symmetric; its key policy lets only the function
+/// that makes secrets encrypt and only the functions that check codes decrypt, as their IAM
+/// policies (checked per function above) say.
+#[test]
+fn only_enable_mfa_seals_and_only_the_code_checkers_open_otp_secrets() {
+    let template = template();
+    let key = &template["Resources"]["MfaSecretKey"];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    assert_eq!(key["Properties"]["KeySpec"], "SYMMETRIC_DEFAULT");
+    assert_eq!(key["Properties"]["KeyUsage"], "ENCRYPT_DECRYPT");
+    let role = |op: Operation| {
+        let binary = binary_of(op);
+        let (logical, _) = template["Resources"]
+            .as_mapping()
+            .expect("Resources")
+            .iter()
+            .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"] == binary.as_str())
+            .unwrap_or_else(|| panic!("no function for {binary}"));
+        format!("{}Role", text(logical))
+    };
+    let mut allowed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("key policy")
+    {
+        let actions: Vec<String> = match &statement["Action"] {
+            Value::Sequence(list) => list.iter().map(text).collect(),
+            single => vec![text(single)],
+        };
+        for action in actions {
+            let uses = ["kms:Encrypt", "kms:Decrypt", "kms:*", "kms:E*", "kms:D*", "kms:Re*"];
+            assert!(
+                !uses.contains(&action.as_str()) || action == "kms:Encrypt" || action == "kms:Decrypt",
+                "{action} in the OTP key's policy"
+            );
+            if action == "kms:Encrypt" || action == "kms:Decrypt" {
+                let principals = format!("{:?}", statement["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+                allowed.entry(action).or_default().insert(principals);
+            }
+        }
+    }
+    let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for op in Operation::ALL {
+        for action in otp_actions(op) {
+            expected.entry(action).or_default().push(role(op));
+        }
+    }
+    assert_eq!(allowed.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    for (action, roles) in &expected {
+        let principals: String = allowed[action].iter().cloned().collect();
+        for role in roles {
+            assert!(principals.contains(role.as_str()), "{action}: {role} in {principals}");
+        }
+        assert_eq!(
+            principals.matches("Role-*").count(),
+            roles.len(),
+            "{action}: only {roles:?} in {principals}"
+        );
+    }
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(format!("{:?}", env["MFA_SECRET_KEY"]).contains("MfaSecretKey"));
 }
 
 fn number(value: &Value) -> i64 {

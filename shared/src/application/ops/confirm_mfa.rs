@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::MfaType;
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::otp::OtpKey;
 use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
@@ -26,6 +26,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: false,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::Opens,
     request: &proto3::CONFIRM_MFA_REQUEST,
     required: &["user_id", "domain_id", "verify_code"],
     response: "UserInfo",

@@ -14,7 +14,7 @@ use crate::model::{
     AuthType, Email, Language, Mfa, Name, PermissionGroup, RequiredAction, RoleBinding, RoleType, State, Tags,
     Timestamp, Timezone, User, UserId, WorkspaceId,
 };
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 use crate::secrets::Password;
 
@@ -27,6 +27,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: true,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::CREATE_USER_REQUEST,
     required: &["user_id", "domain_id", "auth_type", "permission_group"],
     response: "UserInfo",

@@ -40,6 +40,17 @@ pub enum UserAccess {
     Writes,
 }
 
+/// What an operation does with OTP secrets (SPEC section 10): on AWS, the KMS permission its
+/// function has on MFA_SECRET_KEY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpSecrets {
+    None,
+    /// Seals new secrets (`kms:Encrypt`).
+    Seals,
+    /// Opens stored secrets to check codes (`kms:Decrypt`).
+    Opens,
+}
+
 #[derive(Debug)]
 pub struct Description {
     /// The method name of the API document (`verify_email`, `token.issue`).
@@ -56,6 +67,7 @@ pub struct Description {
     pub sends_mail: bool,
     /// Whether it hands work over (`crate::deferred`): its function needs the queue.
     pub hands_over_work: bool,
+    pub otp_secrets: OtpSecrets,
     /// The proto request message its body is read as.
     pub request: &'static Message,
     /// The fields a request must carry; absent (or null) is ERROR_REQUIRED_PARAMETER naming

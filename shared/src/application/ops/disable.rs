@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::State;
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -21,6 +21,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: false,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "UserInfo",

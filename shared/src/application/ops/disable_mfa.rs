@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{MfaType, Timestamp};
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 use crate::secrets::PlainCode;
 use crate::store::{CodeChange, CodePurpose, CodeRecord};
@@ -26,6 +26,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: true,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::DISABLE_MFA_REQUEST,
     required: &["user_id", "domain_id"],
     response: "UserInfo",

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{Email, Mfa, MfaState, MfaType, Timestamp, User, Versioned};
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::otp::OtpSecret;
 use crate::proto3;
 use crate::secrets::PlainCode;
@@ -28,6 +28,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: true,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::Seals,
     request: &proto3::ENABLE_MFA_REQUEST,
     required: &["user_id", "domain_id", "mfa_type"],
     response: "UserInfo",

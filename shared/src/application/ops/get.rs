@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -19,6 +19,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: false,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "UserInfo",

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{AuthType, DomainId, State};
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 use crate::query::{Condition, Query};
 
@@ -24,6 +24,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: false,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::USER_SEARCH_QUERY,
     required: &["domain_id"],
     response: "UsersInfo",

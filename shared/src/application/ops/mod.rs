@@ -222,6 +222,10 @@ impl Operation {
     pub fn hands_over_work(self) -> bool {
         self.describe().hands_over_work
     }
+
+    pub fn otp_secrets(self) -> description::OtpSecrets {
+        self.describe().otp_secrets
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::input::Fields;
 use crate::model::DomainId;
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -20,6 +20,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: false,
     sends_mail: false,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::DOMAIN_REQUEST,
     required: &["domain_id"],
     response: "PublicKeyInfo",

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{AuthType, RequiredAction, Timestamp, User};
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 use crate::secrets::Password;
 
@@ -31,6 +31,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: false,
     sends_mail: false,
     hands_over_work: true,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "Empty",

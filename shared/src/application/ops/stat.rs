@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::DomainId;
-use crate::ops::description::{Alias, Description, Method, UserAccess};
+use crate::ops::description::{Alias, Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 use crate::query::StatQuery;
 
@@ -26,6 +26,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: false,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::USER_STAT_QUERY,
     required: &["domain_id", "query"],
     response: "StatResult",

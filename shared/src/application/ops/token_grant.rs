@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{DomainId, RoleType, State, User, UserId, WorkspaceId};
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 
 pub static DESCRIPTION: Description = Description {
@@ -24,6 +24,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: false,
     sends_mail: false,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::GRANT_TOKEN_REQUEST,
     required: &["grant_type", "token", "scope"],
     response: "GrantTokenInfo",

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::{AuthType, DomainId, MfaType, RoleType, State, User, UserId, Versioned};
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::otp::Sealed;
 use crate::proto3;
 use crate::secrets::PasswordHash;
@@ -35,6 +35,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: false,
     sends_mail: true,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::Opens,
     request: &proto3::ISSUE_TOKEN_REQUEST,
     required: &["credentials", "domain_id"],
     response: "TokenInfo",

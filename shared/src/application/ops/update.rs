@@ -12,7 +12,7 @@ use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::mail::Mail;
 use crate::model::{AuthType, Email, Language, Name, RequiredAction, Tags, Timezone, User};
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 use crate::secrets::{Password, PasswordHash};
 use crate::store::{CodeChange, CodePurpose};
@@ -26,6 +26,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: true,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::UPDATE_USER_REQUEST,
     required: &["user_id", "domain_id"],
     response: "UserInfo",

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
 use crate::model::Email;
-use crate::ops::description::{Description, Method, UserAccess};
+use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
 use crate::store::{CodeChange, CodePurpose};
 
@@ -23,6 +23,7 @@ pub static DESCRIPTION: Description = Description {
     needs_token: true,
     sends_mail: true,
     hands_over_work: false,
+    otp_secrets: OtpSecrets::None,
     request: &proto3::VERIFY_EMAIL_REQUEST,
     required: &["user_id", "domain_id"],
     response: "Empty",
