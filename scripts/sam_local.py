@@ -24,7 +24,11 @@ What it does:
    `events/publish-events.json` (its events must arrive on the bus), and the Token API: sign-in,
    grant, both key paths, and the granted token on user-get. No log line, and no answer but
    the Token API's, may hold a token, a password or a password hash.
-4. Fails if a function of the template was not invoked, or a file in `events/` not sent.
+4. `sam local start-api`: a slice of the HTTP suite through SAM's API Gateway emulation, and
+   authenticator-app MFA: pyotp (scripts/clients/authenticator.py) reads the URI enable-mfa
+   answers and makes the codes that enrol, sign in and disable, the secret sealed by a KMS
+   key on moto; the secret then appears in no log.
+5. Fails if a function of the template was not invoked, or a file in `events/` not sent.
 """
 
 import argparse
@@ -44,6 +48,8 @@ import boto3
 from samcli.yamlhelper import yaml_dump, yaml_parse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts" / "clients"))
+from authenticator import Authenticator  # noqa: E402 - beside real_clients.py, which uses it too
 DOMAIN = "domain-local"
 SENDER = "no-reply@example.com"
 ALICE_EMAIL = "alice@example.com"
@@ -128,6 +134,8 @@ class Check:
         # The Token API signs with a KMS key, as deployed (template.yaml's TokenSigningKey).
         self.signing_key = self.aws("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")[
             "KeyMetadata"]["KeyId"]
+        # OTP secrets are sealed by a symmetric KMS key, as deployed (template.yaml's MfaSecretKey).
+        self.mfa_key = self.aws("kms").create_key()["KeyMetadata"]["KeyId"]
 
     def token(self, caller):
         """A token of the dev key for `caller`, minted when first needed: alice's after she
@@ -178,6 +186,7 @@ class Check:
             IDENTITY_JWKS=self.jwks,
             TOKEN_SIGNING_KEY=self.signing_key,
             TOKEN_PREVIOUS_KEYS="",
+            MFA_SECRET_KEY=self.mfa_key,
             AWS_ENDPOINT_URL=self.moto,
         )
         missing = set(self.sequence_binaries()) - set(self.logical_ids)
@@ -330,6 +339,32 @@ class Check:
         get["headers"]["authorization"] = f"Bearer {granted['access_token']}"
         self.expect_200("user-get", get, lambda b: b["user_id"] == "alice" and b["last_accessed_at"])
 
+    @staticmethod
+    def authenticator(call, token):
+        """Authenticator-app MFA (SPEC section 10) through the functions, KMS on moto sealing the
+        secret: carol enrols with the URI enable-mfa answers, signs in with a code, and disables
+        it with another; pyotp makes every code. The secret must then appear in no log."""
+        user = {"user_id": "carol", "domain_id": DOMAIN}
+        enabled = call("/identity/v2/user/enable-mfa", dict(user, mfa_type="OTP", options={}), token)
+        uri = enabled["mfa"]["options"]["otp_qrcode_uri"]
+        app = Authenticator(uri)
+        if not uri.startswith("otpauth://totp/Cloudforet:carol?secret=") or app.secret not in uri:
+            fail(f"enable-mfa answered an unexpected URI for carol: {uri[:40]}...")
+        SECRETS.extend([re.compile(re.escape(app.secret)), re.compile("otpauth")])
+        confirmed = call("/identity/v2/user/confirm-mfa", dict(user, verify_code=app.code()), token)
+        if confirmed["mfa"] != {"state": "ENABLED", "mfa_type": "OTP", "options": {}}:
+            fail(f"confirm-mfa: {confirmed['mfa']}")
+        sign_in = {"credentials": {"user_id": "carol", "password": "Wonderland1"}, "domain_id": DOMAIN}
+        call("/identity/v2/token/issue", sign_in, None, 401, "ERROR_MFA_REQUIRED")
+        issued = call("/identity/v2/token/issue", dict(sign_in, verify_code=app.code(), auth_type="MFA"))
+        token = issued["access_token"]
+        call("/identity/v2/user/disable-mfa", user, token)
+        disabled = call("/identity/v2/user/confirm-mfa", dict(user, verify_code=app.code()), token)
+        if disabled["mfa"] != {"state": "DISABLED"}:
+            fail(f"confirm-mfa (disable): {disabled['mfa']}")
+        print("ok   sam local start-api: OTP enrolled, signed in with and disabled by pyotp's codes "
+              "(the secret sealed by KMS on moto)")
+
     def event(self, name, caller=None):
         event = json.loads((ROOT / "events" / f"{name}.json").read_text())
         self.used_events.add(name)
@@ -432,6 +467,7 @@ class Check:
             call("/identity/v2/token/issue",
                  {"credentials": {"user_id": "carol", "password": "Wrong-guess1"}, "domain_id": DOMAIN}, None, 401,
                  "ERROR_AUTHENTICATE_FAILURE")
+            self.authenticator(call, carol)
         finally:
             server.terminate()
             try:

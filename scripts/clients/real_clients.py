@@ -6,18 +6,23 @@
    numbers), and every 200 answer parsed into its response message with
    `json_format.ParseDict(..., ignore_unknown_fields=False)`. `role_type` is checked against
    the SPEC's list instead: its values differ between API releases (docs/design.md).
-2. schemathesis, driven by docs/openapi.json: generated requests for every operation, and every
+2. An authenticator app (pyotp, scripts/clients/authenticator.py): reads the otp_qrcode_uri
+   enable_mfa answers and makes the codes that enrol, sign in (the code once only) and disable
+   OTP; the secret then appears in no other answer, mail, stored file or log line.
+3. schemathesis, driven by docs/openapi.json: generated requests for every operation, and every
    answer must conform to the document (status, content type, schema) and be no 5xx.
 
 Usage: real_clients.py USERS_LOCAL_BINARY OPENAPI_JSON
 """
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
 
 import local_api
+from authenticator import Authenticator
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from spaceone.api.core.v1 import query_pb2
 from spaceone.api.identity.v2 import token_pb2, user_pb2
@@ -177,6 +182,44 @@ def official_client(server):
     print(f"official client (spaceone-api 2.0.25): {calls} calls, both namings, every answer parsed")
 
 
+def authenticator(server):
+    admin, user = server.admin, {"user_id": "otp-user", "domain_id": DOMAIN}
+    password = "Wonderland1"
+
+    def call(path, body, token, status=200, code=None):
+        got, answer = server.post(path, body, token)
+        assert got == status and (code is None or answer["detail"]["code"] == code), (path, got, answer)
+        return answer
+
+    call("/identity/v2/user/create",
+         dict(user, auth_type="LOCAL", password=password, permission_group="DOMAIN"), admin)
+    me = server.token("otp-user")
+    enabled = call("/identity/v2/user/enable-mfa", dict(user, mfa_type="OTP"), me)
+    app = Authenticator(enabled["mfa"]["options"]["otp_qrcode_uri"])
+    call("/identity/v2/user/confirm-mfa", dict(user, verify_code=app.code()), me)
+    sign_in = {"credentials": {"user_id": "otp-user", "password": password}, "domain_id": DOMAIN}
+    call("/identity/v2/token/issue", sign_in, None, 401, "ERROR_MFA_REQUIRED")
+    code = app.code()
+    call("/identity/v2/token/issue", dict(sign_in, verify_code=code), None)
+    call("/identity/v2/token/issue", dict(sign_in, verify_code=code), None, 401, "ERROR_AUTHENTICATE_FAILURE")
+    got = call("/identity/v2/user/get", user, admin)
+    assert got["mfa"] == {"state": "ENABLED", "mfa_type": "OTP", "options": {}}, got["mfa"]
+    call("/identity/v2/user/disable-mfa", user, me)
+    disabled = call("/identity/v2/user/confirm-mfa", dict(user, verify_code=app.code()), me)
+    assert disabled["mfa"] == {"state": "DISABLED"}, disabled["mfa"]
+    seen = [json.dumps(got), json.dumps(disabled)]
+    for folder, _, files in os.walk(server.data):
+        for name in files:
+            if name.endswith(".key"):
+                continue  # the sealing key itself
+            with open(os.path.join(folder, name), "rb") as f:
+                seen.append(f.read().decode("latin-1"))
+    for text in seen:
+        assert app.secret not in text and "otpauth" not in text, "the OTP secret outside enable_mfa's answer"
+    print("authenticator (pyotp): OTP enrolled, a code signed in once, another disabled it; the secret "
+          "in no other answer, file or log line")
+
+
 def schemathesis(server, document, examples):
     command = [
         os.path.join(os.path.dirname(sys.executable), "schemathesis"),
@@ -206,6 +249,7 @@ def main():
     server = Server(binary)
     try:
         official_client(server)
+        authenticator(server)
     finally:
         server.close()
     server = Server(binary)
