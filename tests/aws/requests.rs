@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use shared::model::{DomainId, UserId};
 use shared::store::UserStore;
 use shared::store::dynamo::DynamoStore;
+use shared::vault::kms::KmsVault;
 use tests::moto::{self, RequestCounter};
 use tests::{DOMAIN, Reply, TestApi};
 
@@ -634,4 +635,107 @@ async fn a_create_whose_answer_was_lost_succeeds_when_the_sdk_sends_it_again() {
     // A second create of the same user is still refused: only the very same write passes.
     let again = local("alice", json!({}));
     api.admin_call("create", again).await.err("ERROR_NOT_UNIQUE", 409);
+}
+
+/// Authenticator-app MFA (SPEC section 10) on DynamoDB with the secret sealed by KMS: the
+/// requests of each step. An OTP sign-in costs one KMS request (Decrypt) and no DynamoDB
+/// request more than a password sign-in: the secret and its last step live on the user item
+/// the sign-in reads and writes anyway (docs/dynamodb.md).
+#[tokio::test]
+async fn otp_costs_the_documented_requests() {
+    let counter = RequestCounter::default();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut api = TestApi::with_store(dir, Arc::new(moto::fresh_store(&counter).await));
+    let kms = moto::kms(&counter);
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .expect("a symmetric key")
+        .key_metadata
+        .expect("metadata")
+        .key_id;
+    api.app.vault = Arc::new(KmsVault::new(kms, key));
+    let c = Counted { api, counter };
+    c.api.create_user("alice", json!({})).await;
+    c.api.create_user("bob", json!({})).await;
+    let me = c.api.user("alice");
+
+    let enabled = c
+        .expect_as(
+            Some(&me),
+            "enable-mfa",
+            with("alice", json!({"mfa_type": "OTP"})),
+            &[("GetItem", 1), ("Encrypt", 1), ("TransactWriteItems", 1)],
+        )
+        .await;
+    let uri = enabled["mfa"]["options"]["otp_qrcode_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = c.api.authenticator_code(&uri, 0);
+    c.expect_as(
+        Some(&me),
+        "confirm-mfa",
+        with("alice", json!({"verify_code": code})),
+        &[
+            ("GetItem", 1),
+            ("UpdateItem", 1),
+            ("Decrypt", 1),
+            ("TransactWriteItems", 1),
+        ],
+    )
+    .await;
+    c.api.clock.advance(30);
+
+    let sign_in = |user: &str, extra: Value| {
+        let mut body = json!({"credentials": {"user_id": user, "password": "Secret123"}, "domain_id": DOMAIN});
+        tests::merge(&mut body, extra);
+        body
+    };
+    c.counter.reset();
+    c.api
+        .post("/identity/v2/token/issue", None, sign_in("bob", json!({})))
+        .await
+        .ok();
+    let password_only = c.counter.counts();
+    c.counter.reset();
+    let code = c.api.authenticator_code(&uri, 0);
+    c.api
+        .post(
+            "/identity/v2/token/issue",
+            None,
+            sign_in("alice", json!({"verify_code": code})),
+        )
+        .await
+        .ok();
+    let with_otp = c.counter.counts();
+    let mut expected = password_only.clone();
+    expected.insert("Decrypt".into(), 1);
+    assert_eq!(
+        with_otp, expected,
+        "an OTP sign-in against a password sign-in ({password_only:?})"
+    );
+
+    c.api.clock.advance(30);
+    c.expect_as(
+        Some(&me),
+        "disable-mfa",
+        target("alice"),
+        &[("GetItem", 1), ("PutItem", 1)],
+    )
+    .await;
+    let code = c.api.authenticator_code(&uri, 0);
+    c.expect_as(
+        Some(&me),
+        "confirm-mfa",
+        with("alice", json!({"verify_code": code})),
+        &[
+            ("GetItem", 1),
+            ("UpdateItem", 1),
+            ("Decrypt", 1),
+            ("TransactWriteItems", 1),
+        ],
+    )
+    .await;
 }
