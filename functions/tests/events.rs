@@ -435,3 +435,74 @@ async fn a_sign_in_and_a_lockout_are_published_without_secrets() {
         assert!(!texts.iter().any(|t| t.contains(secret)), "{secret} in an event");
     }
 }
+
+/// Authenticator-app MFA on the stream path (SPEC section 10): enrolment, confirmation, a
+/// sign-in with a code and a disable are events, and none carries the secret, its URI or the
+/// sealed bytes the user item holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_changes_are_published_without_the_secret() {
+    let p = pipeline().await;
+    let tap = EventTap::create().await;
+    p.api.create_user("alice", json!({})).await;
+    let me = p.api.user("alice");
+    let body = |extra: Value| {
+        let mut body = json!({"user_id": "alice", "domain_id": DOMAIN});
+        tests::merge(&mut body, extra);
+        body
+    };
+    let enabled = p
+        .api
+        .call("enable-mfa", &me, body(json!({"mfa_type": "OTP"})))
+        .await
+        .ok();
+    let uri = enabled["mfa"]["options"]["otp_qrcode_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .unwrap()
+        .to_string();
+    let code = p.api.authenticator_code(&uri, 0);
+    p.api
+        .call("confirm-mfa", &me, body(json!({"verify_code": code})))
+        .await
+        .ok();
+    p.api.clock.advance(30);
+    let sign_in = json!({"credentials": {"user_id": "alice", "password": PASSWORD}, "domain_id": DOMAIN,
+                         "verify_code": p.api.authenticator_code(&uri, 0)});
+    p.api.post("/identity/v2/token/issue", None, sign_in).await.ok();
+    let stored = p
+        .api
+        .app
+        .store
+        .get_user(
+            &shared::model::DomainId::parse("domain_id", DOMAIN.into()).unwrap(),
+            &shared::model::UserId::parse("user_id", "alice".into()).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = serde_json::to_value(&stored.item.otp.as_ref().expect("a secret in force").sealed).unwrap();
+    p.api.admin_call("disable-mfa", body(json!({"force": true}))).await.ok();
+    let events = publish_stream(&p, &tap).await;
+    let kinds: Vec<(String, String)> = events.iter().map(kind_and_user).collect();
+    let alice = |kind: &str| ("alice".to_string(), kind.to_string());
+    assert_eq!(
+        kinds,
+        [
+            alice("User Created"),
+            alice("User MFA Changed"),
+            alice("User MFA Changed"),
+            alice("User Signed In"),
+            alice("User MFA Changed"),
+        ]
+    );
+    let mut texts = Vec::new();
+    strings(&Value::Array(events), &mut texts);
+    for needle in [secret.as_str(), "otpauth", sealed.as_str().unwrap()] {
+        assert!(!texts.iter().any(|t| t.contains(needle)), "{needle} in an event");
+    }
+}

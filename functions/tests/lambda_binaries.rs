@@ -364,3 +364,115 @@ async fn the_token_functions_sign_in_with_a_kms_key() {
     assert_eq!(response["statusCode"], 200, "{response}");
     assert!(user["last_accessed_at"].as_str().is_some(), "{user}");
 }
+
+/// Authenticator-app MFA through the binaries as deployed (SPEC section 10): the secret sealed
+/// by a KMS key on moto (MFA_SECRET_KEY), alice enrols with user-enable-mfa, confirms with
+/// user-confirm-mfa and signs in with token-issue, each with a code of the URI she was given.
+/// No log line of any of them, at the most an operator can ask for, holds the secret or its URI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_otp_functions_enrol_and_sign_in_with_a_kms_sealed_secret() {
+    use shared::store::UserStore;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = DevKey::load_or_create(dir.path()).expect("key");
+    let dynamodb = moto::dynamodb(&RequestCounter::default());
+    let table = moto::fresh_table(&dynamodb).await;
+    let store = shared::store::dynamo::DynamoStore::new(dynamodb, &table);
+    let mut alice = tests::conformance::user("domain-local", "alice", RoleType::User);
+    alice.auth_type = shared::model::AuthType::Local;
+    let password = shared::secrets::Password::parse("Wonderland1".into()).expect("password");
+    alice.password_hash = Some(password.hash().await.expect("hash"));
+    // Created a second back, so that alice's dev-key token is not from before her creation.
+    alice.start_tokens(shared::model::Timestamp::new(
+        chrono::Utc::now() - chrono::TimeDelta::seconds(2),
+    ));
+    store.create_user(&alice).await.expect("alice");
+    let kms = moto::kms(&RequestCounter::default());
+    let signing_key = moto::signing_key(&kms, "ECC_NIST_P256").await;
+    let mfa_key = kms
+        .create_key()
+        .send()
+        .await
+        .expect("a symmetric key")
+        .key_metadata
+        .expect("metadata")
+        .key_id;
+    let mut env = function_env(&table, ("IDENTITY_JWKS", key.jwks_json()));
+    env.push(("TOKEN_SIGNING_KEY".into(), signing_key));
+    env.push(("MFA_SECRET_KEY".into(), mfa_key));
+    let body = |extra: Value| {
+        let mut body = serde_json::json!({"user_id": "alice", "domain_id": "domain-local"});
+        tests::merge(&mut body, extra);
+        body
+    };
+    let request = |name: &str, body: Value, token: Option<String>| {
+        let mut event = event(name);
+        event["body"] = Value::String(body.to_string());
+        prepare(event, token, None)
+    };
+    let mut logs = String::new();
+    let (response, enabled, log) = invoke(
+        env!("CARGO_BIN_EXE_user-enable-mfa"),
+        "user-enable-mfa-otp",
+        &env,
+        request(
+            "enable-mfa",
+            body(serde_json::json!({"mfa_type": "OTP"})),
+            token(&key, Caller::Alice),
+        ),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(response["statusCode"], 200, "{response}\n{log}");
+    logs.push_str(&log);
+    let uri = enabled["mfa"]["options"]["otp_qrcode_uri"]
+        .as_str()
+        .expect("a URI")
+        .to_string();
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .unwrap()
+        .to_string();
+    let now = u64::try_from(chrono::Utc::now().timestamp()).expect("after 1970");
+    // The step before now for the enrolment, then now's for the sign-in: each step once.
+    let (enrol, sign_in) = (
+        tests::authenticator_code_at(&uri, now - 30),
+        tests::authenticator_code_at(&uri, now),
+    );
+    let (response, confirmed, log) = invoke(
+        env!("CARGO_BIN_EXE_user-confirm-mfa"),
+        "user-confirm-mfa-otp",
+        &env,
+        request(
+            "confirm-mfa",
+            body(serde_json::json!({"verify_code": enrol})),
+            token(&key, Caller::Alice),
+        ),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(response["statusCode"], 200, "{response}\n{log}");
+    assert_eq!(confirmed["mfa"]["state"], "ENABLED");
+    logs.push_str(&log);
+    let mut issue = event("token-issue");
+    let mut credentials: Value = serde_json::from_str(issue["body"].as_str().unwrap()).expect("body");
+    credentials["verify_code"] = Value::String(sign_in);
+    issue["body"] = Value::String(credentials.to_string());
+    let (response, tokens, log) = invoke(
+        env!("CARGO_BIN_EXE_token-issue"),
+        "token-issue-otp",
+        &env,
+        issue,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(response["statusCode"], 200, "{response}\n{log}");
+    assert!(tokens["access_token"].is_string());
+    logs.push_str(&log);
+    assert!(!logs.is_empty());
+    for line in logs.lines() {
+        assert!(!line.contains(&secret), "the secret in a log line: {line}");
+        assert!(!line.contains("otpauth"), "the URI in a log line: {line}");
+    }
+}

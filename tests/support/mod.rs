@@ -34,6 +34,19 @@ pub const DOMAIN: &str = "domain-test";
 pub const ADMIN: &str = "root";
 pub const PASSWORD: &str = "Secret123";
 
+/// The code an authenticator app shows at `unix_seconds` for the `otpauth://` URI `uri`: its
+/// `secret` read with `totp-rs`'s own base32, RFC 6238's SHA-1, 6 digits, 30 s.
+#[track_caller]
+pub fn authenticator_code_at(uri: &str, unix_seconds: u64) -> String {
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|part| part.strip_prefix("secret="))
+        .expect("a secret in the URI");
+    let secret = totp_rs::Secret::try_from_base32(secret).expect("base32");
+    let totp = totp_rs::Builder::new().with_secret(secret).build().expect("a TOTP");
+    totp.generate(unix_seconds).to_string()
+}
+
 /// A clock that stands still until moved.
 pub struct TestClock(Mutex<DateTime<Utc>>);
 
@@ -332,15 +345,8 @@ impl TestApi {
     /// from now by the API's clock. Read with `totp-rs`'s own base32 and RFC 6238, not the API's.
     #[track_caller]
     pub fn authenticator_code(&self, uri: &str, offset: i64) -> String {
-        let secret = uri
-            .split(['?', '&'])
-            .find_map(|part| part.strip_prefix("secret="))
-            .expect("a secret in the URI");
-        let secret = totp_rs::Secret::try_from_base32(secret).expect("base32");
-        let totp = totp_rs::Builder::new().with_secret(secret).build().expect("a TOTP");
         let at = self.clock.now() + TimeDelta::seconds(offset);
-        totp.generate(u64::try_from(at.timestamp()).expect("after 1970"))
-            .to_string()
+        authenticator_code_at(uri, u64::try_from(at.timestamp()).expect("after 1970"))
     }
 
     /// The temporary password in the latest mail to `address`.
