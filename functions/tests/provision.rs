@@ -327,3 +327,42 @@ async fn an_sqs_batch_reports_only_its_failures_and_redelivery_applies_nothing_t
         assert_eq!((stored.item.name.as_str(), stored.version), ("Franklin", 2), "{store}");
     }
 }
+
+/// Provisioning commands require MFA as create and update do (SPEC section 10): a create
+/// command with `enforce_mfa_state`, delivered twice, makes the user once; an update command
+/// releases it.
+#[tokio::test]
+async fn commands_require_mfa_as_the_api_does() {
+    let api = TestApi::new().await;
+    let create = command(
+        "create",
+        tests::DOMAIN,
+        json!({"user_id": "erin", "auth_type": "LOCAL", "password": tests::PASSWORD, "permission_group": "DOMAIN",
+               "enforce_mfa_state": "ENABLED", "enforce_mfa_type": "OTP"}),
+    );
+    let (summary, results) = run(&api, &[create.clone(), create]).await;
+    assert_eq!(summary.failed, 0, "{results:?}");
+    assert_eq!(results[1]["result"], "already_done", "{results:?}");
+    let erin = api.get("erin").await;
+    assert_eq!(
+        erin["mfa"],
+        json!({"state": "DISABLED", "mfa_type": "OTP", "options": {"enforce": true}})
+    );
+    assert_eq!(erin["required_actions"], json!(["ENFORCE_MFA"]));
+    // A create command asking for another requirement is not the one already done.
+    let other = command(
+        "create",
+        tests::DOMAIN,
+        json!({"user_id": "erin", "auth_type": "LOCAL", "password": tests::PASSWORD, "permission_group": "DOMAIN"}),
+    );
+    let (summary, _) = run(&api, &[other]).await;
+    assert_eq!(summary.failed, 1);
+    let release = command(
+        "update",
+        tests::DOMAIN,
+        json!({"user_id": "erin", "enforce_mfa_state": "DISABLED"}),
+    );
+    let (summary, _) = run(&api, &[release]).await;
+    assert_eq!(summary.failed, 0);
+    assert_eq!(api.get("erin").await["required_actions"], json!([]));
+}

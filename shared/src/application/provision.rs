@@ -259,4 +259,16 @@ fn created_as_asked(user: &User, params: &Map<String, Value>) -> bool {
         && text("role_id").is_none_or(|r| role_id == Some(r))
         && text("workspace_id").is_none_or(|w| workspace_id == Some(w))
         && params.get("tags").is_none_or(|t| doc.get("tags") == Some(t))
+        && enforced_as_asked(user, params)
+}
+
+/// Whether `user` is under the MFA requirement a create command's `enforce_mfa_state` and
+/// `enforce_mfa_type` ask for (SPEC section 10; names as the API document writes them).
+fn enforced_as_asked(user: &User, params: &Map<String, Value>) -> bool {
+    let kind = user.mfa.mfa_type.map(|t| t.as_str());
+    match params.get("enforce_mfa_state").and_then(Value::as_str) {
+        Some("ENABLED") => user.mfa_enforced && params.get("enforce_mfa_type").and_then(Value::as_str) == kind,
+        None | Some("" | "DISABLED") => !user.mfa_enforced,
+        Some(_) => false,
+    }
 }
