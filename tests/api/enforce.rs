@@ -226,3 +226,22 @@ async fn a_disable_puts_enforce_mfa_back_and_releasing_leaves_mfa_as_it_is() {
     );
     assert_eq!(user["required_actions"], json!([]));
 }
+
+#[tokio::test]
+async fn the_users_own_disable_puts_enforce_mfa_back_too() {
+    let api = TestApi::new().await;
+    api.create_user("alice", enforce("OTP")).await;
+    let uri = set_up_otp(&api, "alice").await;
+    let me = api.user("alice");
+    api.call("disable-mfa", &me, body("alice", json!({}))).await.ok();
+    let code = api.authenticator_code(&uri, 0);
+    let user = api
+        .call("confirm-mfa", &me, body("alice", json!({"verify_code": code})))
+        .await
+        .ok();
+    assert_eq!(
+        user["mfa"],
+        json!({"state": "DISABLED", "mfa_type": "OTP", "options": {"enforce": true}})
+    );
+    assert_eq!(user["required_actions"], json!(["ENFORCE_MFA"]));
+}

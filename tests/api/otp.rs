@@ -449,3 +449,78 @@ async fn enforce_mfa_is_not_an_action_to_set() {
     }
     assert_eq!(api.get("alice").await["required_actions"], json!([]));
 }
+
+#[tokio::test]
+async fn a_pending_disable_ends_after_five_minutes_or_five_wrong_codes() {
+    let (api, uri) = enabled("alice").await;
+    let me = api.user("alice");
+    api.call("disable-mfa", &me, body("alice", json!({}))).await.ok();
+    api.clock.advance(301);
+    let code = api.authenticator_code(&uri, 0);
+    api.call("confirm-mfa", &me, body("alice", json!({"verify_code": code})))
+        .await
+        .err("ERROR_INVALID_VERIFY_CODE", 400);
+    assert_eq!(api.get("alice").await["mfa"]["state"], "ENABLED");
+
+    api.call("disable-mfa", &me, body("alice", json!({}))).await.ok();
+    let code = api.authenticator_code(&uri, 0);
+    for _ in 0..5 {
+        api.call("confirm-mfa", &me, body("alice", json!({"verify_code": wrong(&code)})))
+            .await
+            .err("ERROR_INVALID_VERIFY_CODE", 400);
+    }
+    api.call("confirm-mfa", &me, body("alice", json!({"verify_code": code})))
+        .await
+        .err("ERROR_INVALID_VERIFY_CODE", 400);
+    assert_eq!(
+        api.get("alice").await["mfa"]["state"],
+        "ENABLED",
+        "the disable was cancelled"
+    );
+}
+
+/// Without a key to seal or open secrets (a Lambda function deployed without MFA_SECRET_KEY),
+/// OTP is a 503 that changes nothing; EMAIL MFA is unaffected.
+#[tokio::test]
+async fn without_a_secret_key_otp_is_unavailable_and_nothing_changes() {
+    let mut api = TestApi::new().await;
+    api.create_user("alice", json!({})).await;
+    api.app.vault = std::sync::Arc::new(shared::vault::NoVault);
+    let me = api.user("alice");
+    let message = api
+        .call("enable-mfa", &me, body("alice", json!({"mfa_type": "OTP"})))
+        .await
+        .err("ERROR_UNAVAILABLE", 503);
+    assert!(message.contains("MFA secret key"), "{message}");
+    assert_eq!(api.get("alice").await["mfa"], json!({"state": "DISABLED"}));
+    api.call(
+        "enable-mfa",
+        &me,
+        body(
+            "alice",
+            json!({"mfa_type": "EMAIL", "options": {"email": "m@example.com"}}),
+        ),
+    )
+    .await
+    .ok();
+}
+
+/// MFA_OTP_ISSUER_NAME names the issuer in both places of the URI, percent-encoded, as is a
+/// user id with characters a label cannot hold.
+#[tokio::test]
+async fn the_uri_names_the_configured_issuer_and_encodes_both_parts() {
+    let mut api = TestApi::new().await;
+    api.app.otp_issuer = "Acme Co".into();
+    api.create_user("a:b@c", json!({})).await;
+    let user = api
+        .call(
+            "enable-mfa",
+            &api.user("a:b@c"),
+            body("a:b@c", json!({"mfa_type": "OTP"})),
+        )
+        .await
+        .ok();
+    let uri = user["mfa"]["options"]["otp_qrcode_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Acme%20Co:a%3Ab%40c?secret="), "{uri}");
+    assert!(uri.ends_with("&issuer=Acme%20Co"), "{uri}");
+}

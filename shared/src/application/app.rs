@@ -464,6 +464,21 @@ mod tests {
     }
 
     #[test]
+    fn the_otp_issuer_is_checked_at_start_up_and_defaults_to_cloudforet() {
+        assert_eq!(config(&[]).unwrap().otp_issuer, "Cloudforet");
+        assert_eq!(config(&[]).unwrap().mfa_secret_key, None);
+        for bad in ["Acme\nInc", &"x".repeat(65)] {
+            let error = config(&[("MFA_OTP_ISSUER_NAME", bad)]).unwrap_err();
+            assert!(error.to_string().starts_with("MFA_OTP_ISSUER_NAME"), "{error}");
+        }
+        let c = config(&[("MFA_OTP_ISSUER_NAME", "Acme"), ("MFA_SECRET_KEY", "alias/otp")]).unwrap();
+        assert_eq!(
+            (c.otp_issuer.as_str(), c.mfa_secret_key.as_deref()),
+            ("Acme", Some("alias/otp"))
+        );
+    }
+
+    #[test]
     fn a_data_dir_that_is_a_file_is_refused_by_name() {
         let file = tempfile::NamedTempFile::new().unwrap();
         let error = config(&[("DATA_DIR", file.path().to_str().unwrap())]).unwrap_err();
