@@ -16,7 +16,7 @@ DOCKER_DIR="$PWD/target/docker"
 mkdir -p "$DOCKER_DIR"
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v busybox >/dev/null 2>&1; then
     echo "== installing docker.io and busybox-static (apt)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io busybox-static >"$DOCKER_DIR/apt.log" 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q docker.io busybox-static >"$DOCKER_DIR/apt.log" 2>&1 ||
         { cat "$DOCKER_DIR/apt.log" >&2; echo "cannot install docker.io (apt-get, as root)" >&2; return 1; }
 fi
 export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"

@@ -10,7 +10,9 @@
 # HTTP suite on both stores, storage conformance on both stores, SES, KMS and request-count
 # tests, every Lambda binary against a fake Runtime API, the provisioning and event pipelines,
 # the local server, the fuzzer), the OpenAPI document's validation, the real clients (the
-# official spaceone-api client, schemathesis) against the local server, the SAM template
+# official spaceone-api client, schemathesis, pyotp, and the console in Debian's chromium
+# under Playwright with axe-core) against the local server, the console's bundle rebuilt from
+# its lock file and compared with the committed one, the SAM template
 # lint, every function through `sam local invoke` in a Docker daemon of its own
 # (scripts/sam-local.sh), and the arm64 Lambda build (beside the tests).
 #
@@ -120,6 +122,18 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 lap "fmt"
 
+# The console's bundle (console/dist) is committed so that building the binaries needs no
+# Node; it must be exactly what its sources and lock file build.
+echo "== console: npm ci and the build from the lock file; the committed bundle must be what it builds"
+(cd console && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)
+# Against the index: what is (or is about to be) committed.
+if ! git diff --quiet -- console/dist || [ -n "$(git ls-files --others --exclude-standard -- console/dist)" ]; then
+    git status --short -- console/dist
+    echo "console/dist differs from what console/ builds: run (cd console && npm ci && npm run build) and commit it" >&2
+    exit 1
+fi
+lap "console bundle"
+
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 lap "clippy"
@@ -165,11 +179,20 @@ lap "openapi validator"
 
 # The real clients run beside the sam steps: schemathesis keeps one core busy while the sam
 # steps mostly wait on Docker. Their output is shown after the sam steps.
-echo "== real clients against users-local: the official spaceone-api 2.0.25 client, schemathesis (beside the sam steps)"
+echo "== real clients against users-local: the official spaceone-api 2.0.25 client, schemathesis, the console in chromium (beside the sam steps)"
 venv_install scripts/clients/requirements.txt "$CLIENTS_VENV"
 CLIENTS_LOG="$RUN_DIR/real-clients.log"
-"$CLIENTS_VENV/bin/python" scripts/clients/real_clients.py target/debug/users-local docs/openapi.json \
-    >"$CLIENTS_LOG" 2>&1 &
+(
+    set -e
+    "$CLIENTS_VENV/bin/python" scripts/clients/real_clients.py target/debug/users-local docs/openapi.json
+    # Debian's chromium for Playwright (never `playwright install`: its host is unreachable).
+    if ! [ -x /usr/bin/chromium ]; then
+        echo "== installing chromium (apt)"
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium >"$RUN_DIR/apt-chromium.log" 2>&1 ||
+            { cat "$RUN_DIR/apt-chromium.log"; exit 1; }
+    fi
+    "$CLIENTS_VENV/bin/python" scripts/clients/console_browser.py target/debug/users-local "$RUN_DIR/console-screenshots"
+) >"$CLIENTS_LOG" 2>&1 &
 CLIENTS_PID=$!
 lap "real clients (started)"
 

@@ -143,6 +143,10 @@ fn print_banner(config: &Config, addr: std::net::SocketAddr, token: &str) {
         config.data_dir.display()
     ));
     line(format!(
+        "Console: http://{addr}{}  (sign in as a user with a password; create the first one below)",
+        functions::local::CONSOLE_PATH
+    ));
+    line(format!(
         "DOMAIN_ADMIN token for {LOCAL_DOMAIN}, to create the first users (valid {} h):",
         BANNER_TOKEN_TTL / 3600
     ));

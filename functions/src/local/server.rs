@@ -267,7 +267,7 @@ fn documentation(parts: &lambda_http::http::request::Parts) -> Option<Response<B
 /// handler.
 async fn answer(app: &App, request: hyper::Request<Incoming>, read_timeout: Duration) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    if let Some(page) = documentation(&parts) {
+    if let Some(page) = documentation(&parts).or_else(|| super::console::answer(&parts)) {
         return page;
     }
     // One byte over the limit is enough to know it is too large; the rest is never read.

@@ -1,0 +1,120 @@
+import { useEffect, useState } from "preact/hooks";
+import { describe } from "./api";
+import { go, type Route } from "./route";
+import { call, type Session } from "./session";
+
+interface User {
+  user_id: string;
+  name: string;
+  state: string;
+  email: string;
+  auth_type: string;
+  role_type: string;
+  mfa: { state: string; mfa_type?: string };
+  last_accessed_at: string | null;
+}
+
+const PAGE_SIZE = 20;
+const COLUMNS: [key: string, title: string][] = [
+  ["user_id", "User ID"],
+  ["name", "Name"],
+  ["email", "Email"],
+  ["state", "State"],
+  ["auth_type", "Auth type"],
+  ["role_type", "Role"],
+  ["mfa.state", "MFA"],
+  ["last_accessed_at", "Last access"],
+];
+
+/** The users of the domain, a page at a time: `list` with the view in the URL. */
+export function Users({ session, route, renewed }: { session: Session; route: Route; renewed: (s: Session) => void }) {
+  const page = Math.max(1, Number(route.params.get("page")) || 1);
+  const sort = route.params.get("sort") ?? "user_id";
+  const desc = route.params.get("desc") === "1";
+  const keyword = route.params.get("q") ?? "";
+  const [result, setResult] = useState<{ results: User[]; total_count: number } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [search, setSearch] = useState(keyword);
+
+  useEffect(() => {
+    let live = true;
+    const query: Record<string, unknown> = {
+      page: { start: (page - 1) * PAGE_SIZE + 1, limit: PAGE_SIZE },
+      sort: { key: sort, desc },
+    };
+    if (keyword) query.keyword = keyword;
+    call<{ results: User[]; total_count: number }>(session, "list", { query }, renewed)
+      .then((answer) => live && (setResult(answer), setError(null)))
+      .catch((failure) => live && setError(describe(failure)));
+    return () => {
+      live = false;
+    };
+  }, [session.access, page, sort, desc, keyword]);
+
+  const view = (changes: Record<string, string | number | undefined>) =>
+    go("/users", { page, sort, desc: desc ? 1 : undefined, q: keyword || undefined, ...changes });
+  const pages = result ? Math.max(1, Math.ceil(result.total_count / PAGE_SIZE)) : 1;
+
+  return (
+    <main>
+      <h1>Users</h1>
+      <form
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          view({ q: search.trim() || undefined, page: 1 });
+        }}
+      >
+        <label>
+          Search
+          <input name="q" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} placeholder="ID, name or email" />
+        </label>
+        <button type="submit">Search</button>
+      </form>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <table>
+        <caption>
+          {result ? `${result.total_count} users, page ${page} of ${pages}` : "Loading…"}
+        </caption>
+        <thead>
+          <tr>
+            {COLUMNS.map(([key, title]) => (
+              <th scope="col" aria-sort={sort === key ? (desc ? "descending" : "ascending") : "none"}>
+                <button type="button" class="link" onClick={() => view({ sort: key, desc: sort === key && !desc ? 1 : undefined, page: 1 })}>
+                  {title}
+                  {sort === key ? (desc ? " ▼" : " ▲") : ""}
+                </button>
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {result?.results.map((user) => (
+            <tr key={user.user_id}>
+              <td>{user.user_id}</td>
+              <td>{user.name}</td>
+              <td>{user.email}</td>
+              <td>{user.state}</td>
+              <td>{user.auth_type}</td>
+              <td>{user.role_type}</td>
+              <td>{user.mfa.state === "ENABLED" ? user.mfa.mfa_type ?? "ENABLED" : "off"}</td>
+              <td>{user.last_accessed_at ? new Date(user.last_accessed_at).toLocaleString() : "never"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <nav aria-label="Pages" class="pager">
+        <button type="button" disabled={page <= 1} onClick={() => view({ page: page - 1 })}>
+          Previous
+        </button>
+        <button type="button" disabled={page >= pages} onClick={() => view({ page: page + 1 })}>
+          Next
+        </button>
+      </nav>
+    </main>
+  );
+}

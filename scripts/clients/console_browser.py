@@ -1,0 +1,164 @@
+"""The console in a real browser (issue 36; `./scripts/test.sh` runs this).
+
+Debian's chromium (/usr/bin/chromium), driven by Playwright, against `users-local serve` on
+127.0.0.1 with its console at /console/:
+
+1. An admin signs in with user id and password (token/issue, then token/grant DOMAIN), and
+   the users table shows the domain: searched, sorted by a column, paged; the view is in the
+   URL, so loading that URL again shows the same page.
+2. A wrong password shows the one generic message of a failed sign-in.
+3. A user with EMAIL MFA signs in in two steps, the code read from the server's outbox.
+4. axe-core on each page: no serious or critical violation. No page logs an error or a
+   Content-Security-Policy violation, and the answers carry the security headers (CSP,
+   nosniff, no referrer; index.html no-cache, assets immutable and gzipped).
+
+Screenshots of each page at 1280x800 go to the folder given (docs/console/ holds the
+committed ones).
+
+Usage: console_browser.py USERS_LOCAL_BINARY SCREENSHOT_DIR
+"""
+
+import os
+import sys
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
+
+from real_clients import DOMAIN, Server
+
+PASSWORD = "Wonderland1"
+
+
+def prepare(server):
+    """The domain the browser sees: an admin who signs in, 45 users, one with EMAIL MFA on."""
+    def call(path, body, token):
+        status, answer = server.post(path, body, token)
+        assert status == 200, (path, status, answer)
+        return answer
+
+    user = {"auth_type": "LOCAL", "password": PASSWORD, "permission_group": "DOMAIN", "domain_id": DOMAIN}
+    call("/identity/v2/user/create", dict(user, user_id="root-user", name="Root", role_id="managed-domain-admin"),
+         server.admin)
+    for i in range(45):
+        team = ["core", "edge", "data"][i % 3]
+        call("/identity/v2/user/create",
+             dict(user, user_id=f"user-{i:02d}", name=f"Person {i:02d}", email=f"p{i:02d}@example.com",
+                  tags={"team": team}), server.admin)
+    call("/identity/v2/user/create", dict(user, user_id="mfa-user", name="Mfa User"), server.admin)
+    own = server.token("mfa-user")
+    target = {"user_id": "mfa-user", "domain_id": DOMAIN}
+    call("/identity/v2/user/enable-mfa", dict(target, mfa_type="EMAIL", options={"email": "mfa@example.com"}), own)
+    call("/identity/v2/user/confirm-mfa", dict(target, verify_code=server.last_code("mfa@example.com")), own)
+
+
+class Browser:
+    def __init__(self, playwright, server, shots):
+        self.server, self.shots = server, shots
+        self.browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        self.problems = []
+
+    def page(self):
+        context = self.browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        # Refused requests (a wrong password's 401, a non-admin's DOMAIN grant's 403) are the
+        # API's answers, which the page handles; anything else logged as an error (a script
+        # error, a Content-Security-Policy violation) is a problem.
+        page.on("console", lambda m: m.type == "error" and not m.text.startswith("Failed to load resource")
+                and self.problems.append(f"console: {m.text}"))
+        page.on("response", lambda r: r.status == 404 and self.problems.append(f"404: {r.url}"))
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        return page
+
+    def check(self, page, name):
+        """axe on the page as it is, and its screenshot."""
+        results = Axe().run(page)
+        serious = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+        assert not serious, f"{name}: {[(v['id'], v['impact'], v['help']) for v in serious]}"
+        page.screenshot(path=os.path.join(self.shots, f"{name}.png"))
+
+    def sign_in(self, page, user_id, password=PASSWORD):
+        page.goto(f"{self.server.base}/console/")
+        page.get_by_label("User ID").fill(user_id)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+
+
+def admin_finds_users(b):
+    page = b.page()
+    b.sign_in(page, "root-user")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    expect(page.locator("caption")).to_have_text("47 users, page 1 of 3")
+    b.check(page, "users")
+    page.get_by_label("Search").fill("person 1")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("caption")).to_have_text("10 users, page 1 of 1")
+    page.get_by_role("button", name="Name").click()
+    page.get_by_role("button", name="Name ▲").click()
+    expect(page.locator("tbody tr").first.locator("td").first).to_have_text("user-19")
+    # The view is in the URL: the same address shows the same page after a reload.
+    url = page.url
+    assert "q=person+1" in url and "sort=name" in url and "desc=1" in url, url
+    page.reload()
+    expect(page.locator("tbody tr").first.locator("td").first).to_have_text("user-19")
+    page.get_by_label("Search").fill("")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("caption")).to_have_text("47 users, page 2 of 3")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def wrong_password_is_the_generic_message(b):
+    page = b.page()
+    b.sign_in(page, "root-user", "Not-the-password1")
+    expect(page.get_by_role("alert")).to_contain_text("the user_id or password is wrong")
+    b.check(page, "sign-in-failed")
+
+
+def mfa_sign_in_takes_the_mailed_code(b):
+    page = b.page()
+    b.sign_in(page, "mfa-user")
+    expect(page.get_by_label("Verification code")).to_be_visible()
+    b.check(page, "sign-in-code")
+    page.get_by_label("Verification code").fill(b.server.last_code("mfa@example.com"))
+    page.get_by_role("button", name="Verify and sign in").click()
+    expect(page.get_by_role("heading", name="Welcome, mfa-user")).to_be_visible()
+
+
+def main():
+    binary, shots = sys.argv[1], sys.argv[2]
+    os.makedirs(shots, exist_ok=True)
+    server = Server(binary)
+    try:
+        prepare(server)
+        with sync_playwright() as playwright:
+            b = Browser(playwright, server, shots)
+            page = b.page()
+            assets = []
+            page.on("response", lambda r: "/console/assets/" in r.url and assets.append(r))
+            index = page.goto(f"{server.base}/console/")
+            headers = index.headers
+            assert "script-src 'self'" in headers["content-security-policy"], headers
+            assert "frame-ancestors 'none'" in headers["content-security-policy"], headers
+            assert headers["x-content-type-options"] == "nosniff", headers
+            assert headers["referrer-policy"] == "no-referrer", headers
+            assert headers["cache-control"] == "no-cache", headers
+            page.wait_for_load_state("networkidle")
+            assert assets, "no asset loaded"
+            for asset in assets:
+                assert asset.headers["cache-control"] == "public, max-age=31536000, immutable", asset.headers
+                assert asset.headers.get("content-encoding") == "gzip", asset.headers
+            b.check(page, "sign-in")
+            admin_finds_users(b)
+            wrong_password_is_the_generic_message(b)
+            mfa_sign_in_takes_the_mailed_code(b)
+            b.browser.close()
+        assert not b.problems, b.problems
+    finally:
+        server.close()
+    print(f"console in chromium: sign-in, the users table (search, sort, pages, the URL), the generic "
+          f"failure, EMAIL MFA; axe clean; screenshots in {shots}")
+
+
+if __name__ == "__main__":
+    main()
