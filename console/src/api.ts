@@ -37,6 +37,9 @@ export async function post<T>(path: string, body: unknown, token?: string): Prom
 /** A sentence for an error a person reads (codes stay for the logs and tests). */
 export function describe(error: unknown): string {
   if (!(error instanceof ApiError)) return "Something went wrong. Try again.";
+  // A message about one field: its reason, shown beside that field.
+  const reason = error.key ? /reason = (.+)\)$/.exec(error.message)?.[1] : undefined;
+  if (reason) return `${reason.charAt(0).toUpperCase()}${reason.slice(1)}.`;
   switch (error.code) {
     case "ERROR_LAST_ADMIN_CANNOT_DISABLED_DELETED":
       return "This is the domain's last enabled administrator: make another user an administrator first.";

@@ -3,16 +3,31 @@ import { describe } from "./api";
 import { go, type Route } from "./route";
 import { call, type Session } from "./session";
 
-interface User {
+export interface User {
   user_id: string;
   name: string;
   state: string;
   email: string;
+  email_verified: boolean;
   auth_type: string;
   role_type: string;
-  mfa: { state: string; mfa_type?: string };
+  mfa: { state: string; mfa_type?: string; options?: Record<string, unknown> };
+  language: string;
+  timezone: string;
+  required_actions: string[];
+  tags: Record<string, unknown>;
+  domain_id: string;
+  created_at: string;
   last_accessed_at: string | null;
 }
+
+/** The filters a view may carry in its URL, and the Query condition each becomes. */
+const FILTERS: { param: string; label: string; key: string; options: string[] }[] = [
+  { param: "state", label: "State", key: "state", options: ["ENABLED", "DISABLED", "PENDING"] },
+  { param: "auth", label: "Auth type", key: "auth_type", options: ["LOCAL", "EXTERNAL"] },
+  { param: "mfa", label: "MFA", key: "mfa.state", options: ["ENABLED", "DISABLED"] },
+  { param: "role", label: "Role", key: "role_type", options: ["DOMAIN_ADMIN", "WORKSPACE_OWNER", "WORKSPACE_MEMBER", "USER"] },
+];
 
 const PAGE_SIZE = 20;
 const COLUMNS: [key: string, title: string][] = [
@@ -32,6 +47,8 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
   const sort = route.params.get("sort") ?? "user_id";
   const desc = route.params.get("desc") === "1";
   const keyword = route.params.get("q") ?? "";
+  const chosen = Object.fromEntries(FILTERS.map((f) => [f.param, route.params.get(f.param) ?? ""]));
+  const tag = route.params.get("tag") ?? "";
   const [result, setResult] = useState<{ results: User[]; total_count: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [search, setSearch] = useState(keyword);
@@ -43,34 +60,61 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
       sort: { key: sort, desc },
     };
     if (keyword) query.keyword = keyword;
+    const filter = FILTERS.filter((f) => chosen[f.param]).map((f) => ({ k: f.key, v: chosen[f.param], o: "eq" }));
+    const at = tag.indexOf("=");
+    if (at > 0) filter.push({ k: `tags.${tag.slice(0, at).trim()}`, v: tag.slice(at + 1).trim(), o: "eq" });
+    if (filter.length) query.filter = filter;
     call<{ results: User[]; total_count: number }>(session, "list", { query }, renewed)
       .then((answer) => live && (setResult(answer), setError(null)))
       .catch((failure) => live && setError(describe(failure)));
     return () => {
       live = false;
     };
-  }, [session.access, page, sort, desc, keyword]);
+  }, [session.access, page, sort, desc, keyword, tag, ...FILTERS.map((f) => chosen[f.param])]);
 
   const view = (changes: Record<string, string | number | undefined>) =>
-    go("/users", { page, sort, desc: desc ? 1 : undefined, q: keyword || undefined, ...changes });
+    go("/users", { page, sort, desc: desc ? 1 : undefined, q: keyword || undefined, tag: tag || undefined, ...chosen, ...changes });
+  const [tagText, setTagText] = useState(tag);
   const pages = result ? Math.max(1, Math.ceil(result.total_count / PAGE_SIZE)) : 1;
 
   return (
     <main>
-      <h1>Users</h1>
+      <div class="title">
+        <h1>Users</h1>
+        <a class="button" href="#/users/new">
+          New user
+        </a>
+      </div>
       <form
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          view({ q: search.trim() || undefined, page: 1 });
+          view({ q: search.trim() || undefined, tag: tagText.trim() || undefined, page: 1 });
         }}
       >
         <label>
           Search
           <input name="q" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} placeholder="ID, name or email" />
         </label>
+        <label>
+          Tag
+          <input name="tag" value={tagText} onInput={(e) => setTagText(e.currentTarget.value)} placeholder="key=value" />
+        </label>
         <button type="submit">Search</button>
       </form>
+      <div class="filters">
+        {FILTERS.map((f) => (
+          <label>
+            {f.label}
+            <select name={f.param} value={chosen[f.param]} onChange={(e) => view({ [f.param]: e.currentTarget.value || undefined, page: 1 })}>
+              <option value="">any</option>
+              {f.options.map((o) => (
+                <option value={o}>{o}</option>
+              ))}
+            </select>
+          </label>
+        ))}
+      </div>
       {error && (
         <p class="error" role="alert">
           {error}
@@ -95,7 +139,9 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
         <tbody>
           {result?.results.map((user) => (
             <tr key={user.user_id}>
-              <td>{user.user_id}</td>
+              <td>
+                <a href={`#/user/${encodeURIComponent(user.user_id)}`}>{user.user_id}</a>
+              </td>
               <td>{user.name}</td>
               <td>{user.email}</td>
               <td>{user.state}</td>

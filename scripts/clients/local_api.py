@@ -21,6 +21,27 @@ def post(base, path, body, token):
         return error.code, json.loads(error.read() or b"null")
 
 
+def mails_to(data_dir, to):
+    """Every mail in the server's outbox to `to`, oldest first."""
+    outbox = os.path.join(data_dir, "outbox")
+    mails = []
+    for name in sorted(os.listdir(outbox)):
+        if name.endswith(".json"):
+            with open(os.path.join(outbox, name)) as f:
+                mail = json.load(f)
+            if to in mail["to"]:
+                mails.append(mail)
+    return mails
+
+
+def temporary_password(data_dir, to):
+    """The 12-character temporary password of the newest mail to `to`, or None."""
+    mails = mails_to(data_dir, to)
+    if not mails:
+        return None
+    return next((w for w in re.findall(r"[A-Za-z0-9]+", mails[-1]["text"]) if len(w) == 12), None)
+
+
 def last_code(data_dir, to):
     """The six-digit code of the newest mail to `to` in the server's outbox, or None."""
     outbox = os.path.join(data_dir, "outbox")

@@ -77,6 +77,15 @@ class Server:
             raise AssertionError(f"no mail to {to}")
         return code
 
+    def mails_to(self, to):
+        return local_api.mails_to(self.data, to)
+
+    def temporary_password(self, to):
+        password = local_api.temporary_password(self.data, to)
+        if password is None:
+            raise AssertionError(f"no temporary password mailed to {to}")
+        return password
+
     def close(self):
         self.process.terminate()
         self.process.wait(timeout=15)
