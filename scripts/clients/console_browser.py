@@ -13,6 +13,7 @@ Debian's chromium (/usr/bin/chromium), driven by Playwright, against `users-loca
    naming it); disabling the last admin reads as a sentence. That first sign-in with a
    temporary password leads straight to the password change, and on into the console.
    One flow with the keyboard only: sign in, open a user from the table, disable it.
+   An access token that expired is renewed from the refresh token, and the page goes on.
 5. axe-core on each page: no serious or critical violation. No page logs an error or a
    Content-Security-Policy violation, and the answers carry the security headers (CSP,
    nosniff, no referrer; index.html no-cache, assets immutable and gzipped).
@@ -25,6 +26,7 @@ Usage: console_browser.py USERS_LOCAL_BINARY SCREENSHOT_DIR
 
 import os
 import sys
+import time
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
@@ -223,9 +225,33 @@ def mfa_sign_in_takes_the_mailed_code(b):
     expect(page.get_by_role("heading", name="Welcome, mfa-user")).to_be_visible()
 
 
+class Renewal:
+    """An expired access token is renewed from the refresh token without losing the page. The
+    server issues access tokens of 1 s (ACCESS_TOKEN_TTL), which verification still accepts
+    for its 60 s of leeway (SPEC section 5): signed in first, the page is used again once that
+    minute is over, while the other flows ran."""
+
+    def __init__(self, b):
+        self.page = b.page()
+        self.grants = []
+        self.page.on("response", lambda r: "/identity/v2/token/grant" in r.url and self.grants.append(r.status))
+        b.sign_in(self.page, "root-user")
+        expect(self.page.locator("caption")).to_contain_text("page 1 of")
+        self.signed_in = time.monotonic()
+
+    def check(self):
+        time.sleep(max(0.0, self.signed_in + 62 - time.monotonic()))
+        before = len(self.grants)
+        self.page.get_by_role("button", name="Next").click()
+        expect(self.page.locator("caption")).to_contain_text("page 2 of")
+        assert self.grants[before:] == [200], f"the renewal's grants: {self.grants}"
+        expect(self.page.get_by_role("heading", name="Users")).to_be_visible()
+
+
 def main():
     binary, shots = sys.argv[1], sys.argv[2]
     os.makedirs(shots, exist_ok=True)
+    os.environ["ACCESS_TOKEN_TTL"] = "1"
     server = Server(binary)
     try:
         prepare(server)
@@ -247,19 +273,21 @@ def main():
                 assert asset.headers["cache-control"] == "public, max-age=31536000, immutable", asset.headers
                 assert asset.headers.get("content-encoding") == "gzip", asset.headers
             b.check(page, "sign-in")
+            renewal = Renewal(b)
             admin_finds_users(b)
             wrong_password_is_the_generic_message(b)
             mfa_sign_in_takes_the_mailed_code(b)
             admin_manages_a_user(b)
             keyboard_only(b)
             first_sign_in_changes_the_temporary_password(b)
+            renewal.check()
             b.browser.close()
         assert not b.problems, b.problems
     finally:
         server.close()
     print(f"console in chromium: sign-in, the users table (search, filters, sort, pages, the URL), the "
           f"generic failure, EMAIL MFA, create / edit / disable / delete, the forced password change, a "
-          f"keyboard-only flow; axe clean on every page; screenshots in {shots}")
+          f"keyboard-only flow, an expired token renewed; axe clean on every page; screenshots in {shots}")
 
 
 if __name__ == "__main__":
