@@ -245,3 +245,37 @@ async fn the_users_own_disable_puts_enforce_mfa_back_too() {
     );
     assert_eq!(user["required_actions"], json!(["ENFORCE_MFA"]));
 }
+
+/// The restriction of a pending ENFORCE_MFA carries over to every grant (SPEC section 10, as
+/// for UPDATE_PASSWORD), and an admin may require MFA of itself.
+#[tokio::test]
+async fn the_restriction_carries_through_grants_and_an_admin_may_enforce_on_itself() {
+    let api = TestApi::new().await;
+    api.create_admin("boss").await;
+    let boss = api.user("boss");
+    let own = api.call("update", &boss, body("boss", enforce("OTP"))).await;
+    // A USER token of boss is not an admin's: 403. With boss's admin token it works.
+    own.err("ERROR_PERMISSION_DENIED", 403);
+    let admin_token = api.token(tests::DOMAIN, "boss", shared::model::RoleType::DomainAdmin);
+    let user = api
+        .call("update", &admin_token, body("boss", enforce("OTP")))
+        .await
+        .ok();
+    assert_eq!(user["required_actions"], json!(["ENFORCE_MFA"]));
+    let tokens = sign_in(&api, "boss", json!({})).await;
+    for scope in ["DOMAIN", "USER"] {
+        let granted = api
+            .post(
+                "/identity/v2/token/grant",
+                None,
+                json!({"grant_type": "REFRESH_TOKEN", "token": tokens["refresh_token"], "scope": scope, "domain_id": DOMAIN}),
+            )
+            .await
+            .ok();
+        assert_eq!(
+            permissions(&granted["access_token"]),
+            json!(["identity:UserProfile"]),
+            "{scope}"
+        );
+    }
+}
