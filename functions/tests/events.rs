@@ -459,12 +459,7 @@ async fn otp_changes_are_published_without_the_secret() {
         .as_str()
         .unwrap()
         .to_string();
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|s| s.split('&').next())
-        .unwrap()
-        .to_string();
+    let secret = tests::otp_secret(&uri);
     let code = p.api.authenticator_code(&uri, 0);
     p.api
         .call("confirm-mfa", &me, body(json!({"verify_code": code})))

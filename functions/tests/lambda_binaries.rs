@@ -428,12 +428,7 @@ async fn the_otp_functions_enrol_and_sign_in_with_a_kms_sealed_secret() {
         .as_str()
         .expect("a URI")
         .to_string();
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|s| s.split('&').next())
-        .unwrap()
-        .to_string();
+    let secret = tests::otp_secret(&uri);
     let now = u64::try_from(chrono::Utc::now().timestamp()).expect("after 1970");
     // The step before now for the enrolment, then now's for the sign-in: each step once.
     let (enrol, sign_in) = (

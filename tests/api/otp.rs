@@ -368,12 +368,7 @@ async fn the_secret_appears_in_one_answer_only() {
     let api = TestApi::new().await;
     api.create_user("alice", json!({"email": "a@example.com"})).await;
     let (_, uri) = enrol(&api, "alice").await;
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|s| s.split('&').next())
-        .unwrap()
-        .to_string();
+    let secret = tests::otp_secret(&uri);
     let code = api.authenticator_code(&uri, 0);
     let mut seen = vec![
         api.call(

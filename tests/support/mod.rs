@@ -38,13 +38,18 @@ pub const PASSWORD: &str = "Secret123";
 /// `secret` read with `totp-rs`'s own base32, RFC 6238's SHA-1, 6 digits, 30 s.
 #[track_caller]
 pub fn authenticator_code_at(uri: &str, unix_seconds: u64) -> String {
-    let secret = uri
-        .split(['?', '&'])
-        .find_map(|part| part.strip_prefix("secret="))
-        .expect("a secret in the URI");
-    let secret = totp_rs::Secret::try_from_base32(secret).expect("base32");
+    let secret = totp_rs::Secret::try_from_base32(otp_secret(uri)).expect("base32");
     let totp = totp_rs::Builder::new().with_secret(secret).build().expect("a TOTP");
     totp.generate(unix_seconds).to_string()
+}
+
+/// The base32 secret of an `otpauth://` URI (what the tests search answers, logs and events for).
+#[track_caller]
+pub fn otp_secret(uri: &str) -> String {
+    uri.split(['?', '&'])
+        .find_map(|part| part.strip_prefix("secret="))
+        .expect("a secret in the URI")
+        .to_string()
 }
 
 /// A clock that stands still until moved.

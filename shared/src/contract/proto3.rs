@@ -112,7 +112,7 @@ pub struct Message {
 }
 
 /// When every `when` holds, every `then` must: say, a WORKSPACE scope needs a workspace_id.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Condition {
     pub when: &'static [(&'static str, Is)],
     pub then: &'static [(&'static str, Is)],
@@ -579,6 +579,22 @@ static CREDENTIALS: Message = Message {
 };
 
 // identity/v2/user.proto
+/// MFA an admin requires (SPEC section 10), on create and update: ENABLED names a type; a type
+/// needs ENABLED.
+const ENFORCE_MFA: [Condition; 3] = [
+    Condition {
+        when: &[("enforce_mfa_state", Is::OneOf(&["ENABLED"]))],
+        then: &[("enforce_mfa_type", Is::Given)],
+    },
+    Condition {
+        when: &[("enforce_mfa_state", Is::OneOf(&["DISABLED"]))],
+        then: &[("enforce_mfa_type", Is::NotGiven)],
+    },
+    Condition {
+        when: &[("enforce_mfa_state", Is::NotGiven)],
+        then: &[("enforce_mfa_type", Is::NotGiven)],
+    },
+];
 pub static CREATE_USER_REQUEST: Message = Message {
     name: "CreateUserRequest",
     exactly_one: false,
@@ -611,19 +627,9 @@ pub static CREATE_USER_REQUEST: Message = Message {
                 ("workspace_id", Is::Given),
             ],
         },
-        // MFA an admin requires (SPEC section 10): ENABLED names a type; a type needs ENABLED.
-        Condition {
-            when: &[("enforce_mfa_state", Is::OneOf(&["ENABLED"]))],
-            then: &[("enforce_mfa_type", Is::Given)],
-        },
-        Condition {
-            when: &[("enforce_mfa_state", Is::OneOf(&["DISABLED"]))],
-            then: &[("enforce_mfa_type", Is::NotGiven)],
-        },
-        Condition {
-            when: &[("enforce_mfa_state", Is::NotGiven)],
-            then: &[("enforce_mfa_type", Is::NotGiven)],
-        },
+        ENFORCE_MFA[0],
+        ENFORCE_MFA[1],
+        ENFORCE_MFA[2],
         // EXTERNAL users have no MFA here to require.
         Condition {
             when: &[("auth_type", Is::OneOf(&["EXTERNAL"]))],
@@ -669,19 +675,9 @@ pub static UPDATE_USER_REQUEST: Message = Message {
             when: &[("reset_password", Is::True)],
             then: &[("email", Is::Absent)],
         },
-        // MFA an admin requires (SPEC section 10): ENABLED names a type; a type needs ENABLED.
-        Condition {
-            when: &[("enforce_mfa_state", Is::OneOf(&["ENABLED"]))],
-            then: &[("enforce_mfa_type", Is::Given)],
-        },
-        Condition {
-            when: &[("enforce_mfa_state", Is::OneOf(&["DISABLED"]))],
-            then: &[("enforce_mfa_type", Is::NotGiven)],
-        },
-        Condition {
-            when: &[("enforce_mfa_state", Is::NotGiven)],
-            then: &[("enforce_mfa_type", Is::NotGiven)],
-        },
+        ENFORCE_MFA[0],
+        ENFORCE_MFA[1],
+        ENFORCE_MFA[2],
     ],
     fields: &[
         USER_ID,
