@@ -49,7 +49,9 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
   const keyword = route.params.get("q") ?? "";
   const chosen = Object.fromEntries(FILTERS.map((f) => [f.param, route.params.get(f.param) ?? ""]));
   const tag = route.params.get("tag") ?? "";
-  const [result, setResult] = useState<{ results: User[]; total_count: number } | null>(null);
+  // The answer with the page it is of: the caption tells what the table shows, not what is
+  // being loaded.
+  const [result, setResult] = useState<{ results: User[]; total_count: number; page: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [search, setSearch] = useState(keyword);
 
@@ -65,15 +67,19 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
     if (at > 0) filter.push({ k: `tags.${tag.slice(0, at).trim()}`, v: tag.slice(at + 1).trim(), o: "eq" });
     if (filter.length) query.filter = filter;
     call<{ results: User[]; total_count: number }>(session, "list", { query }, renewed)
-      .then((answer) => live && (setResult(answer), setError(null)))
+      .then((answer) => live && (setResult({ ...answer, page }), setError(null)))
       .catch((failure) => live && setError(describe(failure)));
     return () => {
       live = false;
     };
   }, [session.access, page, sort, desc, keyword, tag, ...FILTERS.map((f) => chosen[f.param])]);
 
-  const view = (changes: Record<string, string | number | undefined>) =>
-    go("/users", { page, sort, desc: desc ? 1 : undefined, q: keyword || undefined, tag: tag || undefined, ...chosen, ...changes });
+  // From the address as it is now (not as this render saw it): two changes in quick
+  // succession both stay.
+  const view = (changes: Record<string, string | number | undefined>) => {
+    const now = new URLSearchParams(location.hash.split("?", 2)[1] ?? "");
+    go("/users", { ...Object.fromEntries(now), ...changes });
+  };
   const [tagText, setTagText] = useState(tag);
   const pages = result ? Math.max(1, Math.ceil(result.total_count / PAGE_SIZE)) : 1;
 
@@ -122,7 +128,7 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
       )}
       <table>
         <caption>
-          {result ? `${result.total_count} users, page ${page} of ${pages}` : "Loading…"}
+          {result ? `${result.total_count} users, page ${result.page} of ${pages}` : "Loading…"}
         </caption>
         <thead>
           <tr>
