@@ -30,6 +30,22 @@ const FILTERS: { param: string; label: string; key: string; options: string[] }[
 ];
 
 const PAGE_SIZE = 20;
+
+interface Answer {
+  results: User[];
+  total_count: number;
+}
+
+/** Pages answered lately, by their query: at most a few, for this tab only. */
+const pages_seen = new Map<string, Answer>();
+function remember(key: string, answer: Answer) {
+  pages_seen.delete(key);
+  pages_seen.set(key, answer);
+  for (const oldest of pages_seen.keys()) {
+    if (pages_seen.size <= 8) break;
+    pages_seen.delete(oldest);
+  }
+}
 const COLUMNS: [key: string, title: string][] = [
   ["user_id", "User ID"],
   ["name", "Name"],
@@ -57,17 +73,37 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
 
   useEffect(() => {
     let live = true;
-    const query: Record<string, unknown> = {
-      page: { start: (page - 1) * PAGE_SIZE + 1, limit: PAGE_SIZE },
-      sort: { key: sort, desc },
+    const query = (pageNumber: number) => {
+      const built: Record<string, unknown> = {
+        page: { start: (pageNumber - 1) * PAGE_SIZE + 1, limit: PAGE_SIZE },
+        sort: { key: sort, desc },
+      };
+      if (keyword) built.keyword = keyword;
+      const filter = FILTERS.filter((f) => chosen[f.param]).map((f) => ({ k: f.key, v: chosen[f.param], o: "eq" }));
+      const at = tag.indexOf("=");
+      if (at > 0) filter.push({ k: `tags.${tag.slice(0, at).trim()}`, v: tag.slice(at + 1).trim(), o: "eq" });
+      if (filter.length) built.filter = filter;
+      return built;
     };
-    if (keyword) query.keyword = keyword;
-    const filter = FILTERS.filter((f) => chosen[f.param]).map((f) => ({ k: f.key, v: chosen[f.param], o: "eq" }));
-    const at = tag.indexOf("=");
-    if (at > 0) filter.push({ k: `tags.${tag.slice(0, at).trim()}`, v: tag.slice(at + 1).trim(), o: "eq" });
-    if (filter.length) query.filter = filter;
-    call<{ results: User[]; total_count: number }>(session, "list", { query }, renewed)
-      .then((answer) => live && (setResult({ ...answer, page }), setError(null)))
+    const fetchPage = (pageNumber: number) => {
+      const built = query(pageNumber);
+      return call<Answer>(session, "list", { query: built }, renewed).then((answer) => {
+        remember(JSON.stringify(built), answer);
+        return answer;
+      });
+    };
+    // A page seen or fetched ahead shows at once; the list is asked again all the same, so
+    // the table is never older than one answer.
+    const cached = pages_seen.get(JSON.stringify(query(page)));
+    if (cached) setResult({ ...cached, page });
+    fetchPage(page)
+      .then((answer) => {
+        if (!live) return;
+        setResult({ ...answer, page });
+        setError(null);
+        // The next page, ahead of a click on Next.
+        if (page * PAGE_SIZE < answer.total_count) fetchPage(page + 1).catch(() => {});
+      })
       .catch((failure) => live && setError(describe(failure)));
     return () => {
       live = false;
