@@ -4,6 +4,7 @@ import "./style.css";
 import { describe } from "./api";
 import { CreateUser } from "./create";
 import { Alert } from "./fields";
+import { SetUpMfa } from "./mfa";
 import { ChangePassword } from "./password";
 import { go, type Route, useRoute } from "./route";
 import { call, restore, type Session, signOut } from "./session";
@@ -49,7 +50,15 @@ function App() {
         </button>
       </header>
       {session.restricted ? (
-        <Restricted session={session} renewed={setSession} />
+        <Restricted
+          session={session}
+          renewed={setSession}
+          finished={() => {
+            signOut();
+            setSession(null);
+            go("/");
+          }}
+        />
       ) : (
         <Page session={session} route={route} renewed={setSession} />
       )}
@@ -73,7 +82,7 @@ function Page({ session, route, renewed }: { session: Session; route: Route; ren
 }
 
 /** A token that may act only as the user itself: straight to what clears it. */
-function Restricted({ session, renewed }: { session: Session; renewed: (s: Session) => void }) {
+function Restricted({ session, renewed, finished }: { session: Session; renewed: (s: Session) => void; finished: () => void }) {
   const [me, setMe] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -86,12 +95,7 @@ function Restricted({ session, renewed }: { session: Session; renewed: (s: Sessi
   if (me.required_actions.includes("UPDATE_PASSWORD")) {
     return <ChangePassword session={session} done={(fresh) => (renewed(fresh), go(fresh.role === "DOMAIN_ADMIN" ? "/users" : "/"))} />;
   }
-  return (
-    <main class="narrow">
-      <h1>Set up MFA</h1>
-      <p>An administrator requires MFA ({me.mfa.mfa_type}) of your account before you can go on.</p>
-    </main>
-  );
+  return <SetUpMfa session={session} me={me} renewed={renewed} done={finished} />;
 }
 
 const root = document.getElementById("app");

@@ -14,6 +14,8 @@ Debian's chromium (/usr/bin/chromium), driven by Playwright, against `users-loca
    temporary password leads straight to the password change, and on into the console.
    One flow with the keyboard only: sign in, open a user from the table, disable it.
    An access token that expired is renewed from the refresh token, and the page goes on.
+   A user an admin requires OTP of is led at first sign-in to set it up (a QR code; pyotp
+   gives the code), and then signs in with a code.
 5. axe-core on each page: no serious or critical violation. No page logs an error or a
    Content-Security-Policy violation, and the answers carry the security headers (CSP,
    nosniff, no referrer; index.html no-cache, assets immutable and gzipped).
@@ -32,6 +34,7 @@ import time
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
+from authenticator import Authenticator
 from real_clients import DOMAIN, Server
 
 PASSWORD = "Wonderland1"
@@ -221,6 +224,34 @@ def first_sign_in_changes_the_temporary_password(b):
     expect(page.get_by_role("heading", name="Welcome, temp")).to_be_visible()
 
 
+def required_otp_is_set_up_at_first_sign_in(b):
+    """An admin requires OTP: the first sign-in leads straight to setting it up (the QR code
+    and its key, shown once), an authenticator (pyotp) gives the code, and the next sign-in
+    asks for one."""
+    status, _ = b.server.post(
+        "/identity/v2/user/create",
+        {"user_id": "otp-user", "auth_type": "LOCAL", "password": PASSWORD, "permission_group": "DOMAIN",
+         "domain_id": DOMAIN, "enforce_mfa_state": "ENABLED", "enforce_mfa_type": "OTP"}, b.server.admin)
+    assert status == 200
+    page = b.page()
+    b.sign_in(page, "otp-user")
+    expect(page.get_by_role("heading", name="Set up MFA")).to_be_visible()
+    page.get_by_role("button", name="Show the code for my app").click()
+    expect(page.get_by_role("img", name="The QR code for your authenticator app")).to_be_visible()
+    key = page.locator("code").inner_text()
+    app = Authenticator(f"otpauth://totp/Cloudforet:otp-user?secret={key}&issuer=Cloudforet")
+    b.check(page, "mfa-set-up")
+    page.get_by_label("Code", exact=True).fill(app.code())
+    page.get_by_role("button", name="Turn MFA on").click()
+    expect(page.get_by_role("heading", name="MFA is on")).to_be_visible()
+    page.get_by_role("button", name="Sign in again").click()
+    b.sign_in(page, "otp-user")
+    expect(page.get_by_label("Verification code")).to_be_visible()
+    page.get_by_label("Verification code").fill(app.code())
+    page.get_by_role("button", name="Verify and sign in").click()
+    expect(page.get_by_role("heading", name="Welcome, otp-user")).to_be_visible()
+
+
 def mfa_sign_in_takes_the_mailed_code(b):
     page = b.page()
     b.sign_in(page, "mfa-user")
@@ -284,6 +315,7 @@ def main():
             admin_manages_a_user(b)
             keyboard_only(b)
             first_sign_in_changes_the_temporary_password(b)
+            required_otp_is_set_up_at_first_sign_in(b)
             renewal.check()
             b.browser.close()
         assert not b.problems, b.problems
@@ -291,7 +323,7 @@ def main():
         server.close()
     print(f"console in chromium: sign-in, the users table (search, filters, sort, pages, the URL), the "
           f"generic failure, EMAIL MFA, create / edit / disable / delete, the forced password change, a "
-          f"keyboard-only flow, an expired token renewed; axe clean on every page; screenshots in {shots}")
+          f"keyboard-only flow, an expired token renewed, OTP set up when required; axe clean on every page; screenshots in {shots}")
 
 
 if __name__ == "__main__":
