@@ -9,8 +9,9 @@ Debian's chromium (/usr/bin/chromium), driven by Playwright, against `users-loca
 2. A wrong password shows the one generic message of a failed sign-in.
 3. A user with EMAIL MFA signs in in two steps, the code read from the server's outbox.
 4. An admin creates a user (a mailed temporary password), sees a validation error at its
-   field, finds the user with search and a filter, disables and deletes it (a confirmation
-   naming it); disabling the last admin reads as a sentence. That first sign-in with a
+   field, marks its email verified, mails it a temporary password, finds it with search and a
+   filter, disables and deletes it (a confirmation naming it), turns another's MFA off;
+   disabling the last admin reads as a sentence. That first sign-in with a
    temporary password leads straight to the password change, and on into the console.
    One flow with the keyboard only: sign in, open a user from the table, disable it.
    An access token that expired is renewed from the refresh token, and the page goes on.
@@ -148,6 +149,12 @@ def admin_manages_a_user(b):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     b.check(page, "user")
+    page.get_by_role("button", name="Mark email verified").click()
+    expect(page.get_by_role("status")).to_have_text("The email is marked verified.")
+    expect(page.get_by_text("newbie@example.com (verified)")).to_be_visible()
+    page.get_by_role("button", name="Reset password").click()
+    expect(page.get_by_role("status")).to_have_text("A temporary password was mailed.")
+    assert len(b.server.mails_to("newbie@example.com")) == 2, "the reset's mail"
     page.get_by_role("link", name="← Users").click()
     page.get_by_label("Search").fill("newbie")
     page.get_by_role("button", name="Search", exact=True).click()
@@ -167,6 +174,10 @@ def admin_manages_a_user(b):
     page.get_by_label("Search").fill("newbie")
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("caption")).to_contain_text("0 users")
+    # An admin turns a user's MFA off (the user lost its phone).
+    page.goto(f"{b.server.base}/console/#/user/mfa-user")
+    page.get_by_role("button", name="Turn MFA off").click()
+    expect(page.get_by_role("status")).to_have_text("MFA is off.")
     # The domain's last enabled admin cannot be disabled: a sentence, not a code.
     page.goto(f"{b.server.base}/console/#/user/root-user")
     page.get_by_role("button", name="Disable").click()
