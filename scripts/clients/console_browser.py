@@ -100,6 +100,10 @@ def admin_finds_users(b):
     b.sign_in(page, "root-user")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
     expect(page.locator("caption")).to_have_text("47 users, page 1 of 3")
+    # No token outside the tab's memory and sessionStorage: none in localStorage or a cookie.
+    assert page.evaluate("localStorage.length") == 0
+    assert page.context.cookies() == []
+    assert "eyJ" not in page.evaluate("JSON.stringify(Object.values(localStorage))")
     b.check(page, "users")
     page.get_by_label("Search").fill("person 1")
     page.get_by_role("button", name="Search", exact=True).click()
