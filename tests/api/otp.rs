@@ -43,12 +43,9 @@ async fn enrol(api: &TestApi, user_id: &str) -> (Value, String) {
     (user, uri)
 }
 
-/// A user with OTP ENABLED, its URI, and the clock moved past the step its enrolment used.
-async fn enabled(user_id: &str) -> (TestApi, String) {
-    let api = TestApi::new().await;
-    api.create_user(user_id, json!({"email": "a@example.com"})).await;
-    let (_, uri) = enrol(&api, user_id).await;
-    let code = api.authenticator_code(&uri, 0);
+/// Confirms `user_id`'s pending enrolment with the authenticator's code of now; that code.
+async fn confirm(api: &TestApi, user_id: &str, uri: &str) -> String {
+    let code = api.authenticator_code(uri, 0);
     api.call(
         "confirm-mfa",
         &api.user(user_id),
@@ -56,6 +53,15 @@ async fn enabled(user_id: &str) -> (TestApi, String) {
     )
     .await
     .ok();
+    code
+}
+
+/// A user with OTP ENABLED, its URI, and the clock moved past the step its enrolment used.
+async fn enabled(user_id: &str) -> (TestApi, String) {
+    let api = TestApi::new().await;
+    api.create_user(user_id, json!({"email": "a@example.com"})).await;
+    let (_, uri) = enrol(&api, user_id).await;
+    confirm(&api, user_id, &uri).await;
     api.clock.advance(30);
     (api, uri)
 }
@@ -274,14 +280,7 @@ async fn the_code_of_the_enrolment_does_not_sign_in() {
     let api = TestApi::new().await;
     api.create_user("alice", json!({})).await;
     let (_, uri) = enrol(&api, "alice").await;
-    let code = api.authenticator_code(&uri, 0);
-    api.call(
-        "confirm-mfa",
-        &api.user("alice"),
-        body("alice", json!({"verify_code": code})),
-    )
-    .await
-    .ok();
+    let code = confirm(&api, "alice", &uri).await;
     issue(&api, "alice", json!({"verify_code": code}))
         .await
         .err("ERROR_AUTHENTICATE_FAILURE", 401);
@@ -309,14 +308,7 @@ async fn parallel_sign_ins_with_one_code_give_one_success() {
     let api = TestApi::for_races().await;
     api.create_user("alice", json!({})).await;
     let (_, uri) = enrol(&api, "alice").await;
-    let code = api.authenticator_code(&uri, 0);
-    api.call(
-        "confirm-mfa",
-        &api.user("alice"),
-        body("alice", json!({"verify_code": code})),
-    )
-    .await
-    .ok();
+    confirm(&api, "alice", &uri).await;
     api.clock.advance(30);
     let code = api.authenticator_code(&uri, 0);
     let attempts = (0..20).map(|_| issue(&api, "alice", json!({"verify_code": code})));
