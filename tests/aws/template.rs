@@ -619,3 +619,55 @@ fn the_deployed_routes_are_the_documented_paths() {
     assert!(unrouted.is_empty(), "documented but not routed: {unrouted:?}");
     assert_eq!(routed.len(), 20, "{routed:?}");
 }
+
+/// Every alarm notifies the alarm topic when it fires and when it clears, and names its entry
+/// in docs/operations.md, which exists with what it means, how to look and what to do.
+#[test]
+fn every_alarm_notifies_the_topic_and_has_its_runbook_entry() {
+    let template = template();
+    let runbook = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operations.md"))
+        .expect("docs/operations.md");
+    let entries: BTreeMap<String, String> = runbook
+        .split("\n### ")
+        .skip(1)
+        .map(|section| {
+            let (title, text) = section.split_once('\n').unwrap_or((section, ""));
+            (title.trim().to_string(), text.to_string())
+        })
+        .collect();
+    let alarms: Vec<(&Value, &Value)> = template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    assert!(alarms.len() >= 7, "{} alarms", alarms.len());
+    assert_eq!(template["Resources"]["AlarmTopic"]["Type"], "AWS::SNS::Topic");
+    for (name, alarm) in alarms {
+        let name = text(name);
+        let properties = &alarm["Properties"];
+        for actions in ["AlarmActions", "OKActions"] {
+            assert!(
+                format!("{:?}", properties[actions]).contains("AlarmTopic"),
+                "{name}: {actions} {:?}",
+                properties[actions]
+            );
+        }
+        let description = text(&properties["AlarmDescription"]);
+        let anchor = description
+            .split("docs/operations.md#")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{name}: no runbook entry named in {description:?}"));
+        let entry = entries
+            .get(anchor)
+            .unwrap_or_else(|| panic!("{name}: docs/operations.md has no \"### {anchor}\""));
+        for part in ["**What it means.**", "**How to look.**", "**What to do.**"] {
+            assert!(entry.contains(part), "{name}: its entry lacks {part}");
+        }
+        assert!(
+            format!("{:?}", properties["AlarmName"]).contains(anchor),
+            "{name}: AlarmName {:?}",
+            properties["AlarmName"]
+        );
+    }
+}
