@@ -138,6 +138,15 @@ pub struct OtpKey {
     pub last_step: u64,
 }
 
+impl OtpKey {
+    /// Whether a code of `sealed` at `step`, checked before a write, still counts in it: the
+    /// secret in force is still that one and the step is still above the last accepted (a
+    /// parallel request may have used it meanwhile).
+    pub fn still_accepts(&self, sealed: &Sealed, step: u64) -> bool {
+        self.sealed == *sealed && self.last_step < step
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

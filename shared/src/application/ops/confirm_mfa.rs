@@ -84,7 +84,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
                 // The secret in force must still be the one checked, and the step still new
                 // (a parallel sign-in may have used it).
                 match &current.otp {
-                    Some(key) if key.sealed == *sealed && key.last_step < *step => turned_off(current),
+                    Some(key) if key.still_accepts(sealed, *step) => turned_off(current),
                     _ => return Err(invalid()),
                 }
             }

@@ -4,18 +4,17 @@
 
 use serde_json::Value;
 
-use super::second_factor::{MFA_CODE_TTL, TO_DISABLE, turned_off};
+use super::second_factor::{MFA_CODE_TTL, TO_DISABLE, otp_record, turned_off};
 use super::support::{Edit, load_for, mail_code, modify, store_error, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
-use crate::model::{MfaType, Timestamp};
+use crate::model::MfaType;
 use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::proto3;
-use crate::secrets::PlainCode;
-use crate::store::{CodeChange, CodePurpose, CodeRecord};
+use crate::store::{CodeChange, CodePurpose};
 
 pub static DESCRIPTION: Description = Description {
     name: "disable_mfa",
@@ -69,17 +68,7 @@ pub async fn run(app: &App, caller: &Caller, mut f: Fields) -> Result<Value, Api
     }
     if user.mfa.mfa_type == Some(MfaType::Otp) {
         // OTP: the disable waits for an authenticator code (confirm_mfa); nothing is mailed.
-        let record = CodeRecord {
-            domain_id: user.domain_id.clone(),
-            user_id: user.user_id.clone(),
-            purpose: CodePurpose::Mfa,
-            // The record's identity for consuming it; no one is sent this code.
-            digest: PlainCode::generate().digest(),
-            bound_to: TO_DISABLE.into(),
-            expires_at: Timestamp::new(app.clock.now() + MFA_CODE_TTL),
-            attempts: 0,
-            otp_secret: None,
-        };
+        let record = otp_record(app, &user, TO_DISABLE, None);
         app.store
             .issue_code(&record)
             .await

@@ -4,19 +4,18 @@
 
 use serde_json::{Map, Value};
 
-use super::second_factor::{MFA_CODE_TTL, TO_ENABLE, vault_error};
+use super::second_factor::{MFA_CODE_TTL, TO_ENABLE, otp_record, vault_error};
 use super::support::{Edit, load_for, mail_code, modify_from, save_once, target};
 use crate::app::App;
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::input::Fields;
-use crate::model::{Email, Mfa, MfaState, MfaType, Timestamp, User, Versioned};
+use crate::model::{Email, Mfa, MfaState, MfaType, User, Versioned};
 use crate::ops::description::{Description, Method, OtpSecrets, UserAccess};
 use crate::otp::OtpSecret;
 use crate::proto3;
-use crate::secrets::PlainCode;
-use crate::store::{CodeChange, CodePurpose, CodeRecord};
+use crate::store::{CodeChange, CodePurpose};
 use crate::vault::Owner;
 
 pub static DESCRIPTION: Description = Description {
@@ -120,17 +119,7 @@ async fn enable_otp(app: &App, before: Versioned<User>) -> Result<Value, ApiErro
         user_id: &current.user_id,
     };
     let sealed = app.vault.seal(owner, &secret).await.map_err(vault_error)?;
-    let record = CodeRecord {
-        domain_id: current.domain_id.clone(),
-        user_id: current.user_id.clone(),
-        purpose: CodePurpose::Mfa,
-        // The record's identity for consuming it; no one is sent this code.
-        digest: PlainCode::generate().digest(),
-        bound_to: TO_ENABLE.into(),
-        expires_at: Timestamp::new(app.clock.now() + MFA_CODE_TTL),
-        attempts: 0,
-        otp_secret: Some(sealed),
-    };
+    let record = otp_record(app, current, TO_ENABLE, Some(sealed));
     let user = modify_from(app, before, |current| {
         check_may_enable(current, MfaType::Otp)?;
         let mut user = current.clone();

@@ -4,13 +4,14 @@
 
 use chrono::TimeDelta;
 
-use super::support::{now, store_error};
+use super::support::take_attempt;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::Fields;
-use crate::model::{AuthType, DomainId, Mfa, MfaState, MfaType, RequiredAction, User};
+use crate::model::{AuthType, DomainId, Mfa, MfaState, MfaType, RequiredAction, Timestamp, User};
 use crate::otp::{OtpSecret, Sealed};
+use crate::secrets::PlainCode;
 use crate::store::{CodePurpose, CodeRecord};
 use crate::vault::{Owner, VaultError};
 
@@ -48,6 +49,22 @@ pub fn turned_on(current: &User) -> User {
         user.required_actions.retain(|a| *a != RequiredAction::EnforceMfa);
     }
     user
+}
+
+/// The MFA code record of an OTP enrolment (`otp_secret`: the pending secret) or of a pending
+/// disable (`None`): pending for [`MFA_CODE_TTL`], five attempts, checked against a secret, not
+/// mailed. Its `digest` is of a code no one is sent: only the record's identity for consuming it.
+pub fn otp_record(app: &App, user: &User, bound_to: &str, otp_secret: Option<Sealed>) -> CodeRecord {
+    CodeRecord {
+        domain_id: user.domain_id.clone(),
+        user_id: user.user_id.clone(),
+        purpose: CodePurpose::Mfa,
+        digest: PlainCode::generate().digest(),
+        bound_to: bound_to.into(),
+        expires_at: Timestamp::new(app.clock.now() + MFA_CODE_TTL),
+        attempts: 0,
+        otp_secret,
+    }
 }
 
 /// The vault's failures as the API answers them: a missing or unreachable key is a 503 that
@@ -100,19 +117,7 @@ pub async fn check_otp_code(
     let invalid = || ApiError::InvalidVerifyCode {
         user_id: user.user_id.to_string(),
     };
-    // A value that cannot be a code is refused without spending an attempt.
-    if candidate.len() != 6 || !candidate.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
-    }
-    let record = app
-        .store
-        .take_code_attempt(&user.domain_id, &user.user_id, CodePurpose::Mfa, now(app))
-        .await
-        .map_err(|e| store_error(e, &user.user_id))?
-        .ok_or_else(invalid)?;
-    if record.bound_to != bound_to {
-        return Err(invalid());
-    }
+    let record = take_attempt(app, user, CodePurpose::Mfa, candidate, bound_to).await?;
     // An enrolment's code belongs to the pending secret in its record; a disable's to the
     // secret in force, above the last step it accepted.
     let enrolling = bound_to == TO_ENABLE;

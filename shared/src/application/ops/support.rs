@@ -329,25 +329,44 @@ pub async fn check_code(
     candidate: &str,
     bound_to: &str,
 ) -> Result<CodeRecord, ApiError> {
-    let invalid = || ApiError::InvalidVerifyCode {
-        user_id: user.user_id.to_string(),
-    };
-    // A value that cannot be a code is refused without spending an attempt.
+    let code = take_attempt(app, user, purpose, candidate, bound_to).await?;
+    // An OTP enrolment's record is checked against its secret, never as a mailed code.
+    if !code.digest.matches(candidate) || code.otp_secret.is_some() {
+        return Err(invalid_code(user));
+    }
+    Ok(code)
+}
+
+/// The pending code of `purpose` that confirms `bound_to`, with one more attempt counted on it,
+/// for a `candidate` that can be a code at all (six digits; anything else is refused without
+/// spending an attempt). Comparing the candidate is the caller's: a mailed code's digest
+/// ([`check_code`]) or an authenticator's secret.
+pub async fn take_attempt(
+    app: &App,
+    user: &User,
+    purpose: CodePurpose,
+    candidate: &str,
+    bound_to: &str,
+) -> Result<CodeRecord, ApiError> {
     if candidate.len() != 6 || !candidate.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
+        return Err(invalid_code(user));
     }
     let code = app
         .store
         .take_code_attempt(&user.domain_id, &user.user_id, purpose, now(app))
         .await
         .map_err(|e| store_error(e, &user.user_id))?
-        .ok_or_else(invalid)?;
-    let matches = code.digest.matches(candidate);
-    // An OTP enrolment's record is checked against its secret, never as a mailed code.
-    if !matches || code.bound_to != bound_to || code.otp_secret.is_some() {
-        return Err(invalid());
+        .ok_or_else(|| invalid_code(user))?;
+    if code.bound_to != bound_to {
+        return Err(invalid_code(user));
     }
     Ok(code)
+}
+
+fn invalid_code(user: &User) -> ApiError {
+    ApiError::InvalidVerifyCode {
+        user_id: user.user_id.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -265,7 +265,7 @@ async fn record_sign_in(app: &App, user: Versioned<User>, proof: Option<Proof>) 
             Some(Proof::Mailed(code)) => CodeChange::Consume(code.clone()),
             Some(Proof::Authenticator { sealed, step }) => {
                 match after.otp.as_mut() {
-                    Some(key) if key.sealed == *sealed && key.last_step < *step => key.last_step = *step,
+                    Some(key) if key.still_accepts(sealed, *step) => key.last_step = *step,
                     _ => return Err(failed()),
                 }
                 CodeChange::None
