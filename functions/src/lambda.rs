@@ -4,6 +4,9 @@
 //! event-driven functions start the same way: [`provision`] applies SQS batches of commands
 //! (`crate::queue`), [`publish_events`] turns change-stream batches into events
 //! (`crate::stream`).
+//!
+//! Every function also writes what it counted during an invocation (`shared::telemetry`) as
+//! CloudWatch Embedded Metric Format lines, before the invocation's answer ([`counted`]).
 
 use aws_lambda_events::event::dynamodb::Event as StreamBatch;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -17,8 +20,7 @@ use shared::{App, Config};
 /// it. Its binary links no SES client.
 pub async fn run(served: Served) -> Result<(), lambda_http::Error> {
     let op = served.op;
-    // JSON or text, as the function's LoggingConfig asks (AWS_LAMBDA_LOG_FORMAT).
-    lambda_http::tracing::init_default_subscriber();
+    start();
     // Work handed over must not run after the answer here (Lambda freezes the environment).
     if op.hands_over_work() {
         return Err(wrong_start(op, "hands work over", "run_handing_over"));
@@ -34,12 +36,57 @@ pub async fn run(served: Served) -> Result<(), lambda_http::Error> {
 /// links) the SES client.
 pub async fn run_mailing(served: Served) -> Result<(), lambda_http::Error> {
     let op = served.op;
-    lambda_http::tracing::init_default_subscriber();
+    start();
     if !op.sends_mail() {
         return Err(wrong_start(op, "sends no mail", "run"));
     }
     let config = Config::from_env()?;
     serve(served, build(&config, Some(shared::app::ses_mailer)).await?).await
+}
+
+/// What every function does first: logs (JSON or text, as the function's LoggingConfig asks:
+/// AWS_LAMBDA_LOG_FORMAT) and the metrics recorder.
+fn start() {
+    lambda_http::tracing::init_default_subscriber();
+    let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| DEFAULT_NAMESPACE.into());
+    if namespace.is_empty() {
+        return;
+    }
+    match metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(namespace)
+        .init()
+    {
+        Ok(collector) => {
+            let _ = METRICS.set(collector);
+            shared::telemetry::describe();
+        }
+        Err(error) => tracing::warn!(%error, "no metrics: the recorder could not be installed"),
+    }
+}
+
+/// The metrics namespace when METRICS_NAMESPACE is not set (the template sets it per stack;
+/// set it empty for no metrics).
+const DEFAULT_NAMESPACE: &str = "UserApi";
+
+static METRICS: std::sync::OnceLock<&'static metrics_cloudwatch_embedded::Collector> = std::sync::OnceLock::new();
+
+/// Runs one invocation's `work`, then writes what it counted as Embedded Metric Format lines
+/// (one per dimension combination) to stdout, before the answer goes back: after it, Lambda
+/// may freeze the environment. The lines are written whole, so no log line cuts into one.
+async fn counted<T>(work: impl std::future::Future<Output = T>) -> T {
+    let answer = work.await;
+    if let Some(collector) = METRICS.get() {
+        let mut lines = Vec::new();
+        match collector.flush(&mut lines) {
+            Ok(()) if !lines.is_empty() => {
+                use std::io::Write;
+                let _ = std::io::stdout().lock().write_all(&lines);
+            }
+            Ok(()) => {}
+            Err(error) => tracing::warn!(%error, "metrics could not be written"),
+        }
+    }
+    answer
 }
 
 fn wrong_start(op: shared::ops::Operation, what: &str, start: &str) -> lambda_http::Error {
@@ -49,12 +96,12 @@ fn wrong_start(op: shared::ops::Operation, what: &str, start: &str) -> lambda_ht
 /// Runs a function that serves several operations, routed by path (the key publication:
 /// `token-keys` serves the JWKS and `domain/get-public-key`). Other paths are 404.
 pub async fn run_routes(ops: &'static [Served]) -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    start();
     let config = Config::from_env()?;
     let app: &'static App = Box::leak(Box::new(build(&config, None).await?));
     lambda_http::run(lambda_http::service_fn(
         move |request: lambda_http::Request| async move {
-            Ok::<_, std::convert::Infallible>(shared::http::route_among(app, ops, request).await)
+            Ok::<_, std::convert::Infallible>(counted(shared::http::route_among(app, ops, request)).await)
         },
     ))
     .await
@@ -63,7 +110,7 @@ pub async fn run_routes(ops: &'static [Served]) -> Result<(), lambda_http::Error
 /// Runs the function of an operation that hands work over (reset_password): the work goes to
 /// the provisioning queue. A function of its own, so that only this binary links the SQS client.
 pub async fn run_handing_over(served: Served) -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    start();
     let config = Config::from_env()?;
     let mut app = build(&config, None).await?;
     app.deferred = std::sync::Arc::new(config.provision_queue().await?);
@@ -73,7 +120,7 @@ pub async fn run_handing_over(served: Served) -> Result<(), lambda_http::Error> 
 async fn serve(served: Served, app: App) -> Result<(), lambda_http::Error> {
     let app: &'static App = Box::leak(Box::new(app));
     lambda_http::run(lambda_http::service_fn(move |request| async move {
-        Ok::<_, std::convert::Infallible>(shared::http::handle(app, served, request).await)
+        Ok::<_, std::convert::Infallible>(counted(shared::http::handle(app, served, request)).await)
     }))
     .await
 }
@@ -97,7 +144,7 @@ async fn build(config: &Config, mail: Option<MailerOnAws>) -> Result<App, lambda
 
 /// The provisioning function: each invocation applies one SQS batch of commands.
 pub async fn provision() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    start();
     let config = Config::from_env()?;
     // Authority comes from the queue's IAM policy: this function takes no tokens.
     let app: &'static App = Box::leak(Box::new(
@@ -110,19 +157,19 @@ pub async fn provision() -> Result<(), lambda_http::Error> {
     ));
     tracing::info!("provisioning function initialised");
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, std::convert::Infallible>(crate::queue::apply_batch(app, event.payload).await)
+        Ok::<_, std::convert::Infallible>(counted(crate::queue::apply_batch(app, event.payload)).await)
     }))
     .await
 }
 
 /// The event publisher: each invocation publishes the events of one change-stream batch.
 pub async fn publish_events() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    start();
     let bus = Config::from_env()?.event_bus().await?;
     let bus: &'static _ = Box::leak(Box::new(bus));
     tracing::info!("event publisher initialised");
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamBatch>| async move {
-        Ok::<_, std::convert::Infallible>(crate::stream::publish_batch(bus, event.payload).await)
+        Ok::<_, std::convert::Infallible>(counted(crate::stream::publish_batch(bus, event.payload)).await)
     }))
     .await
 }

@@ -12,6 +12,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use shared::App;
 use shared::error::ApiError;
 use shared::provision::{self, Command};
+use shared::telemetry::{self, Provisioned};
 
 /// Applies every message of `event`; the response lists the ones that failed.
 pub async fn apply_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
@@ -26,12 +27,20 @@ pub async fn apply_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
         let group = message.attributes.get("MessageGroupId").cloned();
         if let Some(group) = group.as_ref().filter(|g| failed_groups.contains(g)) {
             tracing::info!(%message_id, %group, "held back behind a failed message of its group");
+            telemetry::provisioned(Provisioned::HeldBack);
             response.add_failure(message_id);
             continue;
         }
         match apply_message(app, &message_id, message).await {
-            Ok(outcome) => tracing::info!(%message_id, ?outcome, "provisioning message applied"),
+            Ok(outcome) => {
+                tracing::info!(%message_id, ?outcome, "provisioning message applied");
+                telemetry::provisioned(match outcome {
+                    provision::Outcome::Applied => Provisioned::Applied,
+                    provision::Outcome::AlreadyDone => Provisioned::AlreadyDone,
+                });
+            }
             Err(error) => {
+                telemetry::provisioned(Provisioned::Failed);
                 // The code and message name the problem; they never hold a secret.
                 tracing::warn!(%message_id, code = error.code(), %error, "provisioning message failed");
                 response.add_failure(message_id);

@@ -13,6 +13,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use shared::events::bridge::{EventBus, Publication};
 use shared::events::{change_event, lockout_event};
 use shared::store::dynamo::{sign_in_lock_from_images, user_from_image};
+use shared::telemetry;
 
 /// Publishes the events of `batch`; the response names the record to retry from, if any.
 pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventResponse {
@@ -35,8 +36,12 @@ pub async fn publish_batch(bus: &EventBus, batch: Event) -> DynamoDbEventRespons
         }
     }
     let retry_from = match bus.publish(&publications).await {
-        Ok(()) => unreadable,
+        Ok(()) => {
+            telemetry::events_published(publications.len(), 0);
+            unreadable
+        }
         Err(failure) => {
+            telemetry::events_published(failure.published, publications.len().saturating_sub(failure.published));
             tracing::warn!(published = failure.published, reason = %failure.reason, "publishing stopped");
             let failed = publications.get(failure.published);
             failed.map(|p| p.sequence_number.clone()).or(unreadable)

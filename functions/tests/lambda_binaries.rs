@@ -230,15 +230,25 @@ async fn the_event_functions_apply_their_sample_batches() {
     let provision = env!("CARGO_BIN_EXE_users-provision");
     let publish = env!("CARGO_BIN_EXE_users-publish-events");
     let log = |name: &str| dir.path().join(format!("{name}.log"));
-    run_clean(provision, &env, event("provision"), &log("provision")).await;
+    let logs = run_clean(provision, &env, event("provision"), &log("provision")).await;
+    let applied = |logs: &str, outcome| {
+        let documents = tests::emf::documents(logs);
+        tests::emf::total(&documents, "UserApi", "ProvisionCommands", &[("outcome", outcome)])
+    };
+    assert_eq!(applied(&logs, "applied"), 2.0, "{logs}");
     // The same batch again (a redelivery): both commands are already done.
     let logs = run_clean(provision, &env, event("provision"), &log("provision-again")).await;
     assert_eq!(logs.matches("AlreadyDone").count(), 2, "{logs}");
+    assert_eq!(applied(&logs, "already_done"), 2.0, "{logs}");
+    assert_eq!(applied(&logs, "applied"), 0.0, "{logs}");
 
     let batches = tests::pipeline::stream_batches(&dynamodb, &table, None, 100).await;
     let records = serde_json::to_value(&batches[0]).expect("a stream event");
-    run_clean(publish, &env, records, &log("publish")).await;
+    let logs = run_clean(publish, &env, records, &log("publish")).await;
     assert_eq!(tap.detail_types().await, ["User Created", "User Disabled"]);
+    let documents = tests::emf::documents(&logs);
+    let published = tests::emf::total(&documents, "UserApi", "EventsPublished", &[("outcome", "published")]);
+    assert_eq!(published, 2.0, "{logs}");
 
     // The sample stream event (a recorded INSERT and MODIFY) publishes the same two kinds.
     run_clean(publish, &env, event("publish-events"), &log("publish-sample")).await;
@@ -469,5 +479,196 @@ async fn the_otp_functions_enrol_and_sign_in_with_a_kms_sealed_secret() {
     for line in logs.lines() {
         assert!(!line.contains(&secret), "the secret in a log line: {line}");
         assert!(!line.contains("otpauth"), "the URI in a log line: {line}");
+    }
+}
+
+/// A function binary kept running across invocations, as in one warm execution environment.
+struct Warm {
+    runtime: RuntimeApi,
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Warm {
+    fn start(binary: &str, name: &str, env: &[(String, String)], dir: &Path) -> Warm {
+        let runtime = futures_block(RuntimeApi::start());
+        let log = dir.join(format!("{name}.log"));
+        let child = runtime.spawn(Path::new(binary), name, env, &log);
+        Warm { runtime, child, log }
+    }
+
+    /// One invocation: the response's status and JSON body.
+    async fn call(&mut self, event: Value) -> (u64, Value) {
+        match self.runtime.invoke(event, Duration::from_secs(30)).await {
+            Some(Outcome::Response { body, .. }) => {
+                let payload = serde_json::from_str(body["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+                (body["statusCode"].as_u64().unwrap_or_default(), payload)
+            }
+            other => panic!(
+                "no response ({other:?}): {}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Stops the function: its logs.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn futures_block<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+/// The metrics the functions write (docs/operations.md, "Metrics"): a scripted sequence
+/// through token-issue, user-list and user-get, each kept warm across its invocations, and
+/// the Embedded Metric Format lines in their logs, every one valid by the specification,
+/// must add up to what the sequence did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_functions_count_a_scripted_sequence_in_embedded_metric_lines() {
+    use shared::model::{Email, MfaState, MfaType};
+    use shared::store::{CodeChange, UserStore};
+    const NAMESPACE: &str = "UserApi/test";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = DevKey::load_or_create(dir.path()).expect("key");
+    let dynamodb = moto::dynamodb(&RequestCounter::default());
+    let table = moto::fresh_table(&dynamodb).await;
+    let store = shared::store::dynamo::DynamoStore::new(dynamodb, &table);
+    moto::sesv2(moto::endpoint())
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await
+        .expect("sender identity");
+    let password = shared::secrets::Password::parse("Wonderland1".into()).expect("password");
+    let hash = password.hash().await.expect("hash");
+    let created = shared::model::Timestamp::new(chrono::Utc::now() - chrono::TimeDelta::seconds(2));
+    for (user_id, mfa) in [("alice", false), ("bob", true)] {
+        let mut user = tests::conformance::user("domain-local", user_id, RoleType::User);
+        user.auth_type = shared::model::AuthType::Local;
+        user.password_hash = Some(hash.clone());
+        user.start_tokens(created);
+        if mfa {
+            user.mfa.state = MfaState::Enabled;
+            user.mfa.mfa_type = Some(MfaType::Email);
+            user.mfa.email = Some(Email::parse("mfa.email", "bob@example.com").expect("email"));
+        }
+        store.create_user(&user).await.expect("a user");
+    }
+    let signing_key = moto::signing_key(&moto::kms(&RequestCounter::default()), "ECC_NIST_P256").await;
+    let mut env = function_env(&table, ("TOKEN_SIGNING_KEY", &signing_key));
+    env.push(("IDENTITY_JWKS".into(), key.jwks_json().to_string()));
+    env.push(("METRICS_NAMESPACE".into(), NAMESPACE.into()));
+    let sign_in = |user_id: &str, password: &str, code: Option<&str>| {
+        let mut event = event("token-issue");
+        let mut body = serde_json::json!({
+            "domain_id": "domain-local",
+            "credentials": {"user_id": user_id, "password": password},
+        });
+        if let Some(code) = code {
+            body["verify_code"] = Value::String(code.into());
+            body["auth_type"] = Value::String("MFA".into());
+        }
+        event["body"] = Value::String(body.to_string());
+        event
+    };
+
+    let mut issue = Warm::start(env!("CARGO_BIN_EXE_token-issue"), "token-issue", &env, dir.path());
+    let (status, tokens) = issue.call(sign_in("alice", "Wonderland1", None)).await;
+    assert_eq!(status, 200, "{tokens}");
+    let alice_token = tokens["access_token"].as_str().expect("a token").to_string();
+    // Five wrong passwords: the fifth locks; then the right one is refused unlooked-at.
+    for _ in 0..5 {
+        assert_eq!(issue.call(sign_in("alice", "Wonderland2", None)).await.0, 401);
+    }
+    assert_eq!(issue.call(sign_in("alice", "Wonderland1", None)).await.0, 401);
+    // bob's second factor: a code mailed, then a wrong one.
+    let (status, answer) = issue.call(sign_in("bob", "Wonderland1", None)).await;
+    assert_ne!(status, 200, "{answer}");
+    let mails = moto::sent_mails("bob@example.com").await;
+    let code =
+        tests::six_digit_number(mails.last().expect("a mail")["body"].as_str().unwrap_or_default()).expect("a code");
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    assert_eq!(issue.call(sign_in("bob", "Wonderland1", Some(wrong))).await.0, 401);
+    let mut logs = issue.stop();
+
+    // Two lists by the domain admin: the first reads the domain whole, the second its copy.
+    let mut list = Warm::start(env!("CARGO_BIN_EXE_user-list"), "user-list", &env, dir.path());
+    for _ in 0..2 {
+        let (status, users) = list
+            .call(prepare(event("list"), token(&key, Caller::Admin), None))
+            .await;
+        assert_eq!(status, 200, "{users}");
+    }
+    logs.push_str(&list.stop());
+
+    // alice's tokens revoked: her token from before is refused.
+    let alice = store
+        .get_user(
+            &shared::model::DomainId::parse("domain_id", "domain-local".into()).expect("domain"),
+            &shared::model::UserId::parse("user_id", "alice".into()).expect("id"),
+        )
+        .await
+        .expect("read")
+        .expect("alice");
+    let mut revoked = alice.item.clone();
+    revoked.revoke_tokens(shared::model::Timestamp::new(chrono::Utc::now()));
+    store
+        .save_user(&alice, &revoked, CodeChange::None)
+        .await
+        .expect("revoke");
+    let mut get = Warm::start(env!("CARGO_BIN_EXE_user-get"), "user-get", &env, dir.path());
+    let mut own = event("get");
+    own["body"] = Value::String(serde_json::json!({"user_id": "alice", "domain_id": "domain-local"}).to_string());
+    let (status, answer) = get.call(prepare(own, Some(alice_token), None)).await;
+    assert_eq!(status, 401, "{answer}");
+    logs.push_str(&get.stop());
+
+    let documents = tests::emf::documents(&logs);
+    let count = |name: &str, dimensions: &[(&str, &str)]| tests::emf::total(&documents, NAMESPACE, name, dimensions);
+    let outcome = |o| [("outcome", o)];
+    assert_eq!(count("SignIns", &outcome("succeeded")), 1.0, "{logs}");
+    assert_eq!(count("SignIns", &outcome("failed")), 6.0, "{logs}");
+    assert_eq!(count("SignIns", &outcome("locked")), 1.0, "{logs}");
+    assert_eq!(count("SignIns", &outcome("mfa_required")), 1.0, "{logs}");
+    assert_eq!(count("SignIns", &outcome("error")), 0.0, "{logs}");
+    assert_eq!(count("Lockouts", &[]), 1.0, "{logs}");
+    assert_eq!(count("CodesIssued", &[("kind", "sign_in")]), 1.0, "{logs}");
+    assert_eq!(count("CodeAttemptsFailed", &[("kind", "sign_in")]), 1.0, "{logs}");
+    assert_eq!(count("MailsSent", &[("kind", "mfa_code")]), 1.0, "{logs}");
+    assert_eq!(count("MailsSent", &[]), 1.0, "{logs}");
+    assert_eq!(count("MailsFailed", &[]), 0.0, "{logs}");
+    assert_eq!(count("DomainCopyColdReads", &[]), 1.0, "{logs}");
+    assert_eq!(count("DomainCopyHits", &[]), 1.0, "{logs}");
+    assert!(count("DomainCopyBytesRead", &[]) > 0.0, "{logs}");
+    assert_eq!(count("TokensRefused", &[("reason", "revoked")]), 1.0, "{logs}");
+    // Units as the catalog gives them; no user, domain or request in a dimension.
+    for document in &documents {
+        for directive in document["_aws"]["CloudWatchMetrics"].as_array().into_iter().flatten() {
+            for metric in directive["Metrics"].as_array().into_iter().flatten() {
+                let name = metric["Name"].as_str().unwrap_or_default();
+                let expected = if name == "DomainCopyBytesRead" {
+                    "Bytes"
+                } else {
+                    "Count"
+                };
+                assert_eq!(metric["Unit"], expected, "{name}");
+            }
+            for key in directive["Dimensions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_array)
+                .flatten()
+            {
+                assert!(
+                    ["outcome", "kind", "reason"].contains(&key.as_str().unwrap_or_default()),
+                    "{key}"
+                );
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@
 /// Bottom to top: each layer (its folder) and its top modules.
 pub const LAYERS: &[(&str, &[&str])] = &[
     // Needs nothing of the crate.
-    ("foundation", &["error", "clock", "private_fs"]),
+    ("foundation", &["error", "clock", "private_fs", "telemetry"]),
     // The rules: the model and its checks, secrets, reading request fields, the query engine,
     // the shape of change events.
     ("domain", &["secrets", "otp", "model", "input", "query", "events"]),

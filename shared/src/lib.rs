@@ -50,5 +50,5 @@ pub use application::{app, ops, provision};
 pub use contract::proto3;
 pub use domain::{events, input, model, otp, query, secrets};
 pub use edge::{http, openapi};
-pub use foundation::{clock, error, private_fs};
+pub use foundation::{clock, error, private_fs, telemetry};
 pub use ports::{auth, aws, deferred, mail, store, vault};

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod conformance;
+pub mod emf;
 pub mod failing;
 pub mod moto;
 pub mod pipeline;

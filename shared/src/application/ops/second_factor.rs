@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 
-use super::support::take_attempt;
+use super::support::{invalid_code, take_attempt};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -114,9 +114,7 @@ pub async fn check_otp_code(
     candidate: &str,
     bound_to: &str,
 ) -> Result<(CodeRecord, Sealed, u64), ApiError> {
-    let invalid = || ApiError::InvalidVerifyCode {
-        user_id: user.user_id.to_string(),
-    };
+    let invalid = || invalid_code(user, CodePurpose::Mfa);
     let record = take_attempt(app, user, CodePurpose::Mfa, candidate, bound_to).await?;
     // An enrolment's code belongs to the pending secret in its record; a disable's to the
     // secret in force, above the last step it accepted.

@@ -15,6 +15,7 @@ use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 use crate::secrets::PlainCode;
 use crate::store::DomainUsers;
 use crate::store::{CodeChange, CodePurpose, CodeRecord, Record, StoreError};
+use crate::telemetry;
 
 /// How often a read-modify-write is retried after losing a race before answering ERROR_CONFLICT.
 const WRITE_ATTEMPTS: u32 = 8;
@@ -273,16 +274,20 @@ const MAX_BACKOFF_MS: u64 = 1000;
 
 /// Renders and sends a mail to `to` in the user's language; a transport failure is 503.
 pub async fn send_mail(app: &App, mail: Mail<'_>, user: &User, to: &str) -> Result<(), ApiError> {
+    let kind = mail.kind();
     let message = app
         .composer
         .compose(&mail, user.language.as_str(), user.user_id.as_str(), to)
         .map_err(|e| {
             tracing::error!(error = %e, "mail rendering failed");
+            telemetry::mail(kind, false);
             ApiError::Unknown {
                 request_id: String::new(),
             }
         })?;
-    app.mailer.send(&message).await.map_err(|e| {
+    let sent = app.mailer.send(&message).await;
+    telemetry::mail(kind, sent.is_ok());
+    sent.map_err(|e| {
         tracing::error!(error = %e, "mail transport failed");
         ApiError::Unavailable {
             service: "email provider",
@@ -307,6 +312,7 @@ pub async fn mail_code(
         CodePurpose::Mfa | CodePurpose::SignIn => Mail::MfaCode { code: plain.expose() },
     };
     send_mail(app, mail, user, to).await?;
+    telemetry::code_issued(purpose.as_str());
     Ok(CodeRecord {
         domain_id: user.domain_id.clone(),
         user_id: user.user_id.clone(),
@@ -332,7 +338,7 @@ pub async fn check_code(
     let code = take_attempt(app, user, purpose, candidate, bound_to).await?;
     // An OTP enrolment's record is checked against its secret, never as a mailed code.
     if !code.digest.matches(candidate) || code.otp_secret.is_some() {
-        return Err(invalid_code(user));
+        return Err(invalid_code(user, purpose));
     }
     Ok(code)
 }
@@ -349,21 +355,23 @@ pub async fn take_attempt(
     bound_to: &str,
 ) -> Result<CodeRecord, ApiError> {
     if candidate.len() != 6 || !candidate.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid_code(user));
+        return Err(invalid_code(user, purpose));
     }
     let code = app
         .store
         .take_code_attempt(&user.domain_id, &user.user_id, purpose, now(app))
         .await
         .map_err(|e| store_error(e, &user.user_id))?
-        .ok_or_else(|| invalid_code(user))?;
+        .ok_or_else(|| invalid_code(user, purpose))?;
     if code.bound_to != bound_to {
-        return Err(invalid_code(user));
+        return Err(invalid_code(user, purpose));
     }
     Ok(code)
 }
 
-fn invalid_code(user: &User) -> ApiError {
+/// A code of `purpose` failed (counted: `CodeAttemptsFailed`).
+pub fn invalid_code(user: &User, purpose: CodePurpose) -> ApiError {
+    telemetry::code_attempt_failed(purpose.as_str());
     ApiError::InvalidVerifyCode {
         user_id: user.user_id.to_string(),
     }

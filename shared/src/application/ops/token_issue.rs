@@ -25,6 +25,7 @@ use crate::otp::Sealed;
 use crate::proto3;
 use crate::secrets::PasswordHash;
 use crate::store::{CodeChange, CodePurpose, CodeRecord, SignInClaim};
+use crate::telemetry::{self, SignIn};
 
 pub static DESCRIPTION: Description = Description {
     name: "token.issue",
@@ -163,7 +164,22 @@ pub(super) fn read_timeout(f: &mut Fields) -> Result<Option<i64>, ApiError> {
 }
 
 /// Checks the credentials (and the MFA code) and records the sign-in; the signed-in user.
+/// Each ending is counted (`SignIns`).
 async fn sign_in(app: &App, request: &Request) -> Result<User, ApiError> {
+    let mut locked = false;
+    let result = check_sign_in(app, request, &mut locked).await;
+    telemetry::sign_in(match &result {
+        Ok(_) => SignIn::Succeeded,
+        Err(_) if locked => SignIn::Locked,
+        Err(ApiError::AuthenticateFailure { .. }) => SignIn::Failed,
+        Err(ApiError::MfaRequired { .. } | ApiError::AuthenticatorCodeRequired) => SignIn::MfaRequired,
+        Err(_) => SignIn::Error,
+    });
+    result
+}
+
+/// [`sign_in`]; `locked` says whether it was refused for a locked sign-in.
+async fn check_sign_in(app: &App, request: &Request, locked: &mut bool) -> Result<User, ApiError> {
     let (domain, user_id) = (&request.domain_id, &request.user_id);
     let at = now(app);
     let (claim, stored) = tokio::join!(
@@ -173,9 +189,11 @@ async fn sign_in(app: &App, request: &Request) -> Result<User, ApiError> {
     let claim = claim.map_err(|e| store_error(e, user_id))?;
     let stored = stored.map_err(|e| store_error(e, user_id))?;
     if claim == SignInClaim::Locked {
+        *locked = true;
         return Err(failed());
     }
     if claim == (SignInClaim::Granted { locks: true }) {
+        telemetry::lockout();
         tracing::info!(
             domain_id = domain.as_str(),
             "a sign-in attempt locked its user's sign-in for 15 minutes"
@@ -224,7 +242,10 @@ async fn second_factor(app: &App, user: &User, verify_code: Option<&str>) -> Res
         let candidate = verify_code.ok_or(ApiError::AuthenticatorCodeRequired)?;
         let key = user.otp.as_ref().ok_or_else(failed)?;
         let secret = open_secret(app, user, &key.sealed).await?.ok_or_else(failed)?;
-        let step = accepted_step(app, &secret, candidate, Some(key.last_step)).ok_or_else(failed)?;
+        let Some(step) = accepted_step(app, &secret, candidate, Some(key.last_step)) else {
+            telemetry::code_attempt_failed(CodePurpose::SignIn.as_str());
+            return Err(failed());
+        };
         return Ok(Proof::Authenticator {
             sealed: key.sealed.clone(),
             step,

@@ -15,6 +15,7 @@ pub use verify::{ConfigError, RefreshToken, TokenType, TokenVerifier, USER_PERMI
 use crate::error::ApiError;
 use crate::model::{DomainId, RoleType, State, User, UserId};
 use crate::store::{Record, Tombstone};
+use crate::telemetry::{self, Refused};
 
 /// What a token says about when it was issued, for revocation (SPEC section 5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,11 +58,13 @@ impl TokenStamp {
         let user = match record {
             Record::User(user) => &user.item,
             Record::Tombstone(tombstone) if self.is_revoked_without_user(Some(tombstone)) => {
+                telemetry::token_refused(Refused::UserDeleted);
                 return Err(ApiError::AuthenticateFailure {
                     reason: "the token's user was deleted",
                 });
             }
             Record::Absent if self.is_revoked_without_user(None) => {
+                telemetry::token_refused(Refused::UserAbsent);
                 return Err(ApiError::AuthenticateFailure {
                     reason: "the token's user does not exist",
                 });
@@ -69,11 +72,13 @@ impl TokenStamp {
             Record::Tombstone(_) | Record::Absent => return Ok(()),
         };
         if user.state == State::Disabled {
+            telemetry::token_refused(Refused::UserDisabled);
             return Err(ApiError::AuthenticateFailure {
                 reason: "the token's user is disabled",
             });
         }
         if self.is_revoked_for(user) {
+            telemetry::token_refused(Refused::Revoked);
             return Err(ApiError::AuthenticateFailure {
                 reason: "the token was revoked",
             });

@@ -63,6 +63,17 @@ pub enum Mail<'a> {
     TemporaryPassword { password: &'a str },
 }
 
+impl Mail<'_> {
+    /// The mail's kind, as its metrics name it (`MailsSent`, `MailsFailed`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Mail::VerifyEmail { .. } => "verify_email",
+            Mail::MfaCode { .. } => "mfa_code",
+            Mail::TemporaryPassword { .. } => "temporary_password",
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "code.html")]
 struct CodeHtml<'a> {

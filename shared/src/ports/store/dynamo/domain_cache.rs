@@ -37,6 +37,14 @@ impl Change {
         }
     }
 
+    /// The bytes of the user it brings (a tombstone brings none).
+    pub fn footprint(&self) -> usize {
+        match self {
+            Change::Upsert { user, .. } => footprint(user),
+            Change::Delete { .. } => 0,
+        }
+    }
+
     fn user_id(&self) -> &str {
         match self {
             Change::Upsert { user, .. } => user.user_id.as_str(),

@@ -26,6 +26,7 @@ use super::schema::{self, TOMBSTONE_PREFIX, USER_PREFIX, partition};
 use super::{DynamoStore, Item};
 use crate::model::{DomainId, User, UserId};
 use crate::store::{DomainUsers, StoreError, StoreResult};
+use crate::telemetry;
 
 /// How far before the previous catch-up's start the next one reads. A write takes its stamp
 /// just before it is sent, and the SDK gives up on an operation after
@@ -197,6 +198,7 @@ impl DynamoStore {
             );
         }
         let whole = self.read_whole(&partition, now_micros(), Items::Full).await?;
+        telemetry::domain_read(true, whole.as_ref().map_or(0, |copy| copy.bytes));
         Ok(whole.map(|copy| copy.users).unwrap_or_default())
     }
 
@@ -206,14 +208,18 @@ impl DynamoStore {
         let slot = self.cache.slot(partition);
         let mut held = slot.lock().await;
         let started = now_micros();
-        let result = match held.take() {
+        let (result, cold) = match held.take() {
             Some(copy) if started.saturating_sub(copy.synced_from) < MAX_COPY_AGE_MICROS => {
-                self.catch_up(partition, copy, started).await
+                (self.catch_up(partition, copy, started).await, false)
             }
-            _ => self.read_whole(partition, started, Items::Compact).await,
+            _ => {
+                let whole = self.read_whole(partition, started, Items::Compact).await;
+                (whole.map(|copy| copy.map(|copy| (copy.bytes, copy))), true)
+            }
         };
         match result {
-            Ok(Some(copy)) => {
+            Ok(Some((read, copy))) => {
+                telemetry::domain_read(cold, read);
                 let (users, bytes) = (copy.users.clone(), copy.bytes);
                 *held = Some(copy);
                 drop(held);
@@ -229,8 +235,14 @@ impl DynamoStore {
     }
 
     /// Brings `copy` up to date: one strongly consistent Query over the change index (more
-    /// only if the changes exceed a page). `None` when the table has no change index.
-    async fn catch_up(&self, partition: &str, mut copy: DomainCopy, started: i64) -> StoreResult<Option<DomainCopy>> {
+    /// only if the changes exceed a page). With the copy, the bytes of the users read;
+    /// `None` when the table has no change index.
+    async fn catch_up(
+        &self,
+        partition: &str,
+        mut copy: DomainCopy,
+        started: i64,
+    ) -> StoreResult<Option<(usize, DomainCopy)>> {
         let since = copy.synced_from.saturating_sub(self.overlap_micros);
         let mut changes = Vec::new();
         let mut start: Option<Item> = None;
@@ -272,12 +284,13 @@ impl DynamoStore {
                 _ => break,
             }
         }
+        let read = changes.iter().map(Change::footprint).sum();
         apply(&mut copy, changes);
         if copy.bytes > self.cache.budget() {
             return Err(too_large(self.cache.budget()));
         }
         copy.synced_from = started;
-        Ok(Some(copy))
+        Ok(Some((read, copy)))
     }
 
     /// Reads the domain's users whole: the first page and the last key at once, then the rest
