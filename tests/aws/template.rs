@@ -671,3 +671,33 @@ fn every_alarm_notifies_the_topic_and_has_its_runbook_entry() {
         );
     }
 }
+
+/// The alarms on the functions' own metrics watch what the functions write: a metric of
+/// `shared::telemetry::CATALOG`, in the namespace the template gives the functions.
+#[test]
+fn the_alarms_on_the_code_s_metrics_name_written_metrics_in_the_functions_namespace() {
+    let template = template();
+    let namespace = format!(
+        "{:?}",
+        template["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"]
+    );
+    assert!(namespace.contains("UserApi/${AWS::StackName}"), "{namespace}");
+    let mut watched = Vec::new();
+    for (name, resource) in template["Resources"].as_mapping().expect("Resources") {
+        let properties = &resource["Properties"];
+        if resource["Type"] != "AWS::CloudWatch::Alarm" || !format!("{:?}", properties["Namespace"]).contains("UserApi")
+        {
+            continue;
+        }
+        assert_eq!(format!("{:?}", properties["Namespace"]), namespace, "{}", text(name));
+        let metric = text(&properties["MetricName"]);
+        assert!(
+            shared::telemetry::CATALOG.iter().any(|m| m.name == metric),
+            "{}: {metric} is not written by the functions",
+            text(name)
+        );
+        watched.push(metric);
+    }
+    watched.sort();
+    assert_eq!(watched, ["Lockouts", "MailsFailed"]);
+}
