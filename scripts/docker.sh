@@ -47,15 +47,28 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 docker info >/dev/null || { cat "$DOCKER_DIR/dockerd.log" >&2; echo "dockerd did not answer in 20 s" >&2; return 1; }
-# A daemon started for the first time answers `docker info` before its bridge network has its
-# address (the gateway reads empty then): wait for it.
+# The bridge's gateway is the address of its interface (docker0). A daemon that had to create
+# that interface (the first on a machine since it booted) leaves the gateway out of its network's
+# IPAM config until it is restarted, so read the interface itself when the config has none; a
+# daemon started for the first time may also answer `docker info` before either has it: wait.
 DOCKER_GATEWAY=""
+docker_bridge_address() {
+    local name
+    name="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null || true)"
+    ip -4 -o addr show dev "${name:-docker0}" 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }'
+}
 for _ in $(seq 1 100); do
     DOCKER_GATEWAY="$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)"
+    if [ -z "$DOCKER_GATEWAY" ]; then DOCKER_GATEWAY="$(docker_bridge_address)"; fi
     if [ -n "$DOCKER_GATEWAY" ]; then break; fi
     sleep 0.2
 done
-[ -n "$DOCKER_GATEWAY" ] || { cat "$DOCKER_DIR/dockerd.log" >&2; echo "the docker bridge has no gateway address after 20 s" >&2; return 1; }
+[ -n "$DOCKER_GATEWAY" ] || {
+    cat "$DOCKER_DIR/dockerd.log" >&2
+    docker network inspect bridge >&2 || true
+    echo "the docker bridge has no gateway address after 20 s" >&2
+    return 1
+}
 case "$(uname -m)" in
     x86_64) LAMBDA_ARCH=x86_64; GLIBC_DIR=/lib/x86_64-linux-gnu; LOADER=/lib64/ld-linux-x86-64.so.2 ;;
     aarch64) LAMBDA_ARCH=arm64; GLIBC_DIR=/lib/aarch64-linux-gnu; LOADER=/lib/ld-linux-aarch64.so.1 ;;
