@@ -5,5 +5,6 @@
 mod domain_copies;
 mod kms;
 mod requests;
+mod restore;
 mod ses;
 mod template;

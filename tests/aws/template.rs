@@ -77,6 +77,11 @@ pub fn policy(function: &Value) -> Policy {
                         action == "kms:GetPublicKey" || !resource.contains("TokenPreviousKeys"),
                         "{action} on {resource}"
                     );
+                    // A rotation (TokenSigningKeyArn) moves signing and reading to the new key.
+                    assert!(
+                        resource.contains("TokenSigningKeyArn") && resource.contains("OwnSigningKey"),
+                        "{action} on {resource} ignores a rotation"
+                    );
                     policy.kms.insert(action);
                 } else {
                     assert!(
@@ -405,7 +410,18 @@ fn the_token_api_has_its_functions_and_only_they_sign() {
         }
     }
     let env = &template["Globals"]["Function"]["Environment"]["Variables"];
-    assert!(format!("{:?}", env["TOKEN_SIGNING_KEY"]).contains("TokenSigningKey"));
+    let signing = format!("{:?}", env["TOKEN_SIGNING_KEY"]);
+    assert!(
+        signing.contains("\"TokenSigningKey\"") && signing.contains("TokenSigningKeyArn"),
+        "{signing}"
+    );
+    // A rotation must keep the replaced key's tokens valid: the template refuses one without
+    // previous keys.
+    let rule = format!("{:?}", template["Rules"]["RotationListsThePreviousKey"]);
+    assert!(
+        rule.contains("TokenSigningKeyArn") && rule.contains("TokenPreviousKeys"),
+        "{rule}"
+    );
 }
 
 /// The OTP secrets' key (SPEC section 10): symmetric; its key policy lets only the function
@@ -700,4 +716,139 @@ fn the_alarms_on_the_code_s_metrics_name_written_metrics_in_the_functions_namesp
     }
     watched.sort();
     assert_eq!(watched, ["Lockouts", "MailsFailed"]);
+}
+
+/// `X` of a `!Ref X`.
+fn reference(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => Some(text(&tagged.value)),
+        _ => None,
+    }
+}
+
+/// The template's functions by logical id.
+fn function_ids(template: &Value) -> BTreeSet<String> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, _)| text(name))
+        .collect()
+}
+
+/// Every function has an alarm on its own `Errors` and one on its own `Throttles` (Lambda's
+/// metrics, the function named by `!Ref`), so a notification names the function.
+#[test]
+fn every_function_has_an_errors_and_a_throttles_alarm() {
+    let template = template();
+    let functions = function_ids(&template);
+    assert_eq!(functions.len(), 20, "{functions:?}");
+    let mut watched: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for resource in template["Resources"].as_mapping().expect("Resources").values() {
+        let properties = &resource["Properties"];
+        if resource["Type"] != "AWS::CloudWatch::Alarm" || properties["Namespace"] != "AWS/Lambda" {
+            continue;
+        }
+        let metric = match text(&properties["MetricName"]).as_str() {
+            "Errors" => "Errors",
+            "Throttles" => "Throttles",
+            _ => continue,
+        };
+        let dimensions = properties["Dimensions"].as_sequence().expect("Dimensions");
+        assert_eq!(dimensions.len(), 1, "{dimensions:?}");
+        assert_eq!(dimensions[0]["Name"], "FunctionName");
+        let function = reference(&dimensions[0]["Value"]).expect("the function by !Ref");
+        assert_eq!(properties["Statistic"], "Sum");
+        assert_eq!(number(&properties["Threshold"]), 1);
+        assert_eq!(properties["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+        watched.entry(metric).or_default().push(function);
+    }
+    for metric in ["Errors", "Throttles"] {
+        let mut alarmed = watched.remove(metric).unwrap_or_default();
+        alarmed.sort();
+        assert_eq!(alarmed, functions.iter().cloned().collect::<Vec<_>>(), "{metric}");
+    }
+}
+
+/// The dashboard's body (a `!Sub` of JSON): it refers only to resources of the template and
+/// pseudo parameters; its metrics in the functions' namespace are ones they write, with their
+/// dimension's values; every function's duration, errors and throttles are on it; and every
+/// alarm that is not a function's own is in its alarm widget.
+#[test]
+fn the_dashboard_shows_every_function_and_only_metrics_that_are_written() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let dashboards: Vec<&Value> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Dashboard")
+        .collect();
+    assert_eq!(dashboards.len(), 1);
+    let Value::Tagged(body) = &dashboards[0]["Properties"]["DashboardBody"] else {
+        panic!("DashboardBody is not a !Sub");
+    };
+    assert_eq!(body.tag, "Sub");
+    let body = text(&body.value);
+    // Each ${…} names a pseudo parameter or a resource (`Name` or `Name.Attribute`).
+    let mut names = BTreeSet::new();
+    for part in body.split("${").skip(1) {
+        let name = part.split_once('}').expect("a closed ${").0;
+        let resource = name.split_once('.').map_or(name, |(r, _)| r);
+        assert!(
+            ["AWS::Region", "AWS::StackName"].contains(&name) || resources.contains_key(resource),
+            "${{{name}}} is not in the template"
+        );
+        names.insert(resource.to_string());
+    }
+    let json: serde_json::Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let namespace = "UserApi/${AWS::StackName}";
+    let mut lambda: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut alarms = BTreeSet::new();
+    for widget in json["widgets"].as_array().expect("widgets") {
+        for row in widget["properties"]["metrics"].as_array().into_iter().flatten() {
+            let row = row.as_array().expect("a metric row");
+            let fields: Vec<&str> = row.iter().filter_map(|v| v.as_str()).collect();
+            let (space, metric, dimensions) = (fields[0], fields[1], &fields[2..]);
+            if space == namespace {
+                let known = shared::telemetry::CATALOG
+                    .iter()
+                    .find(|m| m.name == metric)
+                    .unwrap_or_else(|| panic!("{metric} is not written by the functions"));
+                match (dimensions, known.dimension) {
+                    ([], None) => {}
+                    ([], Some(_)) => assert!(known.what.contains("also without dimension"), "{metric}"),
+                    ([name, value], Some((dimension, values))) => {
+                        assert_eq!(name, &dimension, "{metric}");
+                        assert!(values.contains(value), "{metric}: {value}");
+                    }
+                    _ => panic!("{metric} with dimensions {dimensions:?}"),
+                }
+            } else if space == "AWS/Lambda" && dimensions.first() == Some(&"FunctionName") {
+                let function = dimensions[1].trim_start_matches("${").trim_end_matches('}');
+                lambda
+                    .entry(metric.to_string())
+                    .or_default()
+                    .insert(function.to_string());
+            }
+        }
+        for alarm in widget["properties"]["alarms"].as_array().into_iter().flatten() {
+            let alarm = alarm.as_str().expect("an alarm ARN");
+            alarms.insert(alarm.trim_start_matches("${").trim_end_matches(".Arn}").to_string());
+        }
+    }
+    let functions = function_ids(&template);
+    for metric in ["Duration", "Errors", "Throttles", "Invocations"] {
+        assert_eq!(lambda.get(metric), Some(&functions), "{metric}");
+    }
+    let fleet: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, r)| {
+            let own = r["Properties"]["Namespace"] == "AWS/Lambda"
+                && ["Errors", "Throttles"].contains(&text(&r["Properties"]["MetricName"]).as_str());
+            r["Type"] == "AWS::CloudWatch::Alarm" && !own
+        })
+        .map(|(name, _)| text(name))
+        .collect();
+    assert_eq!(alarms, fleet);
+    assert!(names.contains("UsersApi") && names.contains("UsersTable"), "{names:?}");
 }

@@ -1,6 +1,7 @@
 //! `users-local serve [--port N]` runs the API on 127.0.0.1; `users-local token …` prints a dev
 //! token, `users-local jwks` the dev key's JWKS; `users-local create-table` sets up DynamoDB
-//! (`upgrade-table` copies a table of the earlier schema into a new one);
+//! (`upgrade-table` copies a table of the earlier schema into a new one; `restore-users` brings
+//! the users of a point-in-time restore back into the stack's table);
 //! `users-local provision FILE` applies a JSON-lines file of provisioning commands.
 
 use std::io::Write;
@@ -61,6 +62,15 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Bring the users of a table restored from point-in-time recovery (`--from`) back into the
+    /// stack's table (`--to`): users changed or deleted since are written back with their tokens
+    /// revoked, users created since are deleted (docs/operations.md, "Backups"). Stop writes first.
+    RestoreUsers {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
     /// Apply a JSON-lines file of provisioning commands (one per line; `-` for stdin) to the
     /// configured store, printing one JSON result line per command and a summary. Exits 1 if
     /// any command failed.
@@ -93,6 +103,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let client = shared::aws::dynamodb_client(&shared::aws::load().await);
             let upgrade = shared::store::dynamo::upgrade::upgrade_table(&client, &from, &to).await?;
             println!("{from} -> {to}: {upgrade}");
+        }
+        Command::RestoreUsers { from, to } => {
+            let client = shared::aws::dynamodb_client(&shared::aws::load().await);
+            let restore = shared::store::dynamo::restore::restore_users(&client, &from, &to).await?;
+            println!("{from} -> {to}: {restore}");
         }
         Command::Provision { file } => {
             let (keys, _) = config.local_keys()?;

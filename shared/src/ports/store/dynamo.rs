@@ -39,6 +39,7 @@ use crate::model::{DomainId, Timestamp, User, UserId, Versioned};
 mod domain_cache;
 mod domain_read;
 pub mod key_range;
+pub mod restore;
 pub mod schema;
 pub mod upgrade;
 

@@ -79,8 +79,13 @@ pub(super) fn user_from_list_blob(item: &Item) -> StoreResult<Option<User>> {
 /// and the change stamp (so other functions' copies of the domain learn of the delete,
 /// `domain_read.rs`), expiring after [`TOMBSTONE_LIFETIME_SECONDS`].
 pub(super) fn tombstone_item(domain: &DomainId, user_id: &UserId) -> Item {
+    tombstone_at(user_key(domain, user_id))
+}
+
+/// A tombstone deleted now, at a user's key (`pk` and `sk`).
+pub(super) fn tombstone_at(key: Item) -> Item {
     let stamp = now_micros();
-    let mut item = user_key(domain, user_id);
+    let mut item = key;
     item.insert(schema::DELETED_ATTRIBUTE.into(), n(stamp / 1000));
     item.insert(schema::CHANGE_ATTRIBUTE.into(), n(stamp));
     item.insert(

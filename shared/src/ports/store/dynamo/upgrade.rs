@@ -130,8 +130,7 @@ fn prepare_user(item: &mut Item) -> Result<bool, SetupError> {
 
 /// Writes up to 25 items, sending again whatever DynamoDB left unprocessed (with back-off).
 async fn write_batch(client: &Client, table: &str, items: Vec<Item>) -> Result<usize, SetupError> {
-    let count = items.len();
-    let mut requests: Vec<WriteRequest> = Vec::with_capacity(count);
+    let mut requests: Vec<WriteRequest> = Vec::with_capacity(items.len());
     for item in items {
         let put = PutRequest::builder()
             .set_item(Some(item))
@@ -139,6 +138,18 @@ async fn write_batch(client: &Client, table: &str, items: Vec<Item>) -> Result<u
             .map_err(|e| SetupError::new(format!("an item of {table}: {e}")))?;
         requests.push(WriteRequest::builder().put_request(put).build());
     }
+    write_requests(client, table, requests, "upgrade-table").await
+}
+
+/// Sends up to 25 puts and deletes in one BatchWriteItem, and again whatever DynamoDB left
+/// unprocessed (with back-off); `command` is the one to run again if the table keeps refusing.
+pub(super) async fn write_requests(
+    client: &Client,
+    table: &str,
+    mut requests: Vec<WriteRequest>,
+    command: &str,
+) -> Result<usize, SetupError> {
+    let count = requests.len();
     let mut delay = Duration::from_millis(50);
     for _ in 0..10 {
         let output = client
@@ -155,6 +166,6 @@ async fn write_batch(client: &Client, table: &str, items: Vec<Item>) -> Result<u
         delay = (delay * 2).min(Duration::from_secs(2));
     }
     Err(SetupError::new(format!(
-        "{table} kept refusing writes (throttled); run upgrade-table again"
+        "{table} kept refusing writes (throttled); run {command} again"
     )))
 }
