@@ -22,9 +22,12 @@ What it does:
    the provisioning function with the SQS message reset-password left on the queue (the
    temporary password's mail must go out), the event publisher with
    `events/publish-events.json` (its events must arrive on the bus), and the Token API: sign-in,
-   grant, both key paths, and the granted token on user-get. No log line, and no answer but
-   the Token API's, may hold a token, a password or a password hash.
-4. `sam local start-api`: a slice of the HTTP suite through SAM's API Gateway emulation, and
+   grant, both key paths, and the granted token on user-get; and users-console with
+   `events/console.json` and `events/openapi.json` (the page, gzipped, with the local server's
+   headers; the API document). No log line, and no answer but the Token API's, may hold a
+   token, a password or a password hash.
+4. `sam local start-api`: a slice of the HTTP suite through SAM's API Gateway emulation, the
+   console's page and script and the API document on the API's origin, and
    authenticator-app MFA: pyotp (scripts/clients/authenticator.py) reads the URI enable-mfa
    answers and makes the codes that enrol, sign in and disable, the secret sealed by a KMS
    key on moto; the secret then appears in no log.
@@ -32,6 +35,8 @@ What it does:
 """
 
 import argparse
+import base64
+import gzip
 import json
 import os
 import re
@@ -197,7 +202,7 @@ class Check:
     @staticmethod
     def sequence_binaries():
         return [f"user-{name}" for name, _, _ in SEQUENCE] + [
-            "users-provision", "users-publish-events", "token-issue", "token-grant", "token-keys"]
+            "users-provision", "users-publish-events", "token-issue", "token-grant", "token-keys", "users-console"]
 
     def invoke(self, binary, event, answer_has_tokens=False):
         logical_id = self.logical_ids[binary]
@@ -249,6 +254,7 @@ class Check:
             self.user_api()
             self.publisher()
             self.token_api()
+            self.console()
             self.everything_was_invoked()
             self.start_api()
         finally:
@@ -338,6 +344,28 @@ class Check:
         get = self.event("get")
         get["headers"]["authorization"] = f"Bearer {granted['access_token']}"
         self.expect_200("user-get", get, lambda b: b["user_id"] == "alice" and b["last_accessed_at"])
+
+    def console(self):
+        """users-console answers the console's page (gzipped for a client that takes gzip, with
+        the Content-Security-Policy and the other headers of the local server) and the API
+        document."""
+        answer, logs = self.invoke("users-console", self.event("console"))
+        headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        page = answer.get("body") or ""
+        if answer.get("isBase64Encoded"):
+            page = gzip.decompress(base64.b64decode(page)).decode() if headers.get("content-encoding") == "gzip" \
+                else base64.b64decode(page).decode()
+        expected = {"content-type": "text/html; charset=utf-8", "cache-control": "no-cache",
+                    "content-encoding": "gzip", "x-content-type-options": "nosniff", "x-frame-options": "DENY"}
+        wrong = {k: headers.get(k) for k, v in expected.items() if headers.get(k) != v}
+        if answer.get("statusCode") != 200 or wrong or "script-src 'self'" not in headers.get(
+                "content-security-policy", "") or '<div id="app">' not in page:
+            fail(f"users-console /console: {answer.get('statusCode')} {wrong or headers}\n{page[:200]}\n{logs}")
+        print(f"ok   sam local invoke {self.logical_ids['users-console']:<28} 200 /console (gzip, the console's headers)")
+        # The document's examples hold a sample password: only the logs are searched for secrets.
+        self.expect_200("users-console", self.event("openapi"),
+                        lambda b: b["openapi"].startswith("3.1") and "/identity/v2/user/create" in b["paths"],
+                        answer_has_tokens=True)
 
     @staticmethod
     def authenticator(call, token):
@@ -468,6 +496,7 @@ class Check:
                  {"credentials": {"user_id": "carol", "password": "Wrong-guess1"}, "domain_id": DOMAIN}, None, 401,
                  "ERROR_AUTHENTICATE_FAILURE")
             self.authenticator(call, carol)
+            calls += self.console_on_the_api(api)
         finally:
             server.terminate()
             try:
@@ -478,6 +507,38 @@ class Check:
         logs = (self.work / "start-api.log").read_text()
         refuse_secrets(logs, "sam local start-api: the logs (target/sam-local/start-api.log)")
         print(f"ok   sam local start-api: {calls} calls answered as expected in {time.monotonic() - started:.0f} s")
+
+    @staticmethod
+    def console_on_the_api(api):
+        """The console on the API's own origin, as a browser loads it: the page, its script
+        (immutable, from the page's own link) and the API document. Returns the requests made."""
+        status, headers, page = fetch(f"{api}/console")
+        if status != 200 or not headers.get("content-type", "").startswith("text/html") \
+                or "frame-ancestors 'none'" not in headers.get("content-security-policy", ""):
+            fail(f"start-api /console: {status} {headers}")
+        script = re.search(r'src="(/console/assets/[^"]+\.js)"', page.decode())
+        if not script:
+            fail(f"start-api /console: no script in the page: {page[:300]}")
+        status, headers, body = fetch(f"{api}{script.group(1)}")
+        if status != 200 or headers.get("cache-control") != "public, max-age=31536000, immutable" or not body:
+            fail(f"start-api {script.group(1)}: {status} {headers}")
+        status, headers, body = fetch(f"{api}/openapi.json")
+        if status != 200 or "/identity/v2/user/list" not in json.loads(body)["paths"]:
+            fail(f"start-api /openapi.json: {status} {headers}")
+        status, _, _ = fetch(f"{api}/console/nothing-here.js")
+        if status != 404:
+            fail(f"start-api /console/nothing-here.js: {status}, not 404")
+        print("ok   sam local start-api: the console's page and script, and the API document, on the API's origin")
+        return 4
+
+
+def fetch(url):
+    """GET `url`: (status, headers with lowercase names, body as bytes)."""
+    try:
+        with urllib.request.urlopen(url, timeout=120) as answer:
+            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 def free_port():

@@ -107,6 +107,19 @@ pub async fn run_routes(ops: &'static [Served]) -> Result<(), lambda_http::Error
     .await
 }
 
+/// Runs the `users-console` function: the console's files and the API's documentation
+/// (`crate::web`), as the local server serves them. It reads no configuration and holds no
+/// key, table or client: nothing it answers depends on who asks. Other paths are 404.
+pub async fn run_web() -> Result<(), lambda_http::Error> {
+    start();
+    lambda_http::run(lambda_http::service_fn(|request: lambda_http::Request| async move {
+        let (parts, _) = request.into_parts();
+        let answer = crate::web::answer(&parts).unwrap_or_else(|| shared::http::no_such_path(parts.uri.path()));
+        Ok::<_, std::convert::Infallible>(answer)
+    }))
+    .await
+}
+
 /// Runs the function of an operation that hands work over (reset_password): the work goes to
 /// the provisioning queue. A function of its own, so that only this binary links the SQS client.
 pub async fn run_handing_over(served: Served) -> Result<(), lambda_http::Error> {

@@ -5,3 +5,4 @@ pub mod lambda;
 pub mod local;
 pub mod queue;
 pub mod stream;
+pub mod web;

@@ -672,3 +672,75 @@ async fn the_functions_count_a_scripted_sequence_in_embedded_metric_lines() {
         }
     }
 }
+
+/// The users-console function, as deployed: the console's page (gzipped for a client that
+/// takes gzip, plain for one that does not), with the headers `users-local serve` sends, and
+/// the API document; other paths are the API's 404.
+#[tokio::test]
+async fn the_console_function_serves_the_page_and_the_document() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut runtime = RuntimeApi::start().await;
+    let log = dir.path().join("users-console.log");
+    let mut child = runtime.spawn(
+        Path::new(env!("CARGO_BIN_EXE_users-console")),
+        "users-console",
+        &[],
+        &log,
+    );
+    let mut answer = async |event: Value| match runtime.invoke(event, Duration::from_secs(30)).await {
+        Some(Outcome::Response { body, .. }) => body,
+        other => panic!(
+            "no response ({other:?}): {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        ),
+    };
+    let bytes = |response: &Value| {
+        let body = response["body"].as_str().unwrap_or_default();
+        if response["isBase64Encoded"] == true {
+            base64::engine::general_purpose::STANDARD.decode(body).expect("base64")
+        } else {
+            body.as_bytes().to_vec()
+        }
+    };
+
+    let gzipped = answer(event("console")).await;
+    assert_eq!(gzipped["statusCode"], 200, "{gzipped}");
+    let headers = &gzipped["headers"];
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(
+        headers["content-security-policy"],
+        functions::web::console::CONTENT_SECURITY
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(&bytes(&gzipped)[..2], [0x1f, 0x8b], "a gzip stream");
+
+    let mut plain_request = event("console");
+    plain_request["headers"]
+        .as_object_mut()
+        .expect("headers")
+        .remove("accept-encoding");
+    plain_request["rawPath"] = "/console/".into();
+    let plain = answer(plain_request).await;
+    assert_eq!(plain["statusCode"], 200, "{plain}");
+    assert!(plain["headers"]["content-encoding"].is_null(), "{plain}");
+    let page = String::from_utf8(bytes(&plain)).expect("UTF-8");
+    assert!(page.contains("<div id=\"app\"></div>"), "{page}");
+
+    let document = answer(event("openapi")).await;
+    assert_eq!(document["statusCode"], 200, "{document}");
+    assert_eq!(document["headers"]["content-type"], "application/json");
+    let openapi: Value = serde_json::from_slice(&bytes(&document)).expect("JSON");
+    assert!(openapi["paths"]["/identity/v2/user/create"].is_object());
+
+    let mut elsewhere = event("openapi");
+    elsewhere["rawPath"] = "/identity/v2/user/get".into();
+    let missing = answer(elsewhere).await;
+    assert_eq!(missing["statusCode"], 404, "{missing}");
+    let error: Value = serde_json::from_slice(&bytes(&missing)).expect("JSON");
+    assert_eq!(error["detail"]["code"], "ERROR_NOT_FOUND");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -55,7 +55,12 @@ pub fn policy(function: &Value) -> Policy {
         otp: BTreeSet::new(),
         other: BTreeSet::new(),
     };
-    for document in function["Properties"]["Policies"].as_sequence().expect("Policies") {
+    // A function with no Policies (users-console) gets only its logs.
+    let documents = function["Properties"]["Policies"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    for document in &documents {
         for statement in document["Statement"].as_sequence().expect("Statement") {
             assert_eq!(statement["Effect"], "Allow");
             let actions: Vec<String> = match &statement["Action"] {
@@ -602,8 +607,8 @@ fn list_and_stat_have_the_memory_their_domain_copies_need() {
 
 /// The routes the template deploys are the paths the API document describes, each with its
 /// method, and nothing else: a route without a description, or a description without a
-/// route, fails here by name. The document's `x-users-local-only` paths (itself and its page)
-/// are served by `users-local` alone.
+/// route, fails here by name. The console's files and the documentation page's script are
+/// files, not operations: only users-console serves them, at exactly these routes.
 #[test]
 fn the_deployed_routes_are_the_documented_paths() {
     let template = template();
@@ -618,22 +623,53 @@ fn the_deployed_routes_are_the_documented_paths() {
         .filter(|event| event["Type"] == "HttpApi")
         .map(|event| (text(&event["Properties"]["Method"]), text(&event["Properties"]["Path"])))
         .collect();
+    let (files, routed): (BTreeSet<_>, BTreeSet<_>) = routed
+        .into_iter()
+        .partition(|(_, path)| path.starts_with("/console") || path.starts_with("/docs/"));
+    let console = &functions(&template)["users-console"];
+    // It serves files: no table, mail, key or queue.
+    let allowed = policy(console);
+    assert!(
+        allowed.table.is_empty()
+            && !allowed.ses
+            && allowed.kms.is_empty()
+            && allowed.otp.is_empty()
+            && allowed.other.is_empty(),
+        "users-console is allowed more than its logs"
+    );
+    let served: BTreeSet<(String, String)> = console["Properties"]["Events"]
+        .as_mapping()
+        .expect("Events")
+        .values()
+        .map(|event| (text(&event["Properties"]["Method"]), text(&event["Properties"]["Path"])))
+        .collect();
+    let get = |path: &str| ("GET".to_string(), path.to_string());
+    assert_eq!(
+        files,
+        BTreeSet::from([get("/console"), get("/console/{proxy+}"), get("/docs/{proxy+}")])
+    );
+    assert_eq!(
+        served,
+        files
+            .iter()
+            .cloned()
+            .chain([get("/openapi.json"), get("/docs")])
+            .collect()
+    );
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
     let document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("docs/openapi.json")).expect("JSON");
     let mut documented = BTreeSet::new();
     for (path, methods) in document["paths"].as_object().expect("paths") {
-        for (method, operation) in methods.as_object().expect("methods") {
-            if operation["x-users-local-only"] != true {
-                documented.insert((method.to_uppercase(), path.clone()));
-            }
+        for method in methods.as_object().expect("methods").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
         }
     }
     let undocumented: Vec<_> = routed.difference(&documented).collect();
     let unrouted: Vec<_> = documented.difference(&routed).collect();
     assert!(undocumented.is_empty(), "routed but not documented: {undocumented:?}");
     assert!(unrouted.is_empty(), "documented but not routed: {unrouted:?}");
-    assert_eq!(routed.len(), 20, "{routed:?}");
+    assert_eq!(routed.len(), 22, "{routed:?}");
 }
 
 /// Every alarm notifies the alarm topic when it fires and when it clears, and names its entry
@@ -743,7 +779,7 @@ fn function_ids(template: &Value) -> BTreeSet<String> {
 fn every_function_has_an_errors_and_a_throttles_alarm() {
     let template = template();
     let functions = function_ids(&template);
-    assert_eq!(functions.len(), 20, "{functions:?}");
+    assert_eq!(functions.len(), 21, "{functions:?}");
     let mut watched: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for resource in template["Resources"].as_mapping().expect("Resources").values() {
         let properties = &resource["Properties"];

@@ -1,10 +1,9 @@
 //! `users-local`: the whole API on one machine, on the embedded store and the outbox.
 
-mod console;
 mod provision;
 mod server;
 
-pub use console::PATH as CONSOLE_PATH;
+pub use crate::web::console::PATH as CONSOLE_PATH;
 pub use provision::{Summary, provision_lines};
 pub use server::{ServeOptions, serve};
 

@@ -230,44 +230,11 @@ impl AcceptBackoff {
     }
 }
 
-/// The OpenAPI document (generated from the code, `shared::openapi`), and a page that shows it:
-/// Redoc's standalone bundle (MIT; the npm package `redoc` 2.5.4, in `functions/assets/`).
-static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| shared::openapi::document().to_string());
-const REDOC_JS: &str = include_str!("../../assets/redoc.standalone.js");
-const DOCS_PAGE: &str = r#"<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>User API</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body>
-<redoc spec-url="/openapi.json"></redoc>
-<script src="/docs/redoc.standalone.js"></script>
-</body>
-</html>
-"#;
-
-/// `GET /openapi.json`, `GET /docs` and the viewer's script; `None` for anything else.
-/// Any other method on those paths is 405 with `Allow: GET`.
-fn documentation(parts: &lambda_http::http::request::Parts) -> Option<Response<Body>> {
-    let (content_type, body) = match parts.uri.path() {
-        "/openapi.json" => ("application/json", OPENAPI_JSON.as_str()),
-        "/docs" | "/docs/" => ("text/html; charset=utf-8", DOCS_PAGE),
-        "/docs/redoc.standalone.js" => ("text/javascript; charset=utf-8", REDOC_JS),
-        _ => return None,
-    };
-    if parts.method != lambda_http::http::Method::GET {
-        return Some(shared::http::method_not_allowed(parts.method.as_str(), "GET"));
-    }
-    let mut response = Response::new(Body::from(body));
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Some(response)
-}
-
 /// Reads at most the allowed body within the read timeout, then hands over to the shared
 /// handler.
 async fn answer(app: &App, request: hyper::Request<Incoming>, read_timeout: Duration) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    if let Some(page) = documentation(&parts).or_else(|| super::console::answer(&parts)) {
+    if let Some(page) = crate::web::answer(&parts) {
         return page;
     }
     // One byte over the limit is enough to know it is too large; the rest is never read.

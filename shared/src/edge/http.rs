@@ -87,6 +87,14 @@ pub fn method_not_allowed(method: &str, allow: &'static str) -> Response<Body> {
     })
 }
 
+/// The answer for a path nothing serves (404 ERROR_NOT_FOUND naming it), for the functions
+/// that serve files rather than methods.
+pub fn no_such_path(path: &str) -> Response<Body> {
+    error_response(&ApiError::NoSuchPath {
+        path: path.chars().take(200).collect(),
+    })
+}
+
 /// The answer for a body too large to read at all (the local server stops reading early).
 pub fn payload_too_large() -> Response<Body> {
     error_response(&ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES })

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use openapiv3_1::extensions::Extensions;
 use openapiv3_1::path::{Operation as PathOperation, PathItem};
 use openapiv3_1::request_body::RequestBody;
 use openapiv3_1::schema::{Object, Schema, Type, Types};
@@ -424,13 +423,13 @@ fn path_item(method: Method, operation: PathOperation) -> PathItem {
     item
 }
 
-/// A page `users-local serve` serves besides the API (this document and its viewer).
-fn local_only(operation_id: &str, summary: &str, media_type: &str, schema: Object) -> PathItem {
+/// A page served besides the API (this document and its viewer), by `users-local serve` and by
+/// the `users-console` function on AWS.
+fn page(operation_id: &str, summary: &str, media_type: &str, schema: Object) -> PathItem {
     let mut operation = PathOperation::default();
     operation.operation_id = Some(operation_id.into());
     operation.summary = Some(summary.into());
     operation.security = Some(vec![]);
-    operation.extensions = Some(Extensions::new([("x-users-local-only", true)]));
     let mut ok = Response::new("OK");
     ok.content = indexmap::IndexMap::from([(media_type.to_string(), Content::new(Some(schema)))]);
     operation
@@ -532,21 +531,11 @@ pub fn openapi() -> OpenApi {
     }
     paths.paths.insert(
         "/openapi.json".into(),
-        local_only(
-            "openapi",
-            "This document (users-local only)",
-            "application/json",
-            typed(Type::Object),
-        ),
+        page("openapi", "This document", "application/json", typed(Type::Object)),
     );
     paths.paths.insert(
         "/docs".into(),
-        local_only(
-            "docs",
-            "This document as a page (users-local only)",
-            "text/html",
-            string(),
-        ),
+        page("docs", "This document as a page", "text/html", string()),
     );
     let mut info = Info::new(
         "Cloudforet identity v2 User API, with its Token API",

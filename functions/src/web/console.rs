@@ -1,6 +1,8 @@
-//! The console (issue 36): the single-page app built from `console/` (TypeScript, Vite) into
-//! `console/dist/`, embedded in this binary, served by `users-local serve` at `/console/`. It
-//! calls only the public API, on the same origin.
+//! The console (issues 36 and 38): the single-page app built from `console/` (TypeScript, Vite)
+//! into `console/dist/`, embedded in the binaries that serve it: `users-local serve` and, on
+//! AWS, the `users-console` function, both at `/console/` (and `/console`: API Gateway's routes do not
+//! tell `/console/` from `/console/{proxy+}` with nothing in it, so the page answers at both).
+//! It calls only the public API, on the same origin.
 //!
 //! - Assets have hashed names (`assets/index-<hash>.js`): `Cache-Control: immutable` for a
 //!   year. `index.html` is `no-cache`, so a new build is picked up at once.
@@ -12,8 +14,8 @@
 
 use lambda_http::Body;
 use lambda_http::http::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
-    VARY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, VARY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use lambda_http::http::request::Parts;
 use lambda_http::http::{HeaderValue, Method, Response, StatusCode};
@@ -34,10 +36,11 @@ pub const CONTENT_SECURITY: &str = "default-src 'none'; script-src 'self'; style
 /// The console's answer to a request, or `None` for a path outside it.
 pub fn answer(parts: &Parts) -> Option<Response<Body>> {
     let path = parts.uri.path();
-    if path == "/console" {
-        return Some(redirect());
-    }
-    let name = path.strip_prefix(PATH)?;
+    let name = if path == PATH.trim_end_matches('/') {
+        ""
+    } else {
+        path.strip_prefix(PATH)?
+    };
     if parts.method != Method::GET && parts.method != Method::HEAD {
         return Some(secured(shared::http::method_not_allowed(
             parts.method.as_str(),
@@ -102,12 +105,6 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn redirect() -> Response<Body> {
-    let mut response = status(StatusCode::PERMANENT_REDIRECT, "");
-    response.headers_mut().insert(LOCATION, HeaderValue::from_static(PATH));
-    secured(response)
-}
-
 fn status(code: StatusCode, text: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::from(text));
     *response.status_mut() = code;
@@ -161,11 +158,11 @@ mod tests {
         assert_eq!(missing.status(), 404);
         assert_eq!(missing.headers()[CONTENT_SECURITY_POLICY], CONTENT_SECURITY);
         assert!(answer(&request(Method::GET, "/identity/v2/user/get", None)).is_none());
-        let moved = answer(&request(Method::GET, "/console", None)).unwrap();
-        assert_eq!(
-            (moved.status().as_u16(), &moved.headers()[LOCATION]),
-            (308, &HeaderValue::from_static(PATH))
-        );
+        let bare = answer(&request(Method::GET, "/console", None)).unwrap();
+        assert_eq!(bare.status(), 200);
+        assert_eq!(bare.headers()[CACHE_CONTROL], "no-cache");
+        assert_eq!(bare.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+        assert!(answer(&request(Method::GET, "/consoles", None)).is_none());
         let post = answer(&request(Method::POST, "/console/", None)).unwrap();
         assert_eq!(post.status(), 405);
     }
