@@ -18,7 +18,9 @@ if [ "${1:-}" = "--check" ]; then
 fi
 # Every binary but the local server.
 mapfile -t FUNCTIONS < <(ls functions/src/bin | sed -n 's/^\(\(users\?\|token\)-.*\)\.rs$/\1/p' | grep -vx users-local)
-test "${#FUNCTIONS[@]}" -eq 20 || { echo "expected 20 functions, found ${#FUNCTIONS[@]}: ${FUNCTIONS[*]}" >&2; exit 1; }
+# As many as template.yaml declares (a function without its binary, or the reverse, fails).
+declared=$(grep -c '^    Type: AWS::Serverless::Function$' template.yaml)
+test "${#FUNCTIONS[@]}" -eq "$declared" || { echo "template.yaml declares $declared functions, found ${#FUNCTIONS[@]} binaries: ${FUNCTIONS[*]}" >&2; exit 1; }
 args=()
 for f in "${FUNCTIONS[@]}"; do args+=(--bin "$f"); done
 cargo lambda build "${profile[@]}" --arm64 --locked "${args[@]}"

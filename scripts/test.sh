@@ -155,7 +155,7 @@ moto_run_servers  # stopped by cleanup (moto_stop)
 python3 scripts/moto_server_check.py "$MOTO_ENDPOINT"
 lap "moto servers start and check"
 
-# The arm64 build of the 20 functions runs beside the tests from here on: they leave a core
+# The arm64 build of the functions runs beside the tests from here on: they leave a core
 # idle much of the time (waiting on moto and on the real clients), and it has its own target
 # directory, so neither waits for the other's Cargo lock. Its output is shown at the end.
 # At the lowest priority, so the tests keep their pace; in a session of its own, so a failed
