@@ -25,10 +25,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 
 use super::item::{is_tombstone, read_user, tombstone_at, user_item};
 use super::schema::{self, ADMINS_KEY, SetupError, USER_PREFIX};
+use super::upgrade::put_request as put;
 use crate::model::Timestamp;
 
 /// BatchWriteItem takes at most 25 requests.
@@ -195,14 +196,6 @@ fn revoked(item: Item, current: Option<&Held>, now: Timestamp) -> Result<Item, S
         .unwrap_or(0);
     let version = user.version.max(held).saturating_add(1);
     user_item(&user.item, version).map_err(|e| SetupError::new(format!("a restored user: {e}")))
-}
-
-fn put(item: Item, table: &str) -> Result<WriteRequest, SetupError> {
-    let put = PutRequest::builder()
-        .set_item(Some(item))
-        .build()
-        .map_err(|e| SetupError::new(format!("an item of {table}: {e}")))?;
-    Ok(WriteRequest::builder().put_request(put).build())
 }
 
 /// A strongly consistent Scan of a table, page by page (only the keys and what tells a change

@@ -130,15 +130,20 @@ fn prepare_user(item: &mut Item) -> Result<bool, SetupError> {
 
 /// Writes up to 25 items, sending again whatever DynamoDB left unprocessed (with back-off).
 async fn write_batch(client: &Client, table: &str, items: Vec<Item>) -> Result<usize, SetupError> {
-    let mut requests: Vec<WriteRequest> = Vec::with_capacity(items.len());
-    for item in items {
-        let put = PutRequest::builder()
-            .set_item(Some(item))
-            .build()
-            .map_err(|e| SetupError::new(format!("an item of {table}: {e}")))?;
-        requests.push(WriteRequest::builder().put_request(put).build());
-    }
+    let requests = items
+        .into_iter()
+        .map(|item| put_request(item, table))
+        .collect::<Result<Vec<_>, _>>()?;
     write_requests(client, table, requests, "upgrade-table").await
+}
+
+/// A BatchWriteItem put of `item` into `table`.
+pub(super) fn put_request(item: Item, table: &str) -> Result<WriteRequest, SetupError> {
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| SetupError::new(format!("an item of {table}: {e}")))?;
+    Ok(WriteRequest::builder().put_request(put).build())
 }
 
 /// Sends up to 25 puts and deletes in one BatchWriteItem, and again whatever DynamoDB left
