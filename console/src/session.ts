@@ -107,6 +107,16 @@ export function signOut() {
 }
 
 /**
+ * A new access token for `session` from its refresh token: after the user finished what its
+ * restricted token was for (MFA set up), the grant answers a full one.
+ */
+export async function renew(session: Session): Promise<Session> {
+  const fresh = await grant(session.domainId, session.userId, session.refresh);
+  save(fresh);
+  return fresh;
+}
+
+/**
  * Calls the User API as `session`; an access token that expired is renewed once from the
  * refresh token and the call repeated, so the page keeps its state. `renewed` receives the
  * new session.

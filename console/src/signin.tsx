@@ -3,7 +3,7 @@ import { describe } from "./api";
 import { type Session, signIn } from "./session";
 
 /** Sign-in: user id and password, then the code when MFA asks for one. */
-export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+export function SignIn({ onSignedIn, notice }: { onSignedIn: (session: Session) => void; notice?: string | null }) {
   const [domainId, setDomainId] = useState("domain-local");
   const [userId, setUserId] = useState("");
   const [password, setPassword] = useState("");
@@ -33,6 +33,11 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
   return (
     <main class="narrow">
       <h1>Sign in</h1>
+      {notice && (
+        <p class="ok" role="status">
+          {notice}
+        </p>
+      )}
       <form onSubmit={submit} aria-describedby={error ? "signin-error" : undefined}>
         <label>
           Domain

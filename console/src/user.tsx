@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, describe } from "./api";
-import { Alert, Field, Status } from "./fields";
+import { describe } from "./api";
+import { Alert, Status } from "./fields";
+import { ALL_FIELDS, Profile } from "./profile";
 import { go } from "./route";
 import { call, type Session } from "./session";
 import type { User } from "./users";
@@ -64,7 +65,7 @@ export function UserPage({ session, userId, renewed }: { session: Session; userI
         <dt>Last access</dt>
         <dd>{user.last_accessed_at ? new Date(user.last_accessed_at).toLocaleString() : "never"}</dd>
       </dl>
-      <Profile session={session} user={user} renewed={renewed} saved={(u) => (setUser(u), setNotice("Saved."))} />
+      <Profile session={session} user={user} renewed={renewed} saved={(u) => (setUser(u), setNotice("Saved."))} fields={ALL_FIELDS} />
       <section aria-labelledby="actions-title">
         <h2 id="actions-title">Actions</h2>
         <div class="actions">
@@ -98,56 +99,6 @@ export function UserPage({ session, userId, renewed }: { session: Session; userI
         </div>
       </section>
     </main>
-  );
-}
-
-/** The profile form; the API's message about a field is shown at that field. */
-function Profile({ session, user, renewed, saved }: { session: Session; user: User; renewed: Renewed; saved: (u: User) => void }) {
-  const [name, setName] = useState(user.name);
-  const [email, setEmail] = useState(user.email);
-  const [language, setLanguage] = useState(user.language);
-  const [timezone, setTimezone] = useState(user.timezone);
-  const [tags, setTags] = useState(
-    Object.entries(user.tags)
-      .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
-      .join(", "),
-  );
-  const [error, setError] = useState<{ key: string | undefined; text: string } | null>(null);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    const parsed: Record<string, string> = {};
-    for (const pair of tags.split(",").map((p) => p.trim()).filter(Boolean)) {
-      const at = pair.indexOf("=");
-      if (at < 1) {
-        setError({ key: "tags", text: `"${pair}" is not key=value.` });
-        return;
-      }
-      parsed[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
-    }
-    try {
-      saved(await call<User>(session, "update", { user_id: user.user_id, name, email, language, timezone, tags: parsed }, renewed));
-    } catch (failure) {
-      const key = failure instanceof ApiError ? failure.key?.split(".")[0] : undefined;
-      setError({ key, text: describe(failure) });
-    }
-  };
-  const at = (field: string) => (error?.key === field ? error.text : undefined);
-  const known = ["name", "email", "language", "timezone", "tags"];
-  return (
-    <section aria-labelledby="profile-title">
-      <h2 id="profile-title">Profile</h2>
-      <form onSubmit={submit} class="grid">
-        <Field label="Name" name="name" value={name} onInput={setName} error={at("name")} />
-        <Field label="Email" name="email" type="email" value={email} onInput={setEmail} error={at("email")} />
-        <Field label="Language" name="language" value={language} onInput={setLanguage} error={at("language")} hint="en, ko, ja, …" />
-        <Field label="Timezone" name="timezone" value={timezone} onInput={setTimezone} error={at("timezone")} hint="An IANA name: UTC, Asia/Seoul" />
-        <Field label="Tags" name="tags" value={tags} onInput={setTags} error={at("tags")} hint="key=value, separated by commas" />
-        {error && !known.includes(error.key ?? "") && <Alert>{error.text}</Alert>}
-        <button type="submit">Save</button>
-      </form>
-    </section>
   );
 }
 

@@ -31,6 +31,42 @@ const FILTERS: { param: string; label: string; key: string; options: string[] }[
 
 const PAGE_SIZE = 20;
 
+/** Users "not seen" for this many days: last access before then, or never. */
+export const IDLE_DAYS = 90;
+export const IDLE_FILTER = [
+  { k: "last_accessed_at", v: `now-${IDLE_DAYS}d`, o: "timediff_lt" },
+  { k: "last_accessed_at", v: false, o: "exists" },
+];
+
+/**
+ * The conditions the overview's links carry besides FILTERS: `created=YYYY-MM` (created in
+ * that month, UTC) and `access=idle|recent` (not seen for IDLE_DAYS, or seen since). Each with
+ * the sentence the table shows while it applies.
+ */
+function extraConditions(created: string, access: string) {
+  const filter: { k: string; v: unknown; o: string }[] = [];
+  let filterOr: typeof IDLE_FILTER | undefined;
+  const shown: string[] = [];
+  const month = /^(\d{4})-(\d{2})$/.exec(created);
+  if (month) {
+    const start = new Date(Date.UTC(Number(month[1]), Number(month[2]) - 1, 1));
+    const end = new Date(Date.UTC(Number(month[1]), Number(month[2]), 1));
+    if (!Number.isNaN(start.getTime())) {
+      filter.push({ k: "created_at", v: start.toISOString(), o: "datetime_gte" });
+      filter.push({ k: "created_at", v: end.toISOString(), o: "datetime_lt" });
+      shown.push(`created in ${created}`);
+    }
+  }
+  if (access === "idle") {
+    filterOr = IDLE_FILTER;
+    shown.push(`not seen for ${IDLE_DAYS} days`);
+  } else if (access === "recent") {
+    filter.push({ k: "last_accessed_at", v: `now-${IDLE_DAYS}d`, o: "timediff_gte" });
+    shown.push(`seen in the last ${IDLE_DAYS} days`);
+  }
+  return { filter, filterOr, shown };
+}
+
 interface Answer {
   results: User[];
   total_count: number;
@@ -65,6 +101,9 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
   const keyword = route.params.get("q") ?? "";
   const chosen = Object.fromEntries(FILTERS.map((f) => [f.param, route.params.get(f.param) ?? ""]));
   const tag = route.params.get("tag") ?? "";
+  const created = route.params.get("created") ?? "";
+  const access = route.params.get("access") ?? "";
+  const extra = extraConditions(created, access);
   // The answer with the page it is of: the caption tells what the table shows, not what is
   // being loaded.
   const [result, setResult] = useState<{ results: User[]; total_count: number; page: number } | null>(null);
@@ -79,10 +118,16 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
         sort: { key: sort, desc },
       };
       if (keyword) built.keyword = keyword;
-      const filter = FILTERS.filter((f) => chosen[f.param]).map((f) => ({ k: f.key, v: chosen[f.param], o: "eq" }));
+      const filter: { k: string; v: unknown; o: string }[] = FILTERS.filter((f) => chosen[f.param]).map((f) => ({
+        k: f.key,
+        v: chosen[f.param],
+        o: "eq",
+      }));
       const at = tag.indexOf("=");
       if (at > 0) filter.push({ k: `tags.${tag.slice(0, at).trim()}`, v: tag.slice(at + 1).trim(), o: "eq" });
+      filter.push(...extra.filter);
       if (filter.length) built.filter = filter;
+      if (extra.filterOr) built.filter_or = extra.filterOr;
       return built;
     };
     const fetchPage = (pageNumber: number) => {
@@ -108,7 +153,7 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
     return () => {
       live = false;
     };
-  }, [session.access, page, sort, desc, keyword, tag, ...FILTERS.map((f) => chosen[f.param])]);
+  }, [session.access, page, sort, desc, keyword, tag, created, access, ...FILTERS.map((f) => chosen[f.param])]);
 
   // From the address as it is now (not as this render saw it): two changes in quick
   // succession both stay.
@@ -157,6 +202,14 @@ export function Users({ session, route, renewed }: { session: Session; route: Ro
           </label>
         ))}
       </div>
+      {extra.shown.length > 0 && (
+        <p class="applied">
+          Only users {extra.shown.join(" and ")}.{" "}
+          <button type="button" class="link" onClick={() => view({ created: undefined, access: undefined, page: 1 })}>
+            Show all
+          </button>
+        </p>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}

@@ -15,8 +15,13 @@ Debian's chromium (/usr/bin/chromium), driven by Playwright, against `users-loca
    temporary password leads straight to the password change, and on into the console.
    One flow with the keyboard only: sign in, open a user from the table, disable it.
    An access token that expired is renewed from the refresh token, and the page goes on.
-   A user an admin requires OTP of is led at first sign-in to set it up (a QR code; pyotp
-   gives the code), and then signs in with a code.
+   A user an admin requires OTP of is led at first sign-in to set it up on its account page
+   (the QR code the page draws, decoded from its screenshot by zxing-cpp; pyotp gives the
+   code), the requirement is cleared, and then signs in with a code.
+   My account: profile, email verified with the mailed code (a wrong one refused), a new
+   password, an authenticator app by QR, sign-in with its code, MFA off with a code, codes by
+   email on. The overview's charts: each table row leads to the users table filtered to
+   match, showing as many users; a column of the chart does too.
 5. axe-core on each page: no serious or critical violation. No page logs an error or a
    Content-Security-Policy violation, and the answers carry the security headers (CSP,
    nosniff, no referrer; index.html no-cache, assets immutable and gzipped).
@@ -27,12 +32,15 @@ committed ones).
 Usage: console_browser.py USERS_LOCAL_BINARY SCREENSHOT_DIR
 """
 
+import io
 import os
 import re
 import sys
 import time
 
+import zxingcpp
 from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from authenticator import Authenticator
@@ -236,13 +244,14 @@ def first_sign_in_changes_the_temporary_password(b):
     page.get_by_label("New password", exact=True).fill("Chosen-Password-7")
     page.get_by_label("New password again").fill("Chosen-Password-7")
     page.get_by_role("button", name="Change password").click()
-    expect(page.get_by_role("heading", name="Welcome, temp")).to_be_visible()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
 
 
 def required_otp_is_set_up_at_first_sign_in(b):
-    """An admin requires OTP: the first sign-in leads straight to setting it up (the QR code
-    and its key, shown once), an authenticator (pyotp) gives the code, and the next sign-in
-    asks for one."""
+    """An admin requires OTP: the first sign-in leads straight to the account page's MFA
+    set-up (the QR code and its key, shown once), an authenticator (pyotp) gives the code,
+    the requirement is cleared (a full session, from a new grant), and the next sign-in asks
+    for a code."""
     status, _ = b.server.post(
         "/identity/v2/user/create",
         {"user_id": "otp-user", "auth_type": "LOCAL", "password": PASSWORD, "permission_group": "DOMAIN",
@@ -250,21 +259,143 @@ def required_otp_is_set_up_at_first_sign_in(b):
     assert status == 200
     page = b.page()
     b.sign_in(page, "otp-user")
-    expect(page.get_by_role("heading", name="Set up MFA")).to_be_visible()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    expect(page.get_by_text("An administrator requires MFA for your account")).to_be_visible()
+    # Restricted: nothing but the MFA set-up (no profile, no navigation).
+    expect(page.get_by_role("heading", name="Profile")).to_have_count(0)
+    expect(page.get_by_role("navigation", name="Console")).to_have_count(0)
     page.get_by_role("button", name="Show the code for my app").click()
-    expect(page.get_by_role("img", name="The QR code for your authenticator app")).to_be_visible()
-    key = page.locator("code").inner_text()
-    app = Authenticator(f"otpauth://totp/Cloudforet:otp-user?secret={key}&issuer=Cloudforet")
+    app = scan_the_qr_code(page, "otp-user")
     b.check(page, "mfa-set-up")
     page.get_by_label("Code", exact=True).fill(app.code())
     page.get_by_role("button", name="Turn MFA on").click()
-    expect(page.get_by_role("heading", name="MFA is on")).to_be_visible()
-    page.get_by_role("button", name="Sign in again").click()
+    expect(page.get_by_text("MFA is on: a code from your authenticator app")).to_be_visible()
+    # The requirement is cleared: the new grant's token is a full one.
+    expect(page.get_by_role("navigation", name="Console")).to_be_visible()
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
     b.sign_in(page, "otp-user")
     expect(page.get_by_label("Verification code")).to_be_visible()
     page.get_by_label("Verification code").fill(app.code())
     page.get_by_role("button", name="Verify and sign in").click()
-    expect(page.get_by_role("heading", name="Welcome, otp-user")).to_be_visible()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    expect(page.get_by_text("Signed in as otp-user")).to_be_visible()
+
+
+def scan_the_qr_code(page, user_id):
+    """The authenticator app, enrolled from the QR code the page drew: the key shown beside it
+    must be the one the QR code holds (the page's <svg> is rendered and decoded by the test:
+    `qr_uri`), and pyotp reads that URI."""
+    qr = page.get_by_role("img", name="The QR code for your authenticator app")
+    expect(qr).to_be_visible()
+    uri = qr_uri(qr)
+    key = page.locator("code").inner_text()
+    assert f"secret={key}" in uri and f":{user_id}?" in uri, (uri, key)
+    return Authenticator(uri)
+
+
+def qr_uri(locator):
+    """The text of the QR code `locator` shows, decoded by zxing-cpp from its screenshot."""
+    image = Image.open(io.BytesIO(locator.screenshot()))
+    found = zxingcpp.read_barcodes(image)
+    assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode, found
+    return found[0].text
+
+
+def account_of_a_user(b):
+    """A user's own account: the profile saved; the email verified with the mailed code; a new
+    password (signed in again with it, the page goes on); an authenticator app set up by its
+    QR code, sign-in with its code, MFA turned off with a current code; codes by email turned
+    on with the mailed code."""
+    page = b.page()
+    b.sign_in(page, "user-05")
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    # A user who is not an admin has no users table to go to.
+    expect(page.get_by_role("link", name="Users", exact=True)).to_have_count(0)
+    page.get_by_label("Timezone").fill("Asia/Seoul")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    b.check(page, "account")
+
+    expect(page.get_by_text("p05@example.com: not verified")).to_be_visible()
+    page.get_by_role("button", name="Mail me a code").click()
+    expect(page.get_by_text("A code was mailed to p05@example.com")).to_be_visible()
+    page.get_by_label("Code from the mail").fill("000000" if b.server.last_code("p05@example.com") != "000000" else "111111")
+    page.get_by_role("button", name="Verify email").click()
+    expect(page.get_by_role("region", name="Email").get_by_role("alert")).to_be_visible()
+    page.get_by_label("Code from the mail").fill(b.server.last_code("p05@example.com"))
+    page.get_by_role("button", name="Verify email").click()
+    expect(page.get_by_role("region", name="Email").get_by_role("status")).to_have_text("Your email is verified.")
+    expect(page.get_by_text("p05@example.com: verified")).to_be_visible()
+
+    page.get_by_label("New password", exact=True).fill("Another-Password-5")
+    page.get_by_label("New password again").fill("Another-Password-5")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status").filter(has_text="password")).to_have_text("Your password was changed.")
+
+    page.get_by_label("An authenticator app").check()
+    page.get_by_role("button", name="Show the code for my app").click()
+    app = scan_the_qr_code(page, "user-05")
+    page.get_by_label("Code", exact=True).fill(app.code())
+    page.get_by_role("button", name="Turn MFA on").click()
+    expect(page.get_by_role("region", name="Multi-factor authentication").get_by_role("status")).to_have_text("MFA is on.")
+    b.check(page, "account-mfa-on")
+    page.get_by_role("button", name="Sign out").click()
+
+    b.sign_in(page, "user-05", "Another-Password-5")
+    page.get_by_label("Verification code").fill(app.code())
+    page.get_by_role("button", name="Verify and sign in").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    page.get_by_role("button", name="Turn MFA off…").click()
+    expect(page.get_by_text("Enter a code from your authenticator app.")).to_be_visible()
+    page.get_by_label("Code", exact=True).fill(app.code())
+    page.get_by_role("button", name="Turn MFA off").click()
+    expect(page.get_by_role("region", name="Multi-factor authentication").get_by_role("status")).to_have_text("MFA is off.")
+
+    page.get_by_label("A code by email").check()
+    page.get_by_label("Email for codes").fill("codes05@example.com")
+    page.get_by_role("button", name="Mail me a code").last.click()
+    expect(page.get_by_text("A code was mailed to codes05@example.com")).to_be_visible()
+    page.get_by_label("Code", exact=True).fill(b.server.last_code("codes05@example.com"))
+    page.get_by_role("button", name="Turn MFA on").click()
+    expect(page.get_by_role("region", name="Multi-factor authentication").get_by_role("status")).to_have_text("MFA is on.")
+    expect(page.get_by_text("a code mailed to codes05@example.com")).to_be_visible()
+
+
+def overview_links_to_the_filtered_table(b):
+    """The overview's charts: each row of each chart's table links to the users table filtered
+    to match, which counts as many users as the row; a bar of the chart (the mouse's way)
+    leads to the same view."""
+    page = b.page()
+    b.sign_in(page, "root-user")
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.locator("table.figures")).to_have_count(6)
+    b.check(page, "overview")
+    month = time.strftime("%Y-%m", time.gmtime())
+    checked = []
+    for chart, row in [("Users by state", "ENABLED"), ("Users by state", "DISABLED"), ("Users by auth type", "LOCAL"),
+                       ("Users by MFA state", "ENABLED"), ("Users by role", "USER"), ("Users by role", "DOMAIN_ADMIN"),
+                       ("Sign-ups per month", month), ("Last access", "Not for 90 days"),
+                       ("Last access", "Within 90 days")]:
+        section = page.get_by_role("region", name=chart)
+        line = section.locator("tbody tr").filter(has=page.get_by_role("link", name=row, exact=True))
+        count = int(line.locator("td").inner_text())
+        line.get_by_role("link", name=row, exact=True).click()
+        expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+        expect(page.locator("caption")).to_have_text(re.compile(rf"^{count} users, page 1 of "))
+        checked.append((chart, row, count))
+        page.go_back()
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        expect(page.locator("table.figures")).to_have_count(6)
+    # Every user was created this month, and this month's column is a link too.
+    total = dict(((c, r), n) for c, r, n in checked)
+    assert total[("Sign-ups per month", month)] == total[("Users by auth type", "LOCAL")], checked
+    page.locator(f'svg [data-href="#/users?created={month}"]').click()
+    expect(page.get_by_text(f"Only users created in {month}.")).to_be_visible()
+    expect(page.locator("caption")).to_have_text(re.compile(rf"^{total[('Sign-ups per month', month)]} users"))
+    b.check(page, "users-filtered")
+    return checked
 
 
 def mfa_sign_in_takes_the_mailed_code(b):
@@ -274,7 +405,8 @@ def mfa_sign_in_takes_the_mailed_code(b):
     b.check(page, "sign-in-code")
     page.get_by_label("Verification code").fill(b.server.last_code("mfa@example.com"))
     page.get_by_role("button", name="Verify and sign in").click()
-    expect(page.get_by_role("heading", name="Welcome, mfa-user")).to_be_visible()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    expect(page.get_by_text("Signed in as mfa-user")).to_be_visible()
 
 
 class Renewal:
@@ -331,6 +463,8 @@ def main():
             keyboard_only(b)
             first_sign_in_changes_the_temporary_password(b)
             required_otp_is_set_up_at_first_sign_in(b)
+            account_of_a_user(b)
+            overview_links_to_the_filtered_table(b)
             renewal.check()
             b.browser.close()
         assert not b.problems, b.problems
@@ -338,7 +472,8 @@ def main():
         server.close()
     print(f"console in chromium: sign-in, the users table (search, filters, sort, pages, the URL), the "
           f"generic failure, EMAIL MFA, create / edit / disable / delete, the forced password change, a "
-          f"keyboard-only flow, an expired token renewed, OTP set up when required; axe clean on every page; screenshots in {shots}")
+          f"keyboard-only flow, an expired token renewed, OTP set up when required, my account (profile, email, password, "
+          f"OTP by QR, EMAIL MFA), the overview's charts and their filtered tables; axe clean on every page; screenshots in {shots}")
 
 
 if __name__ == "__main__":
