@@ -11,7 +11,8 @@
 # tests, every Lambda binary against a fake Runtime API, the provisioning and event pipelines,
 # the local server, the fuzzer), the OpenAPI document's validation, the real clients (the
 # official spaceone-api client, schemathesis, pyotp, and the console in Debian's chromium
-# under Playwright with axe-core) against the local server, the console's bundle rebuilt from
+# under Playwright with axe-core, then Lighthouse on two of its pages) against the local
+# server, the console's bundle rebuilt from
 # its lock file and compared with the committed one, the SAM template
 # lint, every function through `sam local invoke` in a Docker daemon of its own
 # (scripts/sam-local.sh), and the arm64 Lambda build (beside the tests).
@@ -115,6 +116,15 @@ TOOLS_LOG="$RUN_DIR/tools.log"
     source scripts/tools.sh
     venv_install scripts/openapi-requirements.txt "$OPENAPI_VENV"
     venv_install scripts/clients/requirements.txt "$CLIENTS_VENV"
+    # Lighthouse for the console (console_browser.py runs it), from its lock file; it drives
+    # Debian's chromium, so puppeteer downloads no browser.
+    (cd scripts/lighthouse && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    # Debian's chromium for Playwright and Lighthouse, against users-local and through
+    # `sam local start-api` (never `playwright install`: its host is unreachable).
+    if ! [ -x /usr/bin/chromium ]; then
+        echo "== installing chromium (apt)"
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium
+    fi
 ) >"$TOOLS_LOG" 2>&1 &
 TOOLS_PID=$!
 
@@ -185,12 +195,6 @@ CLIENTS_LOG="$RUN_DIR/real-clients.log"
 (
     set -e
     "$CLIENTS_VENV/bin/python" scripts/clients/real_clients.py target/debug/users-local docs/openapi.json
-    # Debian's chromium for Playwright (never `playwright install`: its host is unreachable).
-    if ! [ -x /usr/bin/chromium ]; then
-        echo "== installing chromium (apt)"
-        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium >"$RUN_DIR/apt-chromium.log" 2>&1 ||
-            { cat "$RUN_DIR/apt-chromium.log"; exit 1; }
-    fi
     "$CLIENTS_VENV/bin/python" scripts/clients/console_browser.py target/debug/users-local "$RUN_DIR/console-screenshots"
 ) >"$CLIENTS_LOG" 2>&1 &
 CLIENTS_PID=$!

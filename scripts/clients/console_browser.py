@@ -26,15 +26,23 @@ Debian's chromium (/usr/bin/chromium), driven by Playwright, against `users-loca
    Content-Security-Policy violation, and the answers carry the security headers (CSP,
    nosniff, no referrer; index.html no-cache, assets immutable and gzipped).
 
+6. Lighthouse 12.2.3 (scripts/lighthouse/run.mjs, its dependencies installed by
+   `npm ci` there) on the users page and the account page, signed in: performance,
+   accessibility and best practices each at least 95; its reports go to `lighthouse/` beside
+   the screenshots' folder.
+
 Screenshots of each page at 1280x800 go to the folder given (docs/console/ holds the
 committed ones).
 
 Usage: console_browser.py USERS_LOCAL_BINARY SCREENSHOT_DIR
+       console_browser.py --api BASE_URL ADMIN_USER_ID PASSWORD   (the deployed functions'
+       console: a shorter flow, see `through_the_lambda_functions`)
 """
 
 import io
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -90,11 +98,12 @@ class Browser:
         return page
 
     def check(self, page, name):
-        """axe on the page as it is, and its screenshot."""
+        """axe on the page as it is, and its screenshot (when there is a folder for them)."""
         results = Axe().run(page)
         serious = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
         assert not serious, f"{name}: {[(v['id'], v['impact'], v['help']) for v in serious]}"
-        page.screenshot(path=os.path.join(self.shots, f"{name}.png"))
+        if self.shots:
+            page.screenshot(path=os.path.join(self.shots, f"{name}.png"))
 
     def sign_in(self, page, user_id, password=PASSWORD):
         page.goto(f"{self.server.base}/console/")
@@ -430,7 +439,66 @@ class Renewal:
         expect(self.page.get_by_role("heading", name="Users")).to_be_visible()
 
 
+def lighthouse(server, reports):
+    """Lighthouse on the users page and the account page, signed in as the admin
+    (scripts/lighthouse/run.mjs): performance, accessibility and best practices each >= 95."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lighthouse", "run.mjs")
+    subprocess.run(["node", script, server.base, DOMAIN, "root-user", PASSWORD, reports], check=True)
+
+
+class Api:
+    """The API and console of a deployment (here `sam local start-api` running the Lambda
+    functions on moto), as the flows need it: its base URL."""
+
+    def __init__(self, base):
+        self.base = base
+
+
+def through_the_lambda_functions(base, admin_id, password):
+    """The console served by the users-console function, on the API's origin, and the API's
+    functions behind it (scripts/sam_local.py runs this against `sam local start-api`): an
+    admin signs in, the users table, the overview's chart rows lead to the matching filtered
+    table, an authenticator app set up on the account page from the QR code, and the next
+    sign-in takes its code. axe on the overview and the account page."""
+    with sync_playwright() as playwright:
+        b = Browser(playwright, Api(base), None)
+        page = b.page()
+        b.sign_in(page, admin_id, password)
+        expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.locator("caption")).to_have_text(re.compile(r"^\d+ users, page 1 of"), timeout=60_000)
+        page.get_by_role("link", name="Overview").click()
+        expect(page.locator("table.figures")).to_have_count(6, timeout=60_000)
+        b.check(page, "overview")
+        line = page.get_by_role("region", name="Users by auth type").locator("tbody tr").filter(
+            has=page.get_by_role("link", name="LOCAL", exact=True))
+        count = int(line.locator("td").inner_text())
+        line.get_by_role("link", name="LOCAL", exact=True).click()
+        expect(page.locator("caption")).to_have_text(re.compile(rf"^{count} users, page 1 of "), timeout=60_000)
+        page.get_by_role("link", name="My account").click()
+        expect(page.get_by_role("heading", name="My account")).to_be_visible(timeout=60_000)
+        page.get_by_label("An authenticator app").check()
+        page.get_by_role("button", name="Show the code for my app").click()
+        app = scan_the_qr_code(page, admin_id)
+        b.check(page, "account-otp")
+        page.get_by_label("Code", exact=True).fill(app.code())
+        page.get_by_role("button", name="Turn MFA on").click()
+        expect(page.get_by_role("region", name="Multi-factor authentication").get_by_role("status")).to_have_text(
+            "MFA is on.", timeout=60_000)
+        page.get_by_role("button", name="Sign out").click()
+        b.sign_in(page, admin_id, password)
+        page.get_by_label("Verification code").fill(app.code())
+        page.get_by_role("button", name="Verify and sign in").click()
+        expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible(timeout=60_000)
+        b.browser.close()
+    assert not b.problems, b.problems
+    print("ok   the console in chromium through the Lambda functions: sign-in, the users table, the overview's "
+          "chart to its filtered table, OTP set up from the QR code and a sign-in with its code; axe clean")
+
+
 def main():
+    if sys.argv[1] == "--api":
+        through_the_lambda_functions(*sys.argv[2:5])
+        return
     binary, shots = sys.argv[1], sys.argv[2]
     os.makedirs(shots, exist_ok=True)
     os.environ["ACCESS_TOKEN_TTL"] = "1"
@@ -468,6 +536,7 @@ def main():
             renewal.check()
             b.browser.close()
         assert not b.problems, b.problems
+        lighthouse(server, os.path.join(os.path.dirname(os.path.abspath(shots)), "lighthouse"))
     finally:
         server.close()
     print(f"console in chromium: sign-in, the users table (search, filters, sort, pages, the URL), the "
