@@ -30,7 +30,10 @@ What it does:
    console's page and script and the API document on the API's origin, and
    authenticator-app MFA: pyotp (scripts/clients/authenticator.py) reads the URI enable-mfa
    answers and makes the codes that enrol, sign in and disable, the secret sealed by a KMS
-   key on moto; the secret then appears in no log.
+   key on moto; the secret then appears in no log. Then the console in chromium
+   (scripts/clients/console_browser.py --api): an admin signs in, the users table, the
+   overview's chart to its filtered table, OTP set up from the QR code on the account page,
+   and a sign-in with its code.
 5. Fails if a function of the template was not invoked, or a file in `events/` not sent.
 """
 
@@ -497,6 +500,9 @@ class Check:
                  "ERROR_AUTHENTICATE_FAILURE")
             self.authenticator(call, carol)
             calls += self.console_on_the_api(api)
+            call("/identity/v2/user/create",
+                 dict(user, user_id="eve", password="Wonderland1", role_id="managed-domain-admin"), admin)
+            self.console_in_the_browser(api, "eve", "Wonderland1")
         finally:
             server.terminate()
             try:
@@ -507,6 +513,20 @@ class Check:
         logs = (self.work / "start-api.log").read_text()
         refuse_secrets(logs, "sam local start-api: the logs (target/sam-local/start-api.log)")
         print(f"ok   sam local start-api: {calls} calls answered as expected in {time.monotonic() - started:.0f} s")
+
+    def console_in_the_browser(self, api, admin_id, password):
+        """The console in chromium (Playwright, from the test command's clients venv) through
+        these functions: scripts/clients/console_browser.py --api; its screenshots go to
+        target/sam-local/console-screenshots/."""
+        python = ROOT / "target" / "tools" / "clients-venv" / "bin" / "python"
+        if not python.exists() or not Path("/usr/bin/chromium").exists():
+            fail(f"the console's browser test needs {python} and /usr/bin/chromium: run ./scripts/test.sh once")
+        run = subprocess.run([str(python), str(ROOT / "scripts" / "clients" / "console_browser.py"), "--api", api,
+                              admin_id, password, str(self.work / "console-screenshots")],
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            fail(f"the console in chromium through start-api:\n{run.stdout}\n{run.stderr}")
+        print(run.stdout.strip())
 
     @staticmethod
     def console_on_the_api(api):

@@ -35,8 +35,8 @@ Screenshots of each page at 1280x800 go to the folder given (docs/console/ holds
 committed ones).
 
 Usage: console_browser.py USERS_LOCAL_BINARY SCREENSHOT_DIR
-       console_browser.py --api BASE_URL ADMIN_USER_ID PASSWORD   (the deployed functions'
-       console: a shorter flow, see `through_the_lambda_functions`)
+       console_browser.py --api BASE_URL ADMIN_USER_ID PASSWORD [SCREENSHOT_DIR]   (the
+       deployed functions' console: a shorter flow, see `through_the_lambda_functions`)
 """
 
 import io
@@ -454,14 +454,14 @@ class Api:
         self.base = base
 
 
-def through_the_lambda_functions(base, admin_id, password):
+def through_the_lambda_functions(base, admin_id, password, shots=None):
     """The console served by the users-console function, on the API's origin, and the API's
     functions behind it (scripts/sam_local.py runs this against `sam local start-api`): an
     admin signs in, the users table, the overview's chart rows lead to the matching filtered
     table, an authenticator app set up on the account page from the QR code, and the next
     sign-in takes its code. axe on the overview and the account page."""
     with sync_playwright() as playwright:
-        b = Browser(playwright, Api(base), None)
+        b = Browser(playwright, Api(base), shots)
         page = b.page()
         b.sign_in(page, admin_id, password)
         expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible(timeout=60_000)
@@ -497,7 +497,9 @@ def through_the_lambda_functions(base, admin_id, password):
 
 def main():
     if sys.argv[1] == "--api":
-        through_the_lambda_functions(*sys.argv[2:5])
+        if len(sys.argv) > 5:
+            os.makedirs(sys.argv[5], exist_ok=True)
+        through_the_lambda_functions(*sys.argv[2:6])
         return
     binary, shots = sys.argv[1], sys.argv[2]
     os.makedirs(shots, exist_ok=True)
