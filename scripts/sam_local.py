@@ -542,14 +542,17 @@ class Check:
         status, headers, body = fetch(f"{api}{script.group(1)}")
         if status != 200 or headers.get("cache-control") != "public, max-age=31536000, immutable" or not body:
             fail(f"start-api {script.group(1)}: {status} {headers}")
+        status, headers, body = fetch(f"{api}/console/favicon.svg")
+        if status != 200 or not headers.get("content-type", "").startswith("image/svg+xml") or b"<svg" not in body:
+            fail(f"start-api /console/favicon.svg: {status} {headers}")
         status, headers, body = fetch(f"{api}/openapi.json")
         if status != 200 or "/identity/v2/user/list" not in json.loads(body)["paths"]:
             fail(f"start-api /openapi.json: {status} {headers}")
         status, _, _ = fetch(f"{api}/console/nothing-here.js")
         if status != 404:
             fail(f"start-api /console/nothing-here.js: {status}, not 404")
-        print("ok   sam local start-api: the console's page and script, and the API document, on the API's origin")
-        return 4
+        print("ok   sam local start-api: the console's page, script and icon, and the API document, on the API's origin")
+        return 5
 
 
 def fetch(url):

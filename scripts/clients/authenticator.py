@@ -9,8 +9,8 @@ import pyotp
 
 class Authenticator:
     """Each code it gives is of a step above the last one it gave (the API accepts no step
-    twice) and within one step of now (the API's window); when none is left it waits for the
-    next step."""
+    twice) and within one step of now (the API's window), never one about to leave that
+    window; when none is left it waits for the next step."""
 
     def __init__(self, uri):
         self.totp = pyotp.parse_uri(uri)
@@ -22,8 +22,14 @@ class Authenticator:
 
     def code(self):
         while True:
-            current = int(time.time()) // self.totp.interval
-            step = current - 1 if self.last is None else max(current - 1, self.last + 1)
+            now = time.time()
+            current = int(now) // self.totp.interval
+            # The step before now is accepted until the current step ends; it is given only
+            # while 10 s of that are left, so a slow path to the server (a Lambda function
+            # under sam local) cannot make it too old on the way.
+            left = (current + 1) * self.totp.interval - now
+            lowest = current - 1 if left >= 10 else current
+            step = lowest if self.last is None else max(lowest, self.last + 1)
             if step <= current + 1:
                 self.last = step
                 return self.totp.at(step * self.totp.interval)
