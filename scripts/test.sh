@@ -77,6 +77,15 @@ EOF
 }
 JUNIT=target/nextest/default/junit.xml
 
+# cargo with clippy in the compiler of the workspace's crates, its lints as errors (what
+# `cargo clippy -- -D warnings` passes): the test build lints as it compiles (see below).
+# Every cargo command here that builds the workspace goes through this, with the same
+# settings, so none rebuilds what another built; tool installs and the arm64 build do not.
+CLIPPY_DRIVER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+linted_cargo() {
+    RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" cargo "$@"
+}
+
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest@0.9.143
 fi
@@ -87,7 +96,7 @@ if [ "$quick" = 1 ]; then
     lap "fmt"
     echo "== unit tests and the HTTP suite on the embedded store"
     # --workspace keeps the dependencies' features those of the full run: its build is reused.
-    cargo nextest run --workspace --locked --lib --test api
+    linted_cargo nextest run --workspace --locked --lib --test api
     lap "unit tests + HTTP suite (embedded)"
     echo "== tests passed per suite"
     suite_counts "$JUNIT"
@@ -144,13 +153,14 @@ if ! git diff --quiet -- console/dist || [ -n "$(git ls-files --others --exclude
 fi
 lap "console bundle"
 
-echo "== cargo clippy (warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-lap "clippy"
-
-echo "== cargo nextest run --no-run (the one build every later step uses)"
-cargo nextest run --workspace --locked --no-run
-lap "test build"
+echo "== the test build, linted by clippy as it compiles (warnings are errors): every target"
+# One build, not two: clippy-driver compiles the workspace's crates (and only those) in the
+# test build itself, its lints as errors, where `cargo clippy` would first check every
+# dependency again on its own. Libraries, binaries, tests and their unit tests come with
+# nextest's build; the benchmarks are built (unoptimised, the test profile) beside them.
+linted_cargo nextest run --workspace --locked --no-run
+linted_cargo build --workspace --locked --benches
+lap "test build with clippy's lints"
 
 tools_status=0
 wait "$TOOLS_PID" || tools_status=$?
@@ -177,7 +187,7 @@ CARGO_TARGET_DIR="$PWD/target/arm64-check" setsid nice -n 19 bash -c \
 ARM64_PID=$!
 
 echo "== cargo nextest run (the HTTP suite on both stores; DynamoDB, SES, KMS, SQS on moto)"
-cargo nextest run --workspace --locked
+linted_cargo nextest run --workspace --locked
 lap "tests (run)"
 echo "== tests passed per suite"
 suite_counts "$JUNIT" | tee "$RUN_DIR/suites.txt"

@@ -29,13 +29,22 @@ pub fn batch_user(i: usize) -> (&'static str, String) {
 /// 1,000 commands over three domains: 700 creates, then 150 renames (users 0–149), 100
 /// disables (150–249) and 50 deletes (250–299).
 pub fn batch() -> Vec<String> {
-    let mut lines: Vec<String> = (0..700)
+    let lines = batch_of(1000);
+    assert_eq!(lines.len(), 1000);
+    lines
+}
+
+/// `total` commands (a multiple of 20) in the batch's proportions: 70 % creates, then 15 %
+/// renames, 10 % disables and 5 % deletes of the first users created.
+pub fn batch_of(total: usize) -> Vec<String> {
+    let (creates, renames, disables, deletes) = (total * 7 / 10, total * 15 / 100, total / 10, total / 20);
+    let mut lines: Vec<String> = (0..creates)
         .map(|i| {
             let (d, u) = batch_user(i);
             create(d, &u, &format!("Person {i}"))
         })
         .collect();
-    for i in 0..150 {
+    for i in 0..renames {
         let (d, u) = batch_user(i);
         lines.push(command(
             "update",
@@ -43,15 +52,15 @@ pub fn batch() -> Vec<String> {
             json!({"user_id": u, "name": format!("Renamed {i}")}),
         ));
     }
-    for i in 150..250 {
+    for i in renames..renames + disables {
         let (d, u) = batch_user(i);
         lines.push(command("disable", d, json!({"user_id": u})));
     }
-    for i in 250..300 {
+    for i in renames + disables..renames + disables + deletes {
         let (d, u) = batch_user(i);
         lines.push(command("delete", d, json!({"user_id": u})));
     }
-    assert_eq!(lines.len(), 1000);
+    assert_eq!(lines.len(), total);
     lines
 }
 
