@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, describe } from "./api";
-import { Alert, Field, Status } from "./fields";
+import { Alert, attempt, Field, Status } from "./fields";
 import { Mfa } from "./mfa";
 import { PasswordForm } from "./password";
 import { Profile } from "./profile";
@@ -95,18 +95,15 @@ function Email({ session, me, renewed, changed }: { session: Session; me: User; 
   const [error, setError] = useState<{ key: string | undefined; text: string } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const attempt = async (work: () => Promise<void>) => {
-    setError(null);
-    setNotice(null);
-    try {
-      await work();
-    } catch (failure) {
-      setError({ key: failure instanceof ApiError ? failure.key : undefined, text: describe(failure) });
-    }
-  };
+  const run = (work: () => Promise<void>) =>
+    attempt(
+      () => (setError(null), setNotice(null)),
+      work,
+      (failure) => setError({ key: failure instanceof ApiError ? failure.key : undefined, text: describe(failure) }),
+    );
   const mail = (event: Event) => {
     event.preventDefault();
-    return attempt(async () => {
+    return run(async () => {
       const address = email.trim();
       await call(session, "verify-email", { user_id: me.user_id, email: address }, renewed);
       setMailedTo(address);
@@ -116,7 +113,7 @@ function Email({ session, me, renewed, changed }: { session: Session; me: User; 
   };
   const confirm = (event: Event) => {
     event.preventDefault();
-    return attempt(async () => {
+    return run(async () => {
       changed(await call<User>(session, "confirm-email", { user_id: me.user_id, verify_code: code.trim() }, renewed));
       setMailedTo(null);
       setNotice("Your email is verified.");

@@ -66,3 +66,16 @@ export function Status({ children }: { children: ComponentChildren }) {
     </p>
   );
 }
+
+/**
+ * Runs a form's `work` after `clear` (its earlier message); a failure goes to `failed`. The
+ * pattern of every section that shows one message of its own.
+ */
+export async function attempt(clear: () => void, work: () => Promise<void>, failed: (failure: unknown) => void) {
+  clear();
+  try {
+    await work();
+  } catch (failure) {
+    failed(failure);
+  }
+}

@@ -2,7 +2,7 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { encode } from "uqr";
 import { describe } from "./api";
-import { Alert, Field, Status } from "./fields";
+import { Alert, attempt, Field, Status } from "./fields";
 import { call, type Session } from "./session";
 import type { User } from "./users";
 
@@ -56,18 +56,15 @@ export function Mfa({
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const attempt = async (work: () => Promise<void>) => {
-    setError(null);
-    setNotice(null);
-    try {
-      await work();
-    } catch (failure) {
-      setError(describe(failure));
-    }
-  };
+  const run = (work: () => Promise<void>) =>
+    attempt(
+      () => (setError(null), setNotice(null)),
+      work,
+      (failure) => setError(describe(failure)),
+    );
   const start = (event: Event) => {
     event.preventDefault();
-    return attempt(async () => {
+    return run(async () => {
       const body = type === "OTP" ? { mfa_type: "OTP" } : { mfa_type: "EMAIL", options: { email: email.trim() } };
       const answer = await call<User>(session, "enable-mfa", { user_id: me.user_id, ...body }, renewed);
       const uri = answer.mfa.options?.otp_qrcode_uri;
@@ -76,14 +73,14 @@ export function Mfa({
     });
   };
   const turnOff = () =>
-    attempt(async () => {
+    run(async () => {
       await call<User>(session, "disable-mfa", { user_id: me.user_id }, renewed);
       setCode("");
       setStep({ kind: "disabling" });
     });
   const confirm = (event: Event) => {
     event.preventDefault();
-    return attempt(async () => {
+    return run(async () => {
       const answer = await call<User>(session, "confirm-mfa", { user_id: me.user_id, verify_code: code.trim() }, renewed);
       setStep({ kind: "idle" });
       setNotice(answer.mfa.state === "ENABLED" ? "MFA is on." : "MFA is off.");

@@ -320,6 +320,13 @@ def qr_uri(locator):
     return found[0].text
 
 
+def change_password(page, password):
+    """The account page's password form: the new password twice."""
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_label("New password again").fill(password)
+    page.get_by_role("button", name="Change password").click()
+
+
 def account_of_a_user(b):
     """A user's own account: the profile saved; the email verified with the mailed code; a new
     password (signed in again with it, the page goes on); an authenticator app set up by its
@@ -346,9 +353,7 @@ def account_of_a_user(b):
     expect(page.get_by_role("region", name="Email").get_by_role("status")).to_have_text("Your email is verified.")
     expect(page.get_by_text("p05@example.com: verified")).to_be_visible()
 
-    page.get_by_label("New password", exact=True).fill("Another-Password-5")
-    page.get_by_label("New password again").fill("Another-Password-5")
-    page.get_by_role("button", name="Change password").click()
+    change_password(page, "Another-Password-5")
     expect(page.get_by_role("status").filter(has_text="password")).to_have_text("Your password was changed.")
 
     page.get_by_label("An authenticator app").check()
@@ -380,9 +385,7 @@ def account_of_a_user(b):
     expect(page.get_by_text("a code mailed to codes05@example.com")).to_be_visible()
     # A new password with MFA on: the sign-in that follows needs a code, so the console sends
     # the user to sign in again, saying why.
-    page.get_by_label("New password", exact=True).fill("Third-Password-5")
-    page.get_by_label("New password again").fill("Third-Password-5")
-    page.get_by_role("button", name="Change password").click()
+    change_password(page, "Third-Password-5")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Your password was changed. Sign in with it, and the code.")
     b.sign_in(page, "user-05", "Third-Password-5")
