@@ -7,7 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describe } from "./api";
 import { Alert } from "./fields";
 import { call, type Session } from "./session";
-import { IDLE_DAYS } from "./users";
+import { IDLE_DAYS, RECENT_CONDITION } from "./users";
 
 interface Row {
   label: string;
@@ -56,7 +56,7 @@ async function load(session: Session, renewed: (s: Session) => void): Promise<Ch
   const keys = [...GROUPS.map((g) => ({ key: g.key, name: g.id })), { key: "created_at", name: "month", date_format: "%Y-%m" }];
   const fields = [
     { operator: "count", name: "count" },
-    { operator: "count", name: "recent", conditions: [{ k: "last_accessed_at", v: `now-${IDLE_DAYS}d`, o: "timediff_gte" }] },
+    { operator: "count", name: "recent", conditions: [RECENT_CONDITION] },
   ];
   const answer = await call<{ results: StatRow[] }>(session, "stat", { query: { aggregate: [{ group: { keys, fields } }] } }, renewed);
   const number = (value: unknown) => (typeof value === "number" ? value : 0);

@@ -33,6 +33,9 @@ const PAGE_SIZE = 20;
 
 /** Users "not seen" for this many days: last access before then, or never. */
 export const IDLE_DAYS = 90;
+/** Seen in the last IDLE_DAYS: the table's `access=recent` and the overview's count of it. */
+export const RECENT_CONDITION = { k: "last_accessed_at", v: `now-${IDLE_DAYS}d`, o: "timediff_gte" };
+/** Its complement (a missing last access never matches a comparison): `access=idle`. */
 export const IDLE_FILTER = [
   { k: "last_accessed_at", v: `now-${IDLE_DAYS}d`, o: "timediff_lt" },
   { k: "last_accessed_at", v: false, o: "exists" },
@@ -61,7 +64,7 @@ function extraConditions(created: string, access: string) {
     filterOr = IDLE_FILTER;
     shown.push(`not seen for ${IDLE_DAYS} days`);
   } else if (access === "recent") {
-    filter.push({ k: "last_accessed_at", v: `now-${IDLE_DAYS}d`, o: "timediff_gte" });
+    filter.push(RECENT_CONDITION);
     shown.push(`seen in the last ${IDLE_DAYS} days`);
   }
   return { filter, filterOr, shown };
